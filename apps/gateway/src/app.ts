@@ -1,0 +1,69 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  CORRELATION_HEADER,
+  correlationIdFrom,
+  createLogger,
+  JsonLogger,
+  runWithContext,
+} from '@app/observability';
+import { platformVersion } from '@app/service-kit';
+import { ApiKeyStore } from './auth/api-keys';
+import type { GatewayConfig } from './config';
+import { GatewayModule } from './gateway.module';
+import { problem } from './http/problem';
+import { sendProblem, toProblem } from './http/problem.filter';
+import { createValidationPipe } from './http/validation';
+
+export async function createGatewayApp(config: GatewayConfig): Promise<NestFastifyApplication> {
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, trustProxy: true });
+  const fastify = adapter.getInstance();
+
+  // The correlation id enters here and follows the request into RPC headers and every log line.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER]);
+    void reply.header(CORRELATION_HEADER, correlationId);
+    runWithContext({ correlationId }, done);
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    logger.info(
+      { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+    done();
+  });
+  // Errors Fastify raises before a route runs (malformed JSON, body too large).
+  fastify.setErrorHandler((err, req: FastifyRequest, reply: FastifyReply) => {
+    const p = toProblem(err, req.url);
+    if (p.status >= 500) logger.error({ err, url: req.url }, 'request failed');
+    sendProblem(reply, p);
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.create(config, logger), adapter, {
+    logger: new JsonLogger(logger),
+  });
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+
+  // OpenAPI at /docs, behind a key like every other non-health route.
+  const keys = app.get(ApiKeyStore);
+  fastify.addHook('onRequest', (req, reply, done) => {
+    if (!req.url.startsWith('/docs')) return done();
+    const header = req.headers['x-api-key'];
+    if (keys.verify(typeof header === 'string' ? header : undefined)) return done();
+    sendProblem(reply, problem(401, 'a valid API key is required in the X-Api-Key header', undefined, { instance: req.url }));
+  });
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Document platform gateway')
+      .setVersion(platformVersion())
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}

@@ -1,0 +1,33 @@
+import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { PUBLIC_ROUTE } from '@app/health';
+import { ApiKeyStore, type Caller, hasScope } from './api-keys';
+import { SCOPES } from './decorators';
+
+export type AuthedRequest = FastifyRequest & { caller?: Caller };
+
+/** Every route but the public ones (health) needs a key in `X-Api-Key` with the route's scopes. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeyStore,
+  ) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const header = req.headers['x-api-key'];
+    const caller = this.keys.verify(typeof header === 'string' ? header : undefined);
+    if (!caller) throw new UnauthorizedException('a valid API key is required in the X-Api-Key header');
+    const required = this.reflector.getAllAndOverride<string[]>(SCOPES, targets) ?? [];
+    const missing = required.filter((s) => !hasScope(caller, s));
+    if (missing.length > 0) {
+      throw new ForbiddenException(`this API key lacks the scope ${missing.join(', ')}`);
+    }
+    req.caller = caller;
+    return true;
+  }
+}

@@ -1,0 +1,41 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ApiKeyEntry } from '../config';
+
+export interface Caller {
+  keyId: string;
+  scopes: string[];
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+export function generateApiKey(): string {
+  return `pk_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * API keys held only as SHA-256 hashes. Keys are 256-bit random values, so a plain hash is
+ * enough (no slow KDF needed), and lookup by hash means no comparison leaks the key.
+ */
+export class ApiKeyStore {
+  private readonly byHash = new Map<string, Caller>();
+
+  constructor(entries: ApiKeyEntry[], devKey?: string) {
+    for (const e of entries) this.byHash.set(e.sha256, { keyId: e.id, scopes: e.scopes });
+    if (devKey) this.byHash.set(hashApiKey(devKey), { keyId: 'dev', scopes: ['*'] });
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  verify(presented: string | undefined): Caller | null {
+    if (!presented || presented.length > 512) return null;
+    return this.byHash.get(hashApiKey(presented)) ?? null;
+  }
+}
+
+export function hasScope(caller: Caller, required: string): boolean {
+  return caller.scopes.includes('*') || caller.scopes.includes(required);
+}

@@ -1,0 +1,80 @@
+import { Controller, type DynamicModule, Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { Logger } from 'pino';
+import { SERVICES } from '@app/contracts';
+import {
+  BrokerHealthIndicator,
+  createHealthController,
+  HEALTH_PROBES,
+  type HealthProbes,
+  METRICS_REGISTRY,
+  MetricsController,
+} from '@app/health';
+import { createMetricsRegistry } from '@app/observability';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeyStore } from './auth/api-keys';
+import { RequireScopes } from './auth/decorators';
+import { KeyThrottlerGuard } from './auth/key-throttler.guard';
+import type { GatewayConfig } from './config';
+import { ProblemFilter } from './http/problem.filter';
+import { OutboxEventsController } from './ops/outbox-events.controller';
+import { ServicesClient } from './rpc';
+import { StatusController } from './status/status.controller';
+import { StatusService } from './status/status.service';
+
+@Injectable()
+class RpcLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(ServicesClient) private readonly rpc: ServicesClient) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.rpc.close();
+  }
+}
+
+/** The gateway's /metrics is behind a key like every route but health. */
+@Controller('metrics')
+@RequireScopes('metrics:read')
+class GatewayMetricsController extends MetricsController {}
+
+export class GatewayModule {
+  static create(config: GatewayConfig, logger: Logger): DynamicModule {
+    const rpc = new ServicesClient({
+      url: config.RABBITMQ_URL,
+      prefix: config.MESSAGING_PREFIX,
+      timeoutMs: config.RPC_TIMEOUT_MS,
+    });
+    void rpc.connect(SERVICES);
+    return {
+      module: GatewayModule,
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE }]),
+      ],
+      controllers: [createHealthController(), GatewayMetricsController, StatusController, OutboxEventsController],
+      providers: [
+        { provide: SERVICE_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        { provide: METRICS_REGISTRY, useValue: createMetricsRegistry('gateway') },
+        { provide: ServicesClient, useValue: rpc },
+        { provide: ApiKeyStore, useValue: new ApiKeyStore(config.API_KEYS, config.NODE_ENV === 'production' ? undefined : config.DEV_API_KEY) },
+        {
+          provide: HEALTH_PROBES,
+          useValue: {
+            database: false,
+            timeoutMs: 1500,
+            broker: [{ name: 'rpc', isConnected: () => rpc.isConnected() }],
+          } satisfies HealthProbes,
+        },
+        BrokerHealthIndicator,
+        StatusService,
+        RpcLifecycle,
+        // Order matters: the key is checked first, so limits count per key.
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: KeyThrottlerGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

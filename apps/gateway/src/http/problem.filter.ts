@@ -1,0 +1,48 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { RpcCallError } from '@app/messaging';
+import { currentCorrelationId } from '@app/observability';
+import { LOGGER } from '@app/service-kit';
+import { problem, PROBLEM_CONTENT_TYPE, type Problem } from './problem';
+import { RequestValidationError } from './validation';
+
+/** Maps every error to `application/problem+json`; a caller's mistake is never a 500. */
+export function toProblem(err: unknown, url?: string): Problem {
+  const base: Partial<Problem> = { instance: url, correlationId: currentCorrelationId() };
+  if (err instanceof RequestValidationError) {
+    return problem(400, err.message, 'validation_failed', { ...base, errors: err.fields });
+  }
+  if (err instanceof RpcCallError) {
+    const b = err.body;
+    return problem(b.status, b.message, b.code, { ...base, ...(b.details ? { details: b.details } : {}) });
+  }
+  if (err instanceof HttpException) {
+    const res = err.getResponse();
+    const detail = typeof res === 'string' ? res : (res as { message?: unknown }).message;
+    return problem(err.getStatus(), Array.isArray(detail) ? detail.join('; ') : String(detail ?? err.message), undefined, base);
+  }
+  // Errors raised by Fastify itself before a route runs (bad JSON, body too large, ...).
+  const f = err as { statusCode?: number; message?: string; code?: string };
+  if (typeof f?.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
+    return problem(f.statusCode, f.message, undefined, base);
+  }
+  return problem(500, 'internal error', 'internal', base);
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem): void {
+  void reply.status(p.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(p));
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<FastifyRequest>();
+    const p = toProblem(err, req.url);
+    if (p.status >= 500) this.logger.error({ err, url: req.url, method: req.method }, 'request failed');
+    sendProblem(http.getResponse<FastifyReply>(), p);
+  }
+}

@@ -1,0 +1,18 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { RequireScopes } from '../auth/decorators';
+import { StatusService } from './status.service';
+
+@ApiTags('platform')
+@ApiSecurity('api-key')
+@Controller('api/v1/status')
+export class StatusController {
+  constructor(private readonly status: StatusService) {}
+
+  @Get()
+  @RequireScopes('status:read')
+  @ApiOperation({ summary: "Each service's status over RPC; a service that does not answer shows as down" })
+  get() {
+    return this.status.platformStatus();
+  }
+}

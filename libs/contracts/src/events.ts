@@ -1,0 +1,19 @@
+/**
+ * Event names `<service>.<aggregate>.<past-tense>.v1` with their payload types.
+ * A publisher typed with this map cannot send the wrong payload for a name.
+ * Domain issues add their events here.
+ */
+export interface PlatformEvents {
+  /** Emitted by a service when it has applied migrations and is serving. */
+  'platform.service.started.v1': { service: string; version: string; startedAt: string };
+}
+
+export type EventName = keyof PlatformEvents & string;
+
+/** The envelope every event travels in (body of the AMQP message). */
+export interface EventEnvelope<N extends string = string, P = unknown> {
+  id: string;
+  name: N;
+  occurredAt: string;
+  payload: P;
+}

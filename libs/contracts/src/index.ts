@@ -1,0 +1,4 @@
+export * from './services';
+export * from './rpc';
+export * from './events';
+export * from './errors';

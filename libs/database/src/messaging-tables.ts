@@ -1,0 +1,35 @@
+import type { QueryRunner } from 'typeorm';
+
+/**
+ * The outbox (events written with the state change, relayed later) and the inbox
+ * (message ids already handled). Every service's first migration creates them.
+ */
+export async function createMessagingTables(q: QueryRunner): Promise<void> {
+  await q.query(`
+    CREATE TABLE outbox (
+      id uuid PRIMARY KEY,
+      event_name text NOT NULL,
+      payload jsonb NOT NULL,
+      headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      published_at timestamptz,
+      attempts integer NOT NULL DEFAULT 0,
+      last_error text
+    )`);
+  await q.query(
+    `CREATE INDEX outbox_unpublished_idx ON outbox (created_at) WHERE published_at IS NULL`,
+  );
+  await q.query(`
+    CREATE TABLE inbox (
+      consumer text NOT NULL,
+      message_id text NOT NULL,
+      event_name text NOT NULL,
+      handled_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (consumer, message_id)
+    )`);
+}
+
+export async function dropMessagingTables(q: QueryRunner): Promise<void> {
+  await q.query('DROP TABLE IF EXISTS inbox');
+  await q.query('DROP TABLE IF EXISTS outbox');
+}

@@ -1,0 +1,3 @@
+export * from './broker.indicator';
+export * from './health.controller';
+export * from './metrics.controller';

@@ -1,0 +1,109 @@
+import { ClientRMQ, RmqRecordBuilder } from '@nestjs/microservices';
+import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { randomUUID } from 'node:crypto';
+import {
+  isRpcErrorBody,
+  rpcQueueOf,
+  serviceOfPattern,
+  type RpcPattern,
+  type RpcRequest,
+  type RpcResponse,
+  type ServiceName,
+} from '@app/contracts';
+import { CORRELATION_HEADER, currentCorrelationId } from '@app/observability';
+import { RpcCallError } from './rpc-errors';
+import { amqpConnectionOptions, RPC_QUEUE_OPTIONS } from './topology';
+
+export interface RpcClientOptions {
+  url: string;
+  prefix?: string;
+  timeoutMs: number;
+}
+
+/**
+ * Typed RPC to the services: one pattern, its request type, its response type. Every call
+ * has a deadline, and the request expires in the queue at the same deadline, so a service
+ * that comes back late does not work on requests nobody waits for.
+ */
+export class RpcClient {
+  private readonly clients = new Map<ServiceName, ClientRMQ>();
+
+  constructor(private readonly opts: RpcClientOptions) {}
+
+  async send<P extends RpcPattern>(
+    pattern: P,
+    data: RpcRequest<P>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<RpcResponse<P>> {
+    const timeoutMs = options.timeoutMs ?? this.opts.timeoutMs;
+    const client = this.clientFor(serviceOfPattern(pattern));
+    const record = new RmqRecordBuilder(data)
+      .setOptions({
+        headers: { [CORRELATION_HEADER]: currentCorrelationId() ?? randomUUID() },
+        expiration: String(timeoutMs),
+      })
+      .build();
+    try {
+      return await firstValueFrom(
+        client.send<RpcResponse<P>>(pattern, record).pipe(timeout({ first: timeoutMs })),
+      );
+    } catch (err) {
+      throw toCallError(err, pattern, timeoutMs);
+    }
+  }
+
+  /** Whether the connection to the broker is up (used by readiness). */
+  isConnected(): boolean {
+    for (const c of this.clients.values()) {
+      try {
+        if ((c.unwrap() as { isConnected(): boolean }).isConnected()) return true;
+      } catch {
+        /* not connected yet */
+      }
+    }
+    return false;
+  }
+
+  /** Opens the connections up front so the first request does not pay for them. */
+  async connect(services: readonly ServiceName[]): Promise<void> {
+    await Promise.allSettled(services.map((s) => this.clientFor(s).connect()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.clients.values()].map((c) => c.close()));
+    this.clients.clear();
+  }
+
+  private clientFor(service: ServiceName): ClientRMQ {
+    let client = this.clients.get(service);
+    if (!client) {
+      client = new ClientRMQ({
+        urls: [this.opts.url],
+        queue: rpcQueueOf(service, this.opts.prefix),
+        queueOptions: RPC_QUEUE_OPTIONS,
+        // Requests are not persisted: one that outlives its caller's deadline has no reader.
+        persistent: false,
+        socketOptions: amqpConnectionOptions(),
+      });
+      this.clients.set(service, client);
+    }
+    return client;
+  }
+}
+
+function toCallError(err: unknown, pattern: string, timeoutMs: number): RpcCallError {
+  if (err instanceof RpcCallError) return err;
+  const service = pattern.split('.')[0];
+  if (err instanceof TimeoutError) {
+    return new RpcCallError(
+      { code: 'timeout', status: 504, message: `${service} did not answer within ${timeoutMs} ms` },
+      pattern,
+    );
+  }
+  if (isRpcErrorBody(err)) return new RpcCallError(err, pattern);
+  const message = err instanceof Error ? err.message : String(err);
+  return new RpcCallError(
+    { code: 'unavailable', status: 503, message: `${service} is unreachable: ${message}` },
+    pattern,
+  );
+}

@@ -1,0 +1,145 @@
+import type { Logger } from 'pino';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { RmqContext, ServerRMQ, type WritePacket } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { isRpcErrorBody } from '@app/contracts';
+import {
+  CORRELATION_HEADER,
+  correlationIdFrom,
+  type MessagingMetrics,
+  runWithContext,
+} from '@app/observability';
+import { InFlight } from './in-flight';
+import { amqpConnectionOptions, RPC_QUEUE_OPTIONS } from './topology';
+
+export interface ReliableRmqServerOptions {
+  url: string;
+  queue: string;
+  prefetch: number;
+  shutdownGraceMs: number;
+  logger: Logger;
+  metrics?: MessagingMetrics;
+}
+
+/**
+ * The RMQ transport with the policy every service shares: manual acks after the reply is
+ * sent, bounded prefetch, correlation ids from message headers into the log context,
+ * and a shutdown that stops consuming, then waits for in-flight requests.
+ */
+export class ReliableRmqServer extends ServerRMQ {
+  private readonly inFlight = new InFlight();
+  private readonly consumerTag = `${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+  private consumerChannel?: Channel;
+  private closing = false;
+
+  constructor(private readonly opts: ReliableRmqServerOptions) {
+    super({
+      urls: [opts.url],
+      queue: opts.queue,
+      queueOptions: RPC_QUEUE_OPTIONS,
+      noAck: false,
+      prefetchCount: opts.prefetch,
+      isGlobalPrefetchCount: false,
+      persistent: false,
+      consumerTag: undefined,
+      socketOptions: amqpConnectionOptions(),
+    });
+    (this.options as { consumerTag?: string }).consumerTag = this.consumerTag;
+  }
+
+  /** Whether the broker connection is up right now (no new connection is opened to ask). */
+  isConnected(): boolean {
+    return this.server?.isConnected() ?? false;
+  }
+
+  override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
+    this.consumerChannel = channel;
+    return super.setupChannel(channel, callback);
+  }
+
+  override async handleMessage(raw: Record<string, unknown> | null, channel: Channel): Promise<void> {
+    const message = raw as ConsumeMessage | null;
+    if (!message) return; // the broker cancelled the consumer; setup runs again on reconnect
+    if (this.closing) {
+      safe(() => channel.nack(message, false, true));
+      return;
+    }
+    const correlationId = correlationIdFrom(message.properties.headers?.[CORRELATION_HEADER]);
+    await this.inFlight.track(() =>
+      runWithContext({ correlationId }, () => this.process(message, channel)),
+    );
+  }
+
+  private async process(message: ConsumeMessage, channel: Channel): Promise<void> {
+    const { replyTo, correlationId } = message.properties as {
+      replyTo?: string;
+      correlationId?: string;
+    };
+    let packet: { pattern?: unknown; data?: unknown; id?: string };
+    try {
+      packet = JSON.parse(message.content.toString('utf8')) as typeof packet;
+    } catch {
+      this.opts.logger.warn({ queue: this.opts.queue }, 'dropping an RPC message that is not JSON');
+      safe(() => channel.ack(message));
+      return;
+    }
+    const pattern =
+      typeof packet.pattern === 'string' ? packet.pattern : JSON.stringify(packet.pattern);
+    const ctx = new RmqContext([message, channel, pattern]);
+    const started = process.hrtime.bigint();
+    let outcome = 'ok';
+    const reply = (data: WritePacket) => {
+      if (data.err !== undefined) outcome = isRpcErrorBody(data.err) ? data.err.code : 'error';
+      if (replyTo && correlationId) this.sendMessage(data, replyTo, correlationId, ctx);
+    };
+
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler || packet.id === undefined) {
+      reply({
+        err: { code: 'not_found', status: 404, message: `no handler for "${pattern}"` },
+        isDisposed: true,
+      });
+    } else {
+      await new Promise<void>((resolve) => {
+        const done = (data: WritePacket) => {
+          reply(data);
+          if (data.isDisposed) resolve();
+        };
+        handler(packet.data, ctx)
+          .then((result: unknown) => this.send(this.transformToObservable(result), done))
+          .catch((err: unknown) => {
+            this.opts.logger.error({ err, pattern }, 'RPC handler failed');
+            done({ err: { code: 'internal', status: 500, message: 'internal error' }, isDisposed: true });
+          });
+      });
+    }
+    safe(() => channel.ack(message));
+    this.opts.metrics?.rpcHandled.inc({ pattern, outcome });
+    this.opts.metrics?.rpcDuration.observe(
+      { pattern },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+  }
+
+  override async close(): Promise<void> {
+    this.closing = true;
+    if (this.consumerChannel) {
+      await this.consumerChannel.cancel(this.consumerTag).catch(() => undefined);
+    }
+    const drained = await this.inFlight.drain(this.opts.shutdownGraceMs);
+    if (!drained) {
+      this.opts.logger.warn({ inFlight: this.inFlight.size }, 'RPC requests still running at shutdown');
+    }
+    await super.close();
+  }
+}
+
+/** Acks and nacks on a channel that the broker already closed throw; the broker redelivers. */
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* channel gone: the message will be redelivered */
+  }
+}

@@ -1,0 +1,76 @@
+import type { LoggerService } from '@nestjs/common';
+import pino, { type Logger as Pino } from 'pino';
+import { currentContext } from './context';
+
+/** Keys whose values never reach a log line, at any depth pino can see. */
+const REDACT = [
+  'password',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'apiKey',
+  'authorization',
+  'secret',
+  '*.password',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.apiKey',
+  '*.authorization',
+  '*.secret',
+  'headers["x-api-key"]',
+  'headers.authorization',
+];
+
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Pino {
+  return pino({
+    level,
+    base: { service },
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+    // Every line written inside a request or message handler carries its correlation id.
+    mixin() {
+      const ctx = currentContext();
+      return ctx ? { correlationId: ctx.correlationId } : {};
+    },
+  });
+}
+
+/** Nest's LoggerService over pino, so framework and app logs share one JSON format. */
+export class JsonLogger implements LoggerService {
+  constructor(readonly pino: Pino) {}
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.write('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  private write(level: pino.Level, message: unknown, rest: unknown[]): void {
+    // Nest passes the context name last; an Error or stack may come first.
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const fields: Record<string, unknown> = context ? { context } : {};
+    for (const r of rest) {
+      if (r instanceof Error) fields.err = r;
+      else if (typeof r === 'string' && r.includes('\n    at ')) fields.stack = r;
+    }
+    if (message instanceof Error) this.pino[level]({ ...fields, err: message }, message.message);
+    else if (typeof message === 'object' && message !== null) this.pino[level]({ ...fields, ...message });
+    else this.pino[level](fields, String(message));
+  }
+}

@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
+
+/** What the global setup made for this run: its own database and its own vhost. */
+export interface TestEnv {
+  runId: string;
+  databaseUrl: string;
+  rabbitUrl: string;
+  vhost: string;
+}
+
+export function testEnv(): TestEnv {
+  const raw = process.env.PLATFORM_TEST_ENV;
+  if (!raw) throw new Error('integration tests need the global setup (run them through jest)');
+  return JSON.parse(raw) as TestEnv;
+}
+
+/** A service config pointed at this run's database and vhost, quiet, on a free port. */
+export function testServiceConfig(over: Record<string, string> = {}): ServiceConfig {
+  const t = testEnv();
+  return loadConfig(serviceSchema, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: t.databaseUrl,
+    RABBITMQ_URL: t.rabbitUrl,
+    HEALTH_PORT: '0',
+    SHUTDOWN_GRACE_MS: '5000',
+    EVENT_RETRY_DELAYS_MS: '100,200',
+    OUTBOX_POLL_MS: '200',
+    ...over,
+  });
+}
+
+export function rabbitmqctl(...args: string[]): string {
+  return execFileSync('rabbitmqctl', ['--quiet', ...args], { encoding: 'utf8', timeout: 30000 });
+}
+
+/** The URL with a different host:port (to route a client through a proxy). */
+export function viaPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+}

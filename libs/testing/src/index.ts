@@ -1,0 +1,3 @@
+export * from './env';
+export * from './tcp-proxy';
+export * from './eventually';

@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { SERVICES, type ServiceName } from '@app/contracts';
+import { generateApiKey } from '../apps/gateway/src/auth/api-keys';
+import { migrate } from './migrate';
+import { provision } from './provision';
+
+/**
+ * `npm start`: provisions the database, runs migrations, starts every app against local
+ * Postgres and RabbitMQ, and stops them all on Ctrl-C or SIGTERM.
+ */
+const DIST = join(__dirname, '..');
+const env = process.env;
+const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/platform';
+const rabbitUrl = env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const port = Number(env.PORT ?? 3000);
+const healthBase = Number(env.HEALTH_PORT_BASE ?? 3101);
+const devKey = env.DEV_API_KEY ?? generateApiKey();
+const log = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
+
+interface App {
+  name: string;
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  child?: ChildProcess;
+  restarts: number[];
+}
+
+const apps: App[] = [];
+let stopping = false;
+
+async function waitFor(what: string, check: () => Promise<void>, seconds = 60): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (let i = 0; ; i++) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what} is not reachable: ${(err as Error).message}`);
+      if (i === 0) log(`waiting for ${what}...`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+function tcpCheck(url: string): () => Promise<void> {
+  const u = new URL(url);
+  return () =>
+    new Promise((resolve, reject) => {
+      const s = connect({ host: u.hostname, port: Number(u.port || 5672) }, () => {
+        s.end();
+        resolve();
+      });
+      s.setTimeout(2000, () => s.destroy(new Error('timed out')));
+      s.on('error', reject);
+    });
+}
+
+function launch(app: App): void {
+  const child = spawn(process.execPath, ['--enable-source-maps', app.entry], {
+    env: app.env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  app.child = child;
+  child.on('exit', (code, signal) => {
+    app.child = undefined;
+    if (stopping) return;
+    const now = Date.now();
+    app.restarts = app.restarts.filter((t) => now - t < 60_000).concat(now);
+    if (app.restarts.length > 5) {
+      log(`${app.name} keeps exiting (code ${code}, signal ${signal}); stopping everything`);
+      void stop(1);
+      return;
+    }
+    log(`${app.name} exited (code ${code}, signal ${signal}); restarting`);
+    setTimeout(() => !stopping && launch(app), 1000);
+  });
+}
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log('stopping all apps...');
+  const running = apps.filter((a) => a.child);
+  await Promise.all(
+    running.map(
+      (a) =>
+        new Promise<void>((resolve) => {
+          const child = a.child!;
+          const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  log('all apps stopped');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  await waitFor('PostgreSQL', async () => {
+    const maint = new URL(databaseUrl);
+    maint.pathname = '/postgres';
+    const c = new Client({ connectionString: maint.toString(), connectionTimeoutMillis: 2000 });
+    await c.connect();
+    await c.end();
+  });
+  await waitFor('RabbitMQ', tcpCheck(rabbitUrl));
+
+  const roles = env.DB_SERVICE_ROLES !== 'false';
+  const urls = await provision({ adminUrl: databaseUrl, roles, log });
+  log(`database ready${roles ? ' (one role per service, each limited to its own schema)' : ''}`);
+  await migrate(SERVICES, (s) => urls[s], log);
+
+  const common: NodeJS.ProcessEnv = {
+    ...env,
+    NODE_ENV: env.NODE_ENV ?? 'development',
+    RABBITMQ_URL: rabbitUrl,
+  };
+  SERVICES.forEach((service: ServiceName, i) =>
+    apps.push({
+      name: service,
+      entry: join(DIST, 'apps', service, 'src', 'main.js'),
+      env: { ...common, DATABASE_URL: urls[service], HEALTH_PORT: String(healthBase + i) },
+      restarts: [],
+    }),
+  );
+  apps.push({
+    name: 'gateway',
+    entry: join(DIST, 'apps', 'gateway', 'src', 'main.js'),
+    env: { ...common, PORT: String(port), DEV_API_KEY: devKey },
+    restarts: [],
+  });
+  apps.forEach(launch);
+
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('the gateway', async () => {
+    const res = await fetch(`${base}/health/ready`);
+    if (!res.ok) throw new Error(`ready answered ${res.status}`);
+  });
+  log('');
+  log(`gateway:  ${base}   (OpenAPI at ${base}/docs)`);
+  log(`API key:  ${devKey}${env.DEV_API_KEY ? ' (from DEV_API_KEY)' : ' (generated for this run; set DEV_API_KEY to choose one)'}`);
+  log(`try:      curl -H "X-Api-Key: ${devKey}" ${base}/api/v1/status`);
+  SERVICES.forEach((s, i) => log(`${s.padEnd(15)} health http://127.0.0.1:${healthBase + i}/health/ready`));
+  log('Ctrl-C stops everything.');
+}
+
+main().catch((err: Error) => {
+  log(`could not start: ${err.message}`);
+  void stop(1);
+});
