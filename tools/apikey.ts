@@ -4,4 +4,6 @@ import { generateApiKey, hashApiKey } from '../apps/gateway/src/auth/api-keys';
 const [id = 'caller', ...scopes] = process.argv.slice(2);
 const key = generateApiKey();
 console.log(`key (give it to the caller; it is not stored anywhere): ${key}`);
-console.log(`API_KEYS entry: ${JSON.stringify({ id, sha256: hashApiKey(key), scopes: scopes.length ? scopes : ['status:read'] })}`);
+console.log(
+  `API_KEYS entry: ${JSON.stringify({ id, sha256: hashApiKey(key), scopes: scopes.length ? scopes : ['status:read'] })}`,
+);

@@ -32,7 +32,11 @@ if (require.main === module) {
   }
   const services = args.length ? (args as ServiceName[]) : SERVICES;
   const fallback = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/platform';
-  migrate(services, (s) => process.env[databaseUrlEnvOf(s)] ?? fallback, (m) => console.log(m))
+  migrate(
+    services,
+    (s) => process.env[databaseUrlEnvOf(s)] ?? fallback,
+    (m) => console.log(m),
+  )
     .then(() => process.exit(0))
     .catch((err: Error) => {
       console.error(`migration failed: ${err.message}`);

@@ -60,7 +60,9 @@ export async function provision(o: ProvisionOptions): Promise<Record<ServiceName
       const found = await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       const pw = db.escapeLiteral(password);
       if (found.rowCount === 0) {
-        await db.query(`CREATE ROLE "${role}" LOGIN PASSWORD ${pw} NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+        await db.query(
+          `CREATE ROLE "${role}" LOGIN PASSWORD ${pw} NOSUPERUSER NOCREATEDB NOCREATEROLE`,
+        );
         log(`created role ${role}`);
       } else {
         await db.query(`ALTER ROLE "${role}" LOGIN PASSWORD ${pw}`);
@@ -85,7 +87,11 @@ export async function provision(o: ProvisionOptions): Promise<Record<ServiceName
 
 if (require.main === module) {
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/platform';
-  provision({ adminUrl, roles: process.env.DB_SERVICE_ROLES === 'true', log: (m) => console.log(m) })
+  provision({
+    adminUrl,
+    roles: process.env.DB_SERVICE_ROLES === 'true',
+    log: (m) => console.log(m),
+  })
     .then(() => console.log('provisioned'))
     .catch((err: Error) => {
       console.error(`provision failed: ${err.message}`);

@@ -37,7 +37,8 @@ async function waitFor(what: string, check: () => Promise<void>, seconds = 60): 
     try {
       return await check();
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what} is not reachable: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`${what} is not reachable: ${(err as Error).message}`);
       if (i === 0) log(`waiting for ${what}...`);
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -147,9 +148,13 @@ async function main(): Promise<void> {
   });
   log('');
   log(`gateway:  ${base}   (OpenAPI at ${base}/docs)`);
-  log(`API key:  ${devKey}${env.DEV_API_KEY ? ' (from DEV_API_KEY)' : ' (generated for this run; set DEV_API_KEY to choose one)'}`);
+  log(
+    `API key:  ${devKey}${env.DEV_API_KEY ? ' (from DEV_API_KEY)' : ' (generated for this run; set DEV_API_KEY to choose one)'}`,
+  );
   log(`try:      curl -H "X-Api-Key: ${devKey}" ${base}/api/v1/status`);
-  SERVICES.forEach((s, i) => log(`${s.padEnd(15)} health http://127.0.0.1:${healthBase + i}/health/ready`));
+  SERVICES.forEach((s, i) =>
+    log(`${s.padEnd(15)} health http://127.0.0.1:${healthBase + i}/health/ready`),
+  );
   log('Ctrl-C stops everything.');
 }
 

@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DestinationStream } from 'pino';
 import {
   CORRELATION_HEADER,
   correlationIdFrom,
@@ -14,11 +14,14 @@ import { ApiKeyStore } from './auth/api-keys';
 import type { GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
 import { problem } from './http/problem';
-import { sendProblem, toProblem } from './http/problem.filter';
+import { sendProblem } from './http/problem.filter';
 import { createValidationPipe } from './http/validation';
 
-export async function createGatewayApp(config: GatewayConfig): Promise<NestFastifyApplication> {
-  const logger = createLogger('gateway', config.LOG_LEVEL);
+export async function createGatewayApp(
+  config: GatewayConfig,
+  logDestination?: DestinationStream,
+): Promise<NestFastifyApplication> {
+  const logger = createLogger('gateway', config.LOG_LEVEL, logDestination);
   const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, trustProxy: true });
   const fastify = adapter.getInstance();
 
@@ -30,21 +33,23 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestFasti
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     logger.info(
-      { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: req.method,
+        url: req.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
     done();
   });
-  // Errors Fastify raises before a route runs (malformed JSON, body too large).
-  fastify.setErrorHandler((err, req: FastifyRequest, reply: FastifyReply) => {
-    const p = toProblem(err, req.url);
-    if (p.status >= 500) logger.error({ err, url: req.url }, 'request failed');
-    sendProblem(reply, p);
-  });
-
-  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.create(config, logger), adapter, {
-    logger: new JsonLogger(logger),
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    GatewayModule.create(config, logger),
+    adapter,
+    {
+      logger: new JsonLogger(logger),
+    },
+  );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
 
@@ -54,7 +59,12 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestFasti
     if (!req.url.startsWith('/docs')) return done();
     const header = req.headers['x-api-key'];
     if (keys.verify(typeof header === 'string' ? header : undefined)) return done();
-    sendProblem(reply, problem(401, 'a valid API key is required in the X-Api-Key header', undefined, { instance: req.url }));
+    sendProblem(
+      reply,
+      problem(401, 'a valid API key is required in the X-Api-Key header', undefined, {
+        instance: req.url,
+      }),
+    );
   });
   const doc = SwaggerModule.createDocument(
     app,

@@ -1,4 +1,10 @@
-import { Controller, type DynamicModule, Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Controller,
+  type DynamicModule,
+  Inject,
+  Injectable,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -50,15 +56,28 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         TerminusModule.forRoot({ logger: false }),
-        ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE }]),
+        ThrottlerModule.forRoot([
+          { name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE },
+        ]),
       ],
-      controllers: [createHealthController(), GatewayMetricsController, StatusController, OutboxEventsController],
+      controllers: [
+        createHealthController(),
+        GatewayMetricsController,
+        StatusController,
+        OutboxEventsController,
+      ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
         { provide: METRICS_REGISTRY, useValue: createMetricsRegistry('gateway') },
         { provide: ServicesClient, useValue: rpc },
-        { provide: ApiKeyStore, useValue: new ApiKeyStore(config.API_KEYS, config.NODE_ENV === 'production' ? undefined : config.DEV_API_KEY) },
+        {
+          provide: ApiKeyStore,
+          useValue: new ApiKeyStore(
+            config.API_KEYS,
+            config.NODE_ENV === 'production' ? undefined : config.DEV_API_KEY,
+          ),
+        },
         {
           provide: HEALTH_PROBES,
           useValue: {

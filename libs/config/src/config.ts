@@ -40,7 +40,9 @@ export const baseSchema = z.object({
 
 /** Variables every service (not the gateway) reads. */
 export const serviceSchema = baseSchema.extend({
-  DATABASE_URL: env.url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/platform'),
+  DATABASE_URL: env
+    .url(['postgres', 'postgresql'])
+    .default('postgres://postgres@127.0.0.1:5432/platform'),
   DB_POOL_MAX: env.int(10, 1),
   DB_CONNECT_TIMEOUT_MS: env.int(5000, 100),
   DB_STATEMENT_TIMEOUT_MS: env.int(15000, 100),

@@ -28,10 +28,12 @@ export class Keyring {
     const map = new Map<string, Buffer>();
     for (const [id, key] of Object.entries(keys)) {
       if (!KEY_ID.test(id)) throw new CryptoError(`key id "${id}" is not a plain identifier`);
-      if (key.length !== 32) throw new CryptoError(`key "${id}" must be 32 bytes, got ${key.length}`);
+      if (key.length !== 32)
+        throw new CryptoError(`key "${id}" must be 32 bytes, got ${key.length}`);
       map.set(id, key);
     }
-    if (!map.has(activeKeyId)) throw new CryptoError(`active key "${activeKeyId}" is not in the keyring`);
+    if (!map.has(activeKeyId))
+      throw new CryptoError(`active key "${activeKeyId}" is not in the keyring`);
     this.keys = map;
   }
 
@@ -42,7 +44,10 @@ export class Keyring {
   static fromEnv(spec: string | undefined, activeKeyId: string | undefined): Keyring {
     if (!spec) throw new CryptoError('ENCRYPTION_KEYS is not set: refusing to handle secrets');
     const keys: Record<string, Buffer> = {};
-    for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of spec
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const i = part.indexOf(':');
       if (i <= 0) throw new CryptoError('ENCRYPTION_KEYS entries must look like id:base64key');
       keys[part.slice(0, i)] = Buffer.from(part.slice(i + 1), 'base64');

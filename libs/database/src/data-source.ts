@@ -24,7 +24,8 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * repositories) follows it, not the `schema` option.
  */
 export function serviceDataSourceOptions(o: ServiceDataSourceOptions): DataSourceOptions {
-  if (!SCHEMA_NAME.test(o.schema)) throw new Error(`schema "${o.schema}" is not a plain identifier`);
+  if (!SCHEMA_NAME.test(o.schema))
+    throw new Error(`schema "${o.schema}" is not a plain identifier`);
   const statementTimeout = o.statementTimeoutMs ?? 15000;
   return {
     type: 'postgres',

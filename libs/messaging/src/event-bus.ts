@@ -1,7 +1,4 @@
-import amqp, {
-  type AmqpConnectionManager,
-  type ChannelWrapper,
-} from 'amqp-connection-manager';
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
@@ -147,9 +144,7 @@ export class EventBus {
     if (!msg) return;
     if (this.closing) return safe(() => ch.nack(msg, false, true));
     const correlationId = correlationIdFrom(msg.properties.headers?.[CORRELATION_HEADER]);
-    await this.inFlight.track(() =>
-      runWithContext({ correlationId }, () => this.handle(msg, ch)),
-    );
+    await this.inFlight.track(() => runWithContext({ correlationId }, () => this.handle(msg, ch)));
   }
 
   private async handle(msg: ConsumeMessage, ch: ConfirmChannel): Promise<void> {
@@ -157,7 +152,8 @@ export class EventBus {
     let envelope: EventEnvelope;
     try {
       envelope = JSON.parse(msg.content.toString('utf8')) as EventEnvelope;
-      if (typeof envelope?.name !== 'string' || typeof envelope.id !== 'string') throw new Error('no name or id');
+      if (typeof envelope?.name !== 'string' || typeof envelope.id !== 'string')
+        throw new Error('no name or id');
     } catch (err) {
       return this.park(msg, ch, `malformed event: ${(err as Error).message}`, 0);
     }
@@ -171,18 +167,29 @@ export class EventBus {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (attempt >= this.opts.maxAttempts) {
-        log.error({ err, event: envelope.name, id: envelope.id, attempt }, 'event handler failed for the last time');
+        log.error(
+          { err, event: envelope.name, id: envelope.id, attempt },
+          'event handler failed for the last time',
+        );
         return this.park(msg, ch, reason, attempt);
       }
       const step = Math.min(attempt - 1, this.opts.retryDelaysMs.length - 1);
-      log.warn({ err: reason, event: envelope.name, id: envelope.id, attempt }, 'event handler failed; will retry');
+      log.warn(
+        { err: reason, event: envelope.name, id: envelope.id, attempt },
+        'event handler failed; will retry',
+      );
       await this.forward(msg, ch, this.queues.retry(step), { [ATTEMPT_HEADER]: attempt });
       this.opts.metrics?.eventsHandled.inc({ event: envelope.name, outcome: 'retry' });
     }
   }
 
   /** Moves a message to the dead-letter queue with the reason, then acks the original. */
-  private async park(msg: ConsumeMessage, ch: ConfirmChannel, reason: string, attempt: number): Promise<void> {
+  private async park(
+    msg: ConsumeMessage,
+    ch: ConfirmChannel,
+    reason: string,
+    attempt: number,
+  ): Promise<void> {
     await this.forward(msg, ch, this.queues.dlq, {
       [ATTEMPT_HEADER]: attempt,
       'x-dead-letter-reason': reason.slice(0, 1000),
@@ -211,11 +218,16 @@ export class EventBus {
     };
     try {
       await new Promise<void>((resolve, reject) =>
-        ch.sendToQueue(queue, msg.content, props, (err) => (err ? reject(err as Error) : resolve())),
+        ch.sendToQueue(queue, msg.content, props, (err) =>
+          err ? reject(err as Error) : resolve(),
+        ),
       );
       safe(() => ch.ack(msg));
     } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message, queue }, 'could not forward; requeueing');
+      this.opts.logger.warn(
+        { err: (err as Error).message, queue },
+        'could not forward; requeueing',
+      );
       safe(() => ch.nack(msg, false, true));
     }
   }
@@ -223,9 +235,14 @@ export class EventBus {
   /** Stops consuming, waits for handlers in progress, then closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.consumerChannel) await this.consumerChannel.cancel(this.consumerTag).catch(() => undefined);
+    if (this.consumerChannel)
+      await this.consumerChannel.cancel(this.consumerTag).catch(() => undefined);
     const drained = await this.inFlight.drain(this.opts.shutdownGraceMs);
-    if (!drained) this.opts.logger.warn({ inFlight: this.inFlight.size }, 'event handlers still running at shutdown');
+    if (!drained)
+      this.opts.logger.warn(
+        { inFlight: this.inFlight.size },
+        'event handlers still running at shutdown',
+      );
     await this.consumerWrapper?.close().catch(() => undefined);
     await this.publisher.close().catch(() => undefined);
     await this.connection.close();

@@ -18,11 +18,20 @@ export function outboxChannel(schema: string): string {
 export class Outbox<E extends object = PlatformEvents> {
   constructor(private readonly schema: string) {}
 
-  async add<N extends keyof E & string>(manager: EntityManager, name: N, payload: E[N]): Promise<string> {
+  async add<N extends keyof E & string>(
+    manager: EntityManager,
+    name: N,
+    payload: E[N],
+  ): Promise<string> {
     const id = randomUUID();
     await manager.query(
       `INSERT INTO outbox (id, event_name, payload, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb)`,
-      [id, name, JSON.stringify(payload), JSON.stringify({ correlationId: currentCorrelationId() })],
+      [
+        id,
+        name,
+        JSON.stringify(payload),
+        JSON.stringify({ correlationId: currentCorrelationId() }),
+      ],
     );
     await manager.query('SELECT pg_notify($1, $2)', [outboxChannel(this.schema), id]);
     return id;
@@ -117,7 +126,10 @@ export class OutboxRelay {
       this.failures++;
       const wait = Math.min(30000, 250 * 2 ** Math.min(this.failures, 7));
       this.notBefore = Date.now() + wait;
-      this.opts.logger.warn({ err: (err as Error).message, retryInMs: wait }, 'outbox relay will retry');
+      this.opts.logger.warn(
+        { err: (err as Error).message, retryInMs: wait },
+        'outbox relay will retry',
+      );
       setTimeout(() => this.kick(), wait).unref();
     } finally {
       this.running = false;
@@ -158,7 +170,8 @@ export class OutboxRelay {
           `UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
           [sent],
         );
-        for (const r of rows) if (sent.includes(r.id)) this.opts.metrics?.outboxPublished.inc({ event: r.event_name });
+        for (const r of rows)
+          if (sent.includes(r.id)) this.opts.metrics?.outboxPublished.inc({ event: r.event_name });
       }
       if (failed.length) {
         await m.query(
@@ -173,7 +186,10 @@ export class OutboxRelay {
   /** LISTEN for commits; on loss of the connection, reconnect later and rely on polling meanwhile. */
   private async listen(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.opts.databaseUrl, connectionTimeoutMillis: 5000 });
+    const client = new Client({
+      connectionString: this.opts.databaseUrl,
+      connectionTimeoutMillis: 5000,
+    });
     const retry = () => {
       if (this.listener === client) this.listener = undefined;
       client.end().catch(() => undefined);

@@ -58,7 +58,10 @@ export class ReliableRmqServer extends ServerRMQ {
     return super.setupChannel(channel, callback);
   }
 
-  override async handleMessage(raw: Record<string, unknown> | null, channel: Channel): Promise<void> {
+  override async handleMessage(
+    raw: Record<string, unknown> | null,
+    channel: Channel,
+  ): Promise<void> {
     const message = raw as ConsumeMessage | null;
     if (!message) return; // the broker cancelled the consumer; setup runs again on reconnect
     if (this.closing) {
@@ -110,16 +113,18 @@ export class ReliableRmqServer extends ServerRMQ {
           .then((result: unknown) => this.send(this.transformToObservable(result), done))
           .catch((err: unknown) => {
             this.opts.logger.error({ err, pattern }, 'RPC handler failed');
-            done({ err: { code: 'internal', status: 500, message: 'internal error' }, isDisposed: true });
+            done({
+              err: { code: 'internal', status: 500, message: 'internal error' },
+              isDisposed: true,
+            });
           });
       });
     }
     safe(() => channel.ack(message));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.opts.metrics?.rpcHandled.inc({ pattern, outcome });
-    this.opts.metrics?.rpcDuration.observe(
-      { pattern },
-      Number(process.hrtime.bigint() - started) / 1e9,
-    );
+    this.opts.metrics?.rpcDuration.observe({ pattern }, seconds);
+    this.opts.logger.debug({ pattern, outcome, ms: Math.round(seconds * 1e4) / 10 }, 'rpc handled');
   }
 
   override async close(): Promise<void> {
@@ -129,7 +134,10 @@ export class ReliableRmqServer extends ServerRMQ {
     }
     const drained = await this.inFlight.drain(this.opts.shutdownGraceMs);
     if (!drained) {
-      this.opts.logger.warn({ inFlight: this.inFlight.size }, 'RPC requests still running at shutdown');
+      this.opts.logger.warn(
+        { inFlight: this.inFlight.size },
+        'RPC requests still running at shutdown',
+      );
     }
     await super.close();
   }

@@ -22,20 +22,27 @@ const REDACT = [
   'headers.authorization',
 ];
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Pino {
-  return pino({
-    level,
-    base: { service },
-    messageKey: 'msg',
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACT, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
-    // Every line written inside a request or message handler carries its correlation id.
-    mixin() {
-      const ctx = currentContext();
-      return ctx ? { correlationId: ctx.correlationId } : {};
+export function createLogger(
+  service: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+  destination?: pino.DestinationStream,
+): Pino {
+  return pino(
+    {
+      level,
+      base: { service },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+      // Every line written inside a request or message handler carries its correlation id.
+      mixin() {
+        const ctx = currentContext();
+        return ctx ? { correlationId: ctx.correlationId } : {};
+      },
     },
-  });
+    destination,
+  );
 }
 
 /** Nest's LoggerService over pino, so framework and app logs share one JSON format. */
@@ -70,7 +77,8 @@ export class JsonLogger implements LoggerService {
       else if (typeof r === 'string' && r.includes('\n    at ')) fields.stack = r;
     }
     if (message instanceof Error) this.pino[level]({ ...fields, err: message }, message.message);
-    else if (typeof message === 'object' && message !== null) this.pino[level]({ ...fields, ...message });
+    else if (typeof message === 'object' && message !== null)
+      this.pino[level]({ ...fields, ...message });
     else this.pino[level](fields, String(message));
   }
 }

@@ -1,4 +1,5 @@
 import { NestFactory } from '@nestjs/core';
+import type { DestinationStream } from 'pino';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { rpcQueueOf, schemaOf } from '@app/contracts';
 import { createServiceDataSource } from '@app/database';
@@ -15,8 +16,9 @@ import { MESSAGING_METRICS } from './tokens';
 export async function createServiceApp(
   def: ServiceDefinition,
   config: ServiceConfig,
+  logDestination?: DestinationStream,
 ): Promise<NestFastifyApplication> {
-  const logger = createLogger(def.service, config.LOG_LEVEL);
+  const logger = createLogger(def.service, config.LOG_LEVEL, logDestination);
   const app = await NestFactory.create<NestFastifyApplication>(
     ServiceKitModule.forService(def, config, logger),
     new FastifyAdapter(),
@@ -36,7 +38,10 @@ export async function createServiceApp(
   await app.listen({ port: config.HEALTH_PORT, host: '0.0.0.0' });
   logger.info({ healthUrl: await app.getUrl() }, `${def.service} health and metrics listening`);
   await app.startAllMicroservices();
-  logger.info({ queue: rpcQueueOf(def.service, config.MESSAGING_PREFIX) }, `${def.service} consuming RPC`);
+  logger.info(
+    { queue: rpcQueueOf(def.service, config.MESSAGING_PREFIX) },
+    `${def.service} consuming RPC`,
+  );
   return app;
 }
 
@@ -53,7 +58,10 @@ export async function runService(def: ServiceDefinition): Promise<void> {
 }
 
 /** The service's DataSource outside Nest: for the migration command and the TypeORM CLI. */
-export function serviceDataSource(def: ServiceDefinition, config: ServiceConfig = loadConfig(serviceSchema)) {
+export function serviceDataSource(
+  def: ServiceDefinition,
+  config: ServiceConfig = loadConfig(serviceSchema),
+) {
   return createServiceDataSource({
     url: config.DATABASE_URL,
     schema: schemaOf(def.service),

@@ -2,7 +2,6 @@ import {
   type BeforeApplicationShutdown,
   Controller,
   type DynamicModule,
-
   Injectable,
   type OnApplicationBootstrap,
   type Type,
@@ -24,9 +23,19 @@ import {
   MetricsController,
 } from '@app/health';
 import { EventBus, Inbox, Outbox, OutboxRelay, type ReliableRmqServer } from '@app/messaging';
-import { createMessagingMetrics, createMetricsRegistry, type MessagingMetrics } from '@app/observability';
+import {
+  createMessagingMetrics,
+  createMetricsRegistry,
+  type MessagingMetrics,
+} from '@app/observability';
 import { StatusService } from './status.service';
-import { LOGGER, MESSAGING_METRICS, SERVICE_CONFIG, SERVICE_INFO, type ServiceInfo } from './tokens';
+import {
+  LOGGER,
+  MESSAGING_METRICS,
+  SERVICE_CONFIG,
+  SERVICE_INFO,
+  type ServiceInfo,
+} from './tokens';
 import { platformVersion } from './version';
 
 export interface ServiceDefinition {
@@ -90,7 +99,12 @@ export class ServiceKitModule {
   static forService(def: ServiceDefinition, config: ServiceConfig, logger: Logger): DynamicModule {
     const schema = schemaOf(def.service);
     const registry = createMetricsRegistry(def.service);
-    const info: ServiceInfo = { service: def.service, schema, version: platformVersion(), startedAt: new Date() };
+    const info: ServiceInfo = {
+      service: def.service,
+      schema,
+      version: platformVersion(),
+      startedAt: new Date(),
+    };
     return {
       module: ServiceKitModule,
       global: true,
@@ -112,7 +126,11 @@ export class ServiceKitModule {
         }),
         ...def.imports,
       ],
-      controllers: [createHealthController(), MetricsController, createStatusController(def.service)],
+      controllers: [
+        createHealthController(),
+        MetricsController,
+        createStatusController(def.service),
+      ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
         { provide: SERVICE_INFO, useValue: info },
@@ -170,7 +188,17 @@ export class ServiceKitModule {
         StatusService,
         MessagingLifecycle,
       ],
-      exports: [SERVICE_CONFIG, SERVICE_INFO, LOGGER, METRICS_REGISTRY, MESSAGING_METRICS, EventBus, Outbox, Inbox, OutboxRelay],
+      exports: [
+        SERVICE_CONFIG,
+        SERVICE_INFO,
+        LOGGER,
+        METRICS_REGISTRY,
+        MESSAGING_METRICS,
+        EventBus,
+        Outbox,
+        Inbox,
+        OutboxRelay,
+      ],
     };
   }
 }

@@ -30,7 +30,11 @@ export class StatusService {
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       return {
         ...base,
-        database: { reachable: true, schema: this.info.schema, latencyMs: Math.round(latencyMs * 100) / 100 },
+        database: {
+          reachable: true,
+          schema: this.info.schema,
+          latencyMs: Math.round(latencyMs * 100) / 100,
+        },
         migrations,
       };
     } catch (err) {

@@ -22,7 +22,11 @@ describe('FsStorage', () => {
   afterEach(() => rm(root, { recursive: true, force: true }));
 
   it('stores a stream, reports size and SHA-256, and reads it back', async () => {
-    const meta = await storage.put('docs/a.pdf', Readable.from([Buffer.from('%PDF-'), Buffer.from('1.7')]), 'application/pdf');
+    const meta = await storage.put(
+      'docs/a.pdf',
+      Readable.from([Buffer.from('%PDF-'), Buffer.from('1.7')]),
+      'application/pdf',
+    );
     expect(meta).toEqual({
       key: 'docs/a.pdf',
       size: 8,

@@ -4,7 +4,12 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertValidKey, type BlobStorage, ObjectNotFoundError, type StoredObject } from './storage';
+import {
+  assertValidKey,
+  type BlobStorage,
+  ObjectNotFoundError,
+  type StoredObject,
+} from './storage';
 
 /** Files under a root directory; writes land atomically (temp file, then rename). */
 export class FsStorage implements BlobStorage {

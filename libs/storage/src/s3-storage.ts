@@ -10,7 +10,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { assertValidKey, type BlobStorage, ObjectNotFoundError, type StoredObject } from './storage';
+import {
+  assertValidKey,
+  type BlobStorage,
+  ObjectNotFoundError,
+  type StoredObject,
+} from './storage';
 
 /** S3 (or any S3-compatible store) behind the same interface as the filesystem driver. */
 export class S3Storage implements BlobStorage {
@@ -46,7 +51,9 @@ export class S3Storage implements BlobStorage {
   async get(key: string): Promise<Readable> {
     assertValidKey(key);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
       return out.Body as Readable;
     } catch (err) {
       if (err instanceof NoSuchKey || err instanceof NotFound) throw new ObjectNotFoundError(key);
@@ -57,7 +64,9 @@ export class S3Storage implements BlobStorage {
   async head(key: string): Promise<StoredObject | null> {
     assertValidKey(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const out = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
       return {
         key,
         size: out.ContentLength ?? 0,
@@ -72,7 +81,9 @@ export class S3Storage implements BlobStorage {
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+    );
   }
 }
 

@@ -1,13 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
+import type { TestEnv } from './run-env';
 
-/** What the global setup made for this run: its own database and its own vhost. */
-export interface TestEnv {
-  runId: string;
-  databaseUrl: string;
-  rabbitUrl: string;
-  vhost: string;
-}
+export { rabbitmqctl, type TestEnv } from './run-env';
 
 export function testEnv(): TestEnv {
   const raw = process.env.PLATFORM_TEST_ENV;
@@ -29,10 +23,6 @@ export function testServiceConfig(over: Record<string, string> = {}): ServiceCon
     OUTBOX_POLL_MS: '200',
     ...over,
   });
-}
-
-export function rabbitmqctl(...args: string[]): string {
-  return execFileSync('rabbitmqctl', ['--quiet', ...args], { encoding: 'utf8', timeout: 30000 });
 }
 
 /** The URL with a different host:port (to route a client through a proxy). */

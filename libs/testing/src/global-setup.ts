@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { rabbitmqctl, type TestEnv } from './env';
+import { rabbitmqctl, type TestEnv } from './run-env';
 
 /**
  * Each run gets its own database and its own RabbitMQ vhost, so two runs on one machine

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { rabbitmqctl, type TestEnv } from './env';
+import { rabbitmqctl, type TestEnv } from './run-env';
 
 export default async function globalTeardown(): Promise<void> {
   const raw = process.env.PLATFORM_TEST_ENV;

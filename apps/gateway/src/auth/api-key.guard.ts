@@ -1,4 +1,10 @@
-import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { PUBLIC_ROUTE } from '@app/health';
@@ -21,7 +27,8 @@ export class ApiKeyGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const header = req.headers['x-api-key'];
     const caller = this.keys.verify(typeof header === 'string' ? header : undefined);
-    if (!caller) throw new UnauthorizedException('a valid API key is required in the X-Api-Key header');
+    if (!caller)
+      throw new UnauthorizedException('a valid API key is required in the X-Api-Key header');
     const required = this.reflector.getAllAndOverride<string[]>(SCOPES, targets) ?? [];
     const missing = required.filter((s) => !hasScope(caller, s));
     if (missing.length > 0) {

@@ -1,4 +1,10 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Inject,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { RpcCallError } from '@app/messaging';
@@ -15,12 +21,20 @@ export function toProblem(err: unknown, url?: string): Problem {
   }
   if (err instanceof RpcCallError) {
     const b = err.body;
-    return problem(b.status, b.message, b.code, { ...base, ...(b.details ? { details: b.details } : {}) });
+    return problem(b.status, b.message, b.code, {
+      ...base,
+      ...(b.details ? { details: b.details } : {}),
+    });
   }
   if (err instanceof HttpException) {
     const res = err.getResponse();
     const detail = typeof res === 'string' ? res : (res as { message?: unknown }).message;
-    return problem(err.getStatus(), Array.isArray(detail) ? detail.join('; ') : String(detail ?? err.message), undefined, base);
+    return problem(
+      err.getStatus(),
+      Array.isArray(detail) ? detail.join('; ') : String(detail ?? err.message),
+      undefined,
+      base,
+    );
   }
   // Errors raised by Fastify itself before a route runs (bad JSON, body too large, ...).
   const f = err as { statusCode?: number; message?: string; code?: string };
@@ -42,7 +56,8 @@ export class ProblemFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const p = toProblem(err, req.url);
-    if (p.status >= 500) this.logger.error({ err, url: req.url, method: req.method }, 'request failed');
+    if (p.status >= 500)
+      this.logger.error({ err, url: req.url, method: req.method }, 'request failed');
     sendProblem(http.getResponse<FastifyReply>(), p);
   }
 }

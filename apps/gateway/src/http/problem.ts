@@ -40,7 +40,12 @@ export function problemType(code: string): string {
   return `urn:problem-type:${code}`;
 }
 
-export function problem(status: number, detail?: string, code?: string, extra: Partial<Problem> = {}): Problem {
+export function problem(
+  status: number,
+  detail?: string,
+  code?: string,
+  extra: Partial<Problem> = {},
+): Problem {
   const c = code ?? CODE_BY_STATUS[status] ?? (status >= 500 ? 'internal' : 'bad_request');
   return { type: problemType(c), title: STATUS_CODES[status] ?? 'Error', status, detail, ...extra };
 }

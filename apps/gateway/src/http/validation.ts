@@ -1,7 +1,10 @@
 import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
 
 /** Field errors as `{ field: "a.b", messages: [...] }`, nested properties flattened. */
-export function flattenValidationErrors(errors: ValidationError[], parent = ''): Array<{ field: string; messages: string[] }> {
+export function flattenValidationErrors(
+  errors: ValidationError[],
+  parent = '',
+): Array<{ field: string; messages: string[] }> {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
     const own = e.constraints ? [{ field, messages: Object.values(e.constraints) }] : [];

@@ -21,7 +21,9 @@ export class OutboxEventsController {
 
   @Get(':id')
   @RequireScopes('ops:read')
-  @ApiOperation({ summary: 'Where an event a service wrote is: pending, published, attempts, last error' })
+  @ApiOperation({
+    summary: 'Where an event a service wrote is: pending, published, attempts, last error',
+  })
   get(@Param() p: OutboxEventParams) {
     return this.rpc.send(rpcPatterns.outboxEvent(p.service), { id: p.id });
   }

@@ -11,7 +11,9 @@ export class StatusController {
 
   @Get()
   @RequireScopes('status:read')
-  @ApiOperation({ summary: "Each service's status over RPC; a service that does not answer shows as down" })
+  @ApiOperation({
+    summary: "Each service's status over RPC; a service that does not answer shows as down",
+  })
   get() {
     return this.status.platformStatus();
   }

@@ -4,7 +4,6 @@ import { platformVersion, SERVICE_CONFIG } from '@app/service-kit';
 import type { GatewayConfig } from '../config';
 import { ServicesClient } from '../rpc';
 
-
 export type ServiceReport =
   | (ServiceStatus & { status: 'up' | 'degraded'; responseMs: number })
   | { service: ServiceName; status: 'down'; error: string; responseMs: number };
@@ -36,7 +35,11 @@ export class StatusService {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     try {
-      const st = await this.rpc.send(rpcPatterns.status(service), {}, { timeoutMs: this.config.STATUS_TIMEOUT_MS });
+      const st = await this.rpc.send(
+        rpcPatterns.status(service),
+        {},
+        { timeoutMs: this.config.STATUS_TIMEOUT_MS },
+      );
       const healthy = st.database.reachable && st.migrations.pending.length === 0;
       return { ...st, status: healthy ? 'up' : 'degraded', responseMs: elapsed() };
     } catch (err) {
