@@ -7,7 +7,10 @@ import { provision } from './provision';
 describe('provision and migrate', () => {
   it('gives each service a role that can use only its own schema, and migrations run once', async () => {
     const env = testEnv();
-    const urls = await provision({ adminUrl: env.databaseUrl, roles: true, rolePrefix: `t${env.runId}_` });
+    // A database of its own: provisioning changes schema owners, which other suites would feel.
+    const adminUrl = new URL(env.databaseUrl);
+    adminUrl.pathname = `${adminUrl.pathname}_provision`;
+    const urls = await provision({ adminUrl: adminUrl.toString(), roles: true, rolePrefix: `t${env.runId}_` });
     // Twice, concurrently: the advisory lock serialises them and the second finds nothing to do.
     const logs: string[] = [];
     await Promise.all([migrate(SERVICES, (s) => urls[s], (m) => logs.push(m)), migrate(SERVICES, (s) => urls[s], (m) => logs.push(m))]);
@@ -27,6 +30,6 @@ describe('provision and migrate', () => {
     }
 
     // Again: nothing breaks and nothing is recreated.
-    await expect(provision({ adminUrl: env.databaseUrl, roles: true, rolePrefix: `t${env.runId}_` })).resolves.toBeDefined();
+    await expect(provision({ adminUrl: adminUrl.toString(), roles: true, rolePrefix: `t${env.runId}_` })).resolves.toBeDefined();
   });
 });
