@@ -16,7 +16,8 @@ function logSink(): { stream: Writable; lines: Array<Record<string, unknown>> } 
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -38,7 +39,11 @@ describe('platform through the gateway', () => {
   const serviceLogs = logSink();
 
   const call = (path: string, key?: string, headers: Record<string, string> = {}) =>
-    gateway.inject({ method: 'GET', url: path, headers: { ...(key ? { 'x-api-key': key } : {}), ...headers } });
+    gateway.inject({
+      method: 'GET',
+      url: path,
+      headers: { ...(key ? { 'x-api-key': key } : {}), ...headers },
+    });
 
   beforeAll(async () => {
     const env = testEnv();
@@ -47,7 +52,11 @@ describe('platform through the gateway', () => {
     amqpProxy = TcpProxy.forUrl(env.rabbitUrl);
     const amqpPort = await amqpProxy.start();
 
-    const config = testServiceConfig({ DATABASE_URL: viaPort(env.databaseUrl, pgPort), LOG_LEVEL: 'debug', DB_CONNECT_TIMEOUT_MS: '1000' });
+    const config = testServiceConfig({
+      DATABASE_URL: viaPort(env.databaseUrl, pgPort),
+      LOG_LEVEL: 'debug',
+      DB_CONNECT_TIMEOUT_MS: '1000',
+    });
     const ds = serviceDataSource(ManifestCacheService, config);
     await ds.initialize();
     await runServiceMigrations(ds);
@@ -92,7 +101,9 @@ describe('platform through the gateway', () => {
   });
 
   it('reports the running service up and the others down, with the caller correlation id in its logs', async () => {
-    const res = await call('/api/v1/status', KEYS.statusOnly, { 'x-correlation-id': 'trace-me-42' });
+    const res = await call('/api/v1/status', KEYS.statusOnly, {
+      'x-correlation-id': 'trace-me-42',
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-correlation-id']).toBe('trace-me-42');
     const body = res.json<{ status: string; services: Array<Record<string, unknown>> }>();
@@ -112,13 +123,20 @@ describe('platform through the gateway', () => {
     }
     await eventually(() =>
       expect(serviceLogs.lines).toContainEqual(
-        expect.objectContaining({ correlationId: 'trace-me-42', pattern: 'manifest-cache.status.get.v1', msg: 'rpc handled' }),
+        expect.objectContaining({
+          correlationId: 'trace-me-42',
+          pattern: 'manifest-cache.status.get.v1',
+          msg: 'rpc handled',
+        }),
       ),
     );
   });
 
   it('refuses a key without the route scope', async () => {
-    const res = await call(`/api/v1/services/manifest-cache/outbox-events/${randomUUID()}`, KEYS.statusOnly);
+    const res = await call(
+      `/api/v1/services/manifest-cache/outbox-events/${randomUUID()}`,
+      KEYS.statusOnly,
+    );
     expect(res.statusCode).toBe(403);
     expect(res.json<{ detail: string }>().detail).toContain('ops:read');
   });
@@ -127,14 +145,25 @@ describe('platform through the gateway', () => {
     const ds = serviceDataSource(ManifestCacheService, testServiceConfig());
     await ds.initialize();
     const id = await ds.transaction((m) =>
-      new Outbox('manifest_cache').add(m, 'platform.service.started.v1', { service: 'manifest-cache', version: 't', startedAt: new Date().toISOString() }),
+      new Outbox('manifest_cache').add(m, 'platform.service.started.v1', {
+        service: 'manifest-cache',
+        version: 't',
+        startedAt: new Date().toISOString(),
+      }),
     );
     await ds.destroy();
     const res = await call(`/api/v1/services/manifest-cache/outbox-events/${id}`, KEYS.dev);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ id, eventName: 'platform.service.started.v1', attempts: expect.any(Number) });
+    expect(res.json()).toMatchObject({
+      id,
+      eventName: 'platform.service.started.v1',
+      attempts: expect.any(Number),
+    });
 
-    const missing = await call(`/api/v1/services/manifest-cache/outbox-events/${randomUUID()}`, KEYS.dev);
+    const missing = await call(
+      `/api/v1/services/manifest-cache/outbox-events/${randomUUID()}`,
+      KEYS.dev,
+    );
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toContain('application/problem+json');
   });
@@ -180,7 +209,9 @@ describe('platform through the gateway', () => {
     await pgProxy.cut();
     await eventually(async () => expect(await ready()).toBe(503), 20000, 200);
     const status = await call('/api/v1/status', KEYS.dev);
-    const mc = status.json<{ services: Array<Record<string, unknown>> }>().services.find((s) => s.service === 'manifest-cache');
+    const mc = status
+      .json<{ services: Array<Record<string, unknown>> }>()
+      .services.find((s) => s.service === 'manifest-cache');
     expect(mc).toMatchObject({ status: 'degraded', database: { reachable: false } });
     await pgProxy.restore();
     await eventually(async () => expect(await ready()).toBe(200), 20000, 200);
@@ -191,16 +222,25 @@ describe('platform through the gateway', () => {
     await eventually(async () => expect((await call('/health/ready')).statusCode).toBe(503));
     const res = await call('/api/v1/status', KEYS.dev);
     expect(res.statusCode).toBe(200);
-    const body = res.json<{ gateway: { broker: { connected: boolean } }; services: Array<{ status: string; error: string }> }>();
+    const body = res.json<{
+      gateway: { broker: { connected: boolean } };
+      services: Array<{ status: string; error: string }>;
+    }>();
     expect(body.gateway.broker.connected).toBe(false);
     expect(body.services.every((s) => s.status === 'down')).toBe(true);
     expect(body.services[0].error).toContain('unreachable');
     await amqpProxy.restore();
-    await eventually(async () => {
-      const again = await call('/api/v1/status', KEYS.dev);
-      const mc = again.json<{ services: Array<{ service: string; status: string }> }>().services.find((s) => s.service === 'manifest-cache');
-      expect(mc?.status).toBe('up');
-    }, 30000, 250);
+    await eventually(
+      async () => {
+        const again = await call('/api/v1/status', KEYS.dev);
+        const mc = again
+          .json<{ services: Array<{ service: string; status: string }> }>()
+          .services.find((s) => s.service === 'manifest-cache');
+        expect(mc?.status).toBe('up');
+      },
+      30000,
+      250,
+    );
     expect((await call('/health/ready')).statusCode).toBe(200);
   });
 });

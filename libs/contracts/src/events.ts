@@ -8,7 +8,7 @@ export interface PlatformEvents {
   'platform.service.started.v1': { service: string; version: string; startedAt: string };
 }
 
-export type EventName = keyof PlatformEvents & string;
+export type EventName = Extract<keyof PlatformEvents, string>;
 
 /** The envelope every event travels in (body of the AMQP message). */
 export interface EventEnvelope<N extends string = string, P = unknown> {

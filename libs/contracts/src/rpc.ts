@@ -34,7 +34,7 @@ export type RpcContracts = {
   };
 };
 
-export type RpcPattern = keyof RpcContracts & string;
+export type RpcPattern = Extract<keyof RpcContracts, string>;
 export type RpcRequest<P extends RpcPattern> = RpcContracts[P]['request'];
 export type RpcResponse<P extends RpcPattern> = RpcContracts[P]['response'];
 

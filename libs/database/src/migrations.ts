@@ -35,9 +35,9 @@ export async function migrationState(ds: DataSource): Promise<MigrationState> {
   const known = ds.migrations.map((m) => m.name ?? m.constructor.name);
   let applied: string[] = [];
   try {
-    const rows = (await ds.query(
+    const rows = await ds.query<Array<{ name: string }>>(
       `SELECT name FROM "${schemaOf(ds)}"."migrations" ORDER BY id`,
-    )) as Array<{ name: string }>;
+    );
     applied = rows.map((r) => r.name);
   } catch (err) {
     // 42P01: no migrations table yet, i.e. nothing applied.

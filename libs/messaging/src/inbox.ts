@@ -17,11 +17,11 @@ export class Inbox {
     fn: (manager: EntityManager) => Promise<void>,
   ): Promise<'handled' | 'duplicate'> {
     return this.ds.transaction(async (m) => {
-      const inserted = (await m.query(
+      const inserted = await m.query<unknown[]>(
         `INSERT INTO inbox (consumer, message_id, event_name) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING RETURNING 1`,
         [this.consumer, messageId, eventName],
-      )) as unknown[];
+      );
       if (inserted.length === 0) return 'duplicate';
       await fn(m);
       return 'handled';

@@ -68,9 +68,9 @@ async function writeEvents(
 }
 
 async function countEffects(ds: DataSource): Promise<{ rows: number; distinct: number }> {
-  const [r] = (await ds.query(
+  const [r] = await ds.query<Array<{ rows: number; distinct: number }>>(
     'SELECT count(*)::int AS rows, count(DISTINCT n)::int AS distinct FROM effects',
-  )) as Array<{ rows: number; distinct: number }>;
+  );
   return r;
 }
 
@@ -225,9 +225,9 @@ describe('events: outbox, relay, bus, inbox', () => {
     expect(
       lines.filter((l) => l.includes('lost its broker connection')).length,
     ).toBeGreaterThanOrEqual(3);
-    const [{ unpublished }] = (await ds.query(
+    const [{ unpublished }] = await ds.query<Array<{ unpublished: number }>>(
       'SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL',
-    )) as Array<{ unpublished: number }>;
+    );
     expect(unpublished).toBe(0);
     // Redeliveries happened or not; either way each event had one effect.
     expect(calls.n).toBeGreaterThanOrEqual(total);
@@ -312,9 +312,9 @@ describe('events: outbox, relay, bus, inbox', () => {
     await writeEvents(ds, outbox, 0, 5);
     await sleep(1500);
     expect((await countEffects(ds)).rows).toBe(0);
-    const [{ pending }] = (await ds.query(
+    const [{ pending }] = await ds.query<Array<{ pending: number }>>(
       'SELECT count(*)::int AS pending FROM outbox WHERE published_at IS NULL',
-    )) as Array<{ pending: number }>;
+    );
     expect(pending).toBe(5);
 
     await proxy.restore();
@@ -371,9 +371,9 @@ describe('events: outbox, relay, bus, inbox', () => {
     );
     await writeEvents(ds, outbox, 0, 3);
     await relay.drain();
-    const rows = (await ds.query(
-      'SELECT published_at, attempts, last_error FROM outbox',
-    )) as Array<{ published_at: Date | null; attempts: number; last_error: string }>;
+    const rows = await ds.query<
+      Array<{ published_at: Date | null; attempts: number; last_error: string }>
+    >('SELECT published_at, attempts, last_error FROM outbox');
     expect(
       rows.every(
         (r) => r.published_at === null && r.attempts === 1 && r.last_error === 'not confirmed',
@@ -381,9 +381,9 @@ describe('events: outbox, relay, bus, inbox', () => {
     ).toBe(true);
     fail = false;
     await relay.drain();
-    const [{ unpublished }] = (await ds.query(
+    const [{ unpublished }] = await ds.query<Array<{ unpublished: number }>>(
       'SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL',
-    )) as Array<{ unpublished: number }>;
+    );
     expect(unpublished).toBe(0);
   });
 });

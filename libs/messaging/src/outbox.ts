@@ -138,11 +138,11 @@ export class OutboxRelay {
 
   private relayBatch(): Promise<{ sent: number; failed: number }> {
     return this.ds.transaction(async (m) => {
-      const rows = (await m.query(
+      const rows = await m.query<OutboxRow[]>(
         `SELECT id, event_name, payload, headers, created_at FROM outbox
           WHERE published_at IS NULL ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
-      )) as OutboxRow[];
+      );
       if (rows.length === 0) return { sent: 0, failed: 0 };
       const results = await Promise.allSettled(
         rows.map((r) =>

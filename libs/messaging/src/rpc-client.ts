@@ -52,16 +52,16 @@ export class RpcClient {
     }
   }
 
-  /** Whether the connection to the broker is up (used by readiness). */
+  /** Whether every connection to the broker is up (used by readiness). */
   isConnected(): boolean {
-    for (const c of this.clients.values()) {
+    if (this.clients.size === 0) return false;
+    return [...this.clients.values()].every((c) => {
       try {
-        if ((c.unwrap() as { isConnected(): boolean }).isConnected()) return true;
+        return c.unwrap<{ isConnected(): boolean }>().isConnected();
       } catch {
-        /* not connected yet */
+        return false; // not connected yet
       }
-    }
-    return false;
+    });
   }
 
   /** Opens the connections up front so the first request does not pay for them. */

@@ -50,7 +50,8 @@ export class ReliableRmqServer extends ServerRMQ {
 
   /** Whether the broker connection is up right now (no new connection is opened to ask). */
   isConnected(): boolean {
-    return this.server?.isConnected() ?? false;
+    const conn = this.server as { isConnected(): boolean } | null;
+    return conn?.isConnected() ?? false;
   }
 
   override async setupChannel(channel: Channel, callback: () => void): Promise<void> {

@@ -51,17 +51,19 @@ export class StatusService {
     if (typeof id !== 'string' || !UUID.test(id)) {
       throw rpcError('validation_failed', 'id must be a UUID', { field: 'id' });
     }
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<
+      Array<{
+        id: string;
+        event_name: string;
+        created_at: Date;
+        published_at: Date | null;
+        attempts: number;
+        last_error: string | null;
+      }>
+    >(
       `SELECT id, event_name, created_at, published_at, attempts, last_error FROM outbox WHERE id = $1`,
       [id],
-    )) as Array<{
-      id: string;
-      event_name: string;
-      created_at: Date;
-      published_at: Date | null;
-      attempts: number;
-      last_error: string | null;
-    }>;
+    );
     const row = rows[0];
     if (!row) throw rpcError('not_found', `no outbox event ${id} in ${this.info.service}`);
     return {

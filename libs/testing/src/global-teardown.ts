@@ -11,8 +11,12 @@ export default async function globalTeardown(): Promise<void> {
   try {
     // The run's database and any a suite made beside it (named after it).
     const prefix = new URL(env.databaseUrl).pathname.slice(1);
-    const dbs = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${prefix}%`]);
-    for (const d of dbs.rows) await admin.query(`DROP DATABASE IF EXISTS "${d.datname}" WITH (FORCE)`);
+    const dbs = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE $1`,
+      [`${prefix}%`],
+    );
+    for (const d of dbs.rows)
+      await admin.query(`DROP DATABASE IF EXISTS "${d.datname}" WITH (FORCE)`);
     // Roles made by this run's provisioning tests.
     const roles = await admin.query<{ rolname: string }>(
       `SELECT rolname FROM pg_roles WHERE rolname LIKE $1`,

@@ -2,7 +2,9 @@ import { ApiKeyStore, generateApiKey, hashApiKey, hasScope } from './api-keys';
 
 describe('ApiKeyStore', () => {
   const key = generateApiKey();
-  const store = new ApiKeyStore([{ id: 'reporting', sha256: hashApiKey(key), scopes: ['status:read'] }]);
+  const store = new ApiKeyStore([
+    { id: 'reporting', sha256: hashApiKey(key), scopes: ['status:read'] },
+  ]);
 
   it('knows a key only by its hash', () => {
     expect(JSON.stringify(store)).not.toContain(key);

@@ -7,7 +7,10 @@ import type { AuthedRequest } from './api-key.guard';
 @Injectable()
 export class KeyThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(ctx: ExecutionContext): Promise<boolean> {
-    return this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [ctx.getHandler(), ctx.getClass()]) ?? false;
+    return (
+      this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [ctx.getHandler(), ctx.getClass()]) ??
+      false
+    );
   }
 
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {

@@ -28,13 +28,13 @@ export function toProblem(err: unknown, url?: string): Problem {
   }
   if (err instanceof HttpException) {
     const res = err.getResponse();
-    const detail = typeof res === 'string' ? res : (res as { message?: unknown }).message;
-    return problem(
-      err.getStatus(),
-      Array.isArray(detail) ? detail.join('; ') : String(detail ?? err.message),
-      undefined,
-      base,
-    );
+    const message = typeof res === 'string' ? res : (res as { message?: unknown }).message;
+    const detail = Array.isArray(message)
+      ? message.join('; ')
+      : typeof message === 'string'
+        ? message
+        : err.message;
+    return problem(err.getStatus(), detail, undefined, base);
   }
   // Errors raised by Fastify itself before a route runs (bad JSON, body too large, ...).
   const f = err as { statusCode?: number; message?: string; code?: string };

@@ -24,13 +24,17 @@ describe('request validation', () => {
   const validate = (value: unknown) => pipe.transform(value, { type: 'body', metatype: Body });
 
   it('rejects unknown fields by name instead of dropping them', async () => {
-    const err = (await validate({ name: 'a', inner: { count: 1 }, admin: true }).catch((e: unknown) => e)) as RequestValidationError;
+    const err = (await validate({ name: 'a', inner: { count: 1 }, admin: true }).catch(
+      (e: unknown) => e,
+    )) as RequestValidationError;
     expect(err).toBeInstanceOf(RequestValidationError);
     expect(err.fields).toEqual([{ field: 'admin', messages: ['property admin should not exist'] }]);
   });
 
   it('names nested bad fields with their path', async () => {
-    const err = (await validate({ name: 1, inner: { count: 0 } }).catch((e: unknown) => e)) as RequestValidationError;
+    const err = (await validate({ name: 1, inner: { count: 0 } }).catch(
+      (e: unknown) => e,
+    )) as RequestValidationError;
     expect(err.fields.map((f) => f.field)).toEqual(['name', 'inner.count']);
   });
 
@@ -42,11 +46,18 @@ describe('request validation', () => {
 describe('toProblem', () => {
   it('maps validation errors to 400 with the fields', () => {
     const p = toProblem(new RequestValidationError([{ field: 'x', messages: ['bad'] }]), '/a');
-    expect(p).toMatchObject({ status: 400, type: 'urn:problem-type:validation_failed', instance: '/a', errors: [{ field: 'x' }] });
+    expect(p).toMatchObject({
+      status: 400,
+      type: 'urn:problem-type:validation_failed',
+      instance: '/a',
+      errors: [{ field: 'x' }],
+    });
   });
 
   it('maps typed RPC errors to their status and code', () => {
-    const p = toProblem(new RpcCallError({ code: 'conflict', status: 409, message: 'taken' }, 'x.y.z.v1'));
+    const p = toProblem(
+      new RpcCallError({ code: 'conflict', status: 409, message: 'taken' }, 'x.y.z.v1'),
+    );
     expect(p).toMatchObject({ status: 409, type: 'urn:problem-type:conflict', detail: 'taken' });
   });
 

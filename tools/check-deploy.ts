@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+/**
+ * Renders every k8s overlay with kustomize and validates each object against the
+ * Kubernetes schemas, then checks the house rules the schemas cannot express; validates
+ * docker-compose.yml with the compose tool. Exits non-zero on the first kind of failure.
+ */
+const root = join(__dirname, '..', '..');
+const problems: string[] = [];
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec?: Record<string, unknown>;
+}
+
+interface Container {
+  name: string;
+  image?: string;
+  resources?: { requests?: object; limits?: object };
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+  livenessProbe?: unknown;
+  readinessProbe?: unknown;
+  startupProbe?: unknown;
+  env?: Array<{ name: string; value?: string }>;
+}
+
+function validateSchema(o: K8sObject, where: string): void {
+  let Model: new (o: unknown) => { validate(): void };
+  try {
+    // The model's module path follows apiVersion and kind, so it is only known at run time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(`kubernetes-models/${o.apiVersion}/${o.kind}`) as Record<
+      string,
+      typeof Model
+    >;
+    Model = mod[o.kind];
+  } catch {
+    problems.push(`${where}: no Kubernetes schema for ${o.apiVersion} ${o.kind}`);
+    return;
+  }
+  try {
+    new Model(o).validate();
+  } catch (err) {
+    problems.push(`${where}: ${(err as Error).message}`);
+  }
+}
+
+function checkPodRules(o: K8sObject, where: string): void {
+  const template = (
+    o.spec as {
+      template?: {
+        spec?: { securityContext?: { runAsNonRoot?: boolean }; containers?: Container[] };
+      };
+    }
+  )?.template;
+  const pod = template?.spec;
+  if (!pod) return;
+  if (pod.securityContext?.runAsNonRoot !== true)
+    problems.push(`${where}: pod must set runAsNonRoot`);
+  for (const c of pod.containers ?? []) {
+    const at = `${where} container ${c.name}`;
+    if (!c.resources?.requests || !c.resources?.limits)
+      problems.push(`${at}: needs resource requests and limits`);
+    if (c.securityContext?.readOnlyRootFilesystem !== true)
+      problems.push(`${at}: root filesystem must be read-only`);
+    if (c.securityContext?.allowPrivilegeEscalation !== false)
+      problems.push(`${at}: must forbid privilege escalation`);
+    if (o.kind === 'Deployment' && (!c.livenessProbe || !c.readinessProbe || !c.startupProbe)) {
+      problems.push(`${at}: needs liveness, readiness and startup probes`);
+    }
+    for (const e of c.env ?? []) {
+      if (
+        /PASSWORD|SECRET|TOKEN|API_KEYS|DATABASE_URL|RABBITMQ_URL/.test(e.name) &&
+        e.value !== undefined
+      ) {
+        problems.push(`${at}: ${e.name} must come from a Secret, not a literal`);
+      }
+    }
+  }
+}
+
+function checkOverlay(dir: string): void {
+  const name = `k8s/overlays/${dir}`;
+  let rendered: string;
+  try {
+    rendered = execFileSync('kubectl', ['kustomize', join(root, name)], { encoding: 'utf8' });
+  } catch (err) {
+    problems.push(`${name}: kustomize failed: ${(err as Error).message}`);
+    return;
+  }
+  const objects = parseAllDocuments(rendered).map((d) => d.toJS() as K8sObject);
+  const kinds = new Map<string, number>();
+  for (const o of objects) {
+    const where = `${name}: ${o.kind}/${o.metadata?.name}`;
+    kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
+    validateSchema(o, where);
+    checkPodRules(o, where);
+    if (o.kind === 'Secret') problems.push(`${where}: Secrets are referenced, never committed`);
+  }
+  for (const [kind, min] of Object.entries({
+    Deployment: 6,
+    Service: 6,
+    PodDisruptionBudget: 6,
+    HorizontalPodAutoscaler: 5,
+    Job: 1,
+    ConfigMap: 1,
+  })) {
+    if ((kinds.get(kind) ?? 0) < min)
+      problems.push(`${name}: expected at least ${min} ${kind}, found ${kinds.get(kind) ?? 0}`);
+  }
+  console.log(`${name}: ${objects.length} objects rendered and validated`);
+}
+
+function checkCompose(): void {
+  const file = join(root, 'docker-compose.yml');
+  for (const cmd of [
+    ['docker-compose', '-f', file, 'config', '-q'],
+    ['docker', 'compose', '-f', file, 'config', '-q'],
+  ]) {
+    try {
+      execFileSync(cmd[0], cmd.slice(1), {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, DEV_API_KEY: '' },
+      });
+      console.log(
+        `docker-compose.yml: valid (${cmd.slice(0, cmd[0] === 'docker' ? 2 : 1).join(' ')})`,
+      );
+      return;
+    } catch (err) {
+      const e = err as { code?: string; stderr?: Buffer };
+      if (e.code === 'ENOENT' || /unknown command|is not a docker command/.test(String(e.stderr)))
+        continue;
+      problems.push(`docker-compose.yml: ${String(e.stderr ?? (err as Error).message)}`);
+      return;
+    }
+  }
+  problems.push(
+    'docker-compose.yml: no compose tool found to validate it (install docker-compose)',
+  );
+}
+
+const overlays = readdirSync(join(root, 'k8s', 'overlays')).filter((d) =>
+  existsSync(join(root, 'k8s', 'overlays', d, 'kustomization.yaml')),
+);
+overlays.forEach(checkOverlay);
+checkCompose();
+if (problems.length) {
+  console.error(`deployment checks failed:\n  - ${problems.join('\n  - ')}`);
+  process.exit(1);
+}
+console.log('deployment checks passed');
