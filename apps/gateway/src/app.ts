@@ -10,7 +10,8 @@ import {
   runWithContext,
 } from '@app/observability';
 import { platformVersion } from '@app/service-kit';
-import { ApiKeyStore } from './auth/api-keys';
+import type { AuthedRequest } from './auth/api-key.guard';
+import { registerAuthentication } from './auth/authenticate';
 import type { GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
 import { problem } from './http/problem';
@@ -53,12 +54,11 @@ export async function createGatewayApp(
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
 
+  await registerAuthentication(app, config.RATE_LIMIT_PER_MINUTE);
+
   // OpenAPI at /docs, behind a key like every other non-health route.
-  const keys = app.get(ApiKeyStore);
   fastify.addHook('onRequest', (req, reply, done) => {
-    if (!req.url.startsWith('/docs')) return done();
-    const header = req.headers['x-api-key'];
-    if (keys.verify(typeof header === 'string' ? header : undefined)) return done();
+    if (!req.url.startsWith('/docs') || (req as AuthedRequest).caller) return done();
     sendProblem(
       reply,
       problem(401, 'a valid API key is required in the X-Api-Key header', undefined, {

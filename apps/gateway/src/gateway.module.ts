@@ -7,7 +7,6 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { ThrottlerModule } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import { SERVICES } from '@app/contracts';
 import {
@@ -23,7 +22,6 @@ import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyStore } from './auth/api-keys';
 import { RequireScopes } from './auth/decorators';
-import { KeyThrottlerGuard } from './auth/key-throttler.guard';
 import type { GatewayConfig } from './config';
 import { ProblemFilter } from './http/problem.filter';
 import { OutboxEventsController } from './ops/outbox-events.controller';
@@ -54,12 +52,7 @@ export class GatewayModule {
     void rpc.connect(SERVICES);
     return {
       module: GatewayModule,
-      imports: [
-        TerminusModule.forRoot({ logger: false }),
-        ThrottlerModule.forRoot([
-          { name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE },
-        ]),
-      ],
+      imports: [TerminusModule.forRoot({ logger: false })],
       controllers: [
         createHealthController(),
         GatewayMetricsController,
@@ -89,9 +82,7 @@ export class GatewayModule {
         BrokerHealthIndicator,
         StatusService,
         RpcLifecycle,
-        // Order matters: the key is checked first, so limits count per key.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
-        { provide: APP_GUARD, useClass: KeyThrottlerGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

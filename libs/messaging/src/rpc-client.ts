@@ -12,7 +12,8 @@ import {
 } from '@app/contracts';
 import { CORRELATION_HEADER, currentCorrelationId } from '@app/observability';
 import { RpcCallError } from './rpc-errors';
-import { amqpConnectionOptions, RPC_QUEUE_OPTIONS } from './topology';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { amqpConnectionOptions, RPC_QUEUE_OPTIONS, withoutPublisherConfirms } from './topology';
 
 export interface RpcClientOptions {
   url: string;
@@ -77,7 +78,7 @@ export class RpcClient {
   private clientFor(service: ServiceName): ClientRMQ {
     let client = this.clients.get(service);
     if (!client) {
-      client = new ClientRMQ({
+      client = new RpcClientRmq({
         urls: [this.opts.url],
         queue: rpcQueueOf(service, this.opts.prefix),
         queueOptions: RPC_QUEUE_OPTIONS,
@@ -88,6 +89,12 @@ export class RpcClient {
       this.clients.set(service, client);
     }
     return client;
+  }
+}
+
+class RpcClientRmq extends ClientRMQ {
+  override createClient(): AmqpConnectionManager {
+    return withoutPublisherConfirms(super.createClient());
   }
 }
 

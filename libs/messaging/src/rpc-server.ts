@@ -11,7 +11,8 @@ import {
   runWithContext,
 } from '@app/observability';
 import { InFlight } from './in-flight';
-import { amqpConnectionOptions, RPC_QUEUE_OPTIONS } from './topology';
+import { amqpConnectionOptions, RPC_QUEUE_OPTIONS, withoutPublisherConfirms } from './topology';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 
 export interface ReliableRmqServerOptions {
   url: string;
@@ -46,6 +47,10 @@ export class ReliableRmqServer extends ServerRMQ {
       socketOptions: amqpConnectionOptions(),
     });
     (this.options as { consumerTag?: string }).consumerTag = this.consumerTag;
+  }
+
+  override createClient<T = AmqpConnectionManager>(): T {
+    return withoutPublisherConfirms(super.createClient<AmqpConnectionManager>()) as T;
   }
 
   /** Whether the broker connection is up right now (no new connection is opened to ask). */

@@ -1,4 +1,4 @@
-import type { AmqpConnectionManagerOptions } from 'amqp-connection-manager';
+import type { AmqpConnectionManager, AmqpConnectionManagerOptions } from 'amqp-connection-manager';
 
 /**
  * Socket settings for every connection to RabbitMQ. `noDelay` turns off Nagle's
@@ -28,4 +28,15 @@ export interface EventQueueNames {
 export function eventQueueNames(consumer: string, prefix = ''): EventQueueNames {
   const main = `${prefix}${consumer}.events`;
   return { main, retry: (step) => `${main}.retry.${step}`, dlq: `${main}.dlq` };
+}
+
+/**
+ * RPC channels publish without publisher confirms: the reply is the confirmation, and the
+ * caller's deadline covers a request lost on the way. Confirms would double the broker's
+ * frames per request for nothing. Events keep confirms (see EventBus).
+ */
+export function withoutPublisherConfirms(conn: AmqpConnectionManager): AmqpConnectionManager {
+  const create = conn.createChannel.bind(conn);
+  conn.createChannel = (opts = {}) => create({ ...opts, confirm: false });
+  return conn;
 }

@@ -8,7 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { PUBLIC_ROUTE } from '@app/health';
-import { ApiKeyStore, type Caller, hasScope } from './api-keys';
+import { type Caller, hasScope } from './api-keys';
 import { SCOPES } from './decorators';
 
 export type AuthedRequest = FastifyRequest & { caller?: Caller };
@@ -16,17 +16,13 @@ export type AuthedRequest = FastifyRequest & { caller?: Caller };
 /** Every route but the public ones (health) needs a key in `X-Api-Key` with the route's scopes. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly keys: ApiKeyStore,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
   canActivate(ctx: ExecutionContext): boolean {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
-    const header = req.headers['x-api-key'];
-    const caller = this.keys.verify(typeof header === 'string' ? header : undefined);
+    // The caller was resolved from X-Api-Key by the authentication hook.
+    const caller = ctx.switchToHttp().getRequest<AuthedRequest>().caller;
     if (!caller)
       throw new UnauthorizedException('a valid API key is required in the X-Api-Key header');
     const required = this.reflector.getAllAndOverride<string[]>(SCOPES, targets) ?? [];
@@ -34,7 +30,6 @@ export class ApiKeyGuard implements CanActivate {
     if (missing.length > 0) {
       throw new ForbiddenException(`this API key lacks the scope ${missing.join(', ')}`);
     }
-    req.caller = caller;
     return true;
   }
 }

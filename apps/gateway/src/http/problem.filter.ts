@@ -36,8 +36,9 @@ export function toProblem(err: unknown, url?: string): Problem {
         : err.message;
     return problem(err.getStatus(), detail, undefined, base);
   }
-  // Errors raised by Fastify itself before a route runs (bad JSON, body too large, ...).
-  const f = err as { statusCode?: number; message?: string; code?: string };
+  // Errors raised by Fastify and its plugins before a route runs (bad JSON, rate limit, ...).
+  const f = err as { statusCode?: number; message?: string; problem?: Problem };
+  if (f?.problem) return { ...f.problem, ...base, instance: f.problem.instance ?? url };
   if (typeof f?.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
     return problem(f.statusCode, f.message, undefined, base);
   }
