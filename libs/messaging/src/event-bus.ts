@@ -10,7 +10,12 @@ import {
   runWithContext,
 } from '@app/observability';
 import { InFlight } from './in-flight';
-import { amqpConnectionOptions, eventQueueNames, type EventQueueNames } from './topology';
+import {
+  amqpConnectionOptions,
+  coalesceSocketWrites,
+  eventQueueNames,
+  type EventQueueNames,
+} from './topology';
 
 export interface EventBusOptions {
   url: string;
@@ -67,7 +72,7 @@ export class EventBus {
   constructor(private readonly opts: EventBusOptions) {
     this.exchange = eventsExchange(opts.prefix);
     this.queues = eventQueueNames(opts.consumer, opts.prefix);
-    this.connection = amqp.connect([opts.url], amqpConnectionOptions());
+    this.connection = coalesceSocketWrites(amqp.connect([opts.url], amqpConnectionOptions()));
     this.connection.on('disconnect', ({ err }) =>
       opts.logger.warn({ err: err?.message }, 'event bus lost its broker connection'),
     );

@@ -13,7 +13,12 @@ import {
 import { CORRELATION_HEADER, currentCorrelationId } from '@app/observability';
 import { RpcCallError } from './rpc-errors';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
-import { amqpConnectionOptions, RPC_QUEUE_OPTIONS, withoutPublisherConfirms } from './topology';
+import {
+  amqpConnectionOptions,
+  RPC_QUEUE_OPTIONS,
+  withoutPublisherConfirms,
+  coalesceSocketWrites,
+} from './topology';
 
 export interface RpcClientOptions {
   url: string;
@@ -94,7 +99,9 @@ export class RpcClient {
 
 class RpcClientRmq extends ClientRMQ {
   override createClient(): AmqpConnectionManager {
-    return withoutPublisherConfirms(super.createClient());
+    return coalesceSocketWrites(
+      withoutPublisherConfirms(super.createClient() as AmqpConnectionManager),
+    );
   }
 }
 

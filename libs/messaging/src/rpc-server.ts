@@ -11,7 +11,12 @@ import {
   runWithContext,
 } from '@app/observability';
 import { InFlight } from './in-flight';
-import { amqpConnectionOptions, RPC_QUEUE_OPTIONS, withoutPublisherConfirms } from './topology';
+import {
+  amqpConnectionOptions,
+  RPC_QUEUE_OPTIONS,
+  withoutPublisherConfirms,
+  coalesceSocketWrites,
+} from './topology';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 
 export interface ReliableRmqServerOptions {
@@ -50,7 +55,9 @@ export class ReliableRmqServer extends ServerRMQ {
   }
 
   override createClient<T = AmqpConnectionManager>(): T {
-    return withoutPublisherConfirms(super.createClient<AmqpConnectionManager>()) as T;
+    return coalesceSocketWrites(
+      withoutPublisherConfirms(super.createClient<AmqpConnectionManager>()),
+    ) as T;
   }
 
   /** Whether the broker connection is up right now (no new connection is opened to ask). */

@@ -1,4 +1,5 @@
 import type { AmqpConnectionManager, AmqpConnectionManagerOptions } from 'amqp-connection-manager';
+import type { Socket } from 'node:net';
 
 /**
  * Socket settings for every connection to RabbitMQ. `noDelay` turns off Nagle's
@@ -40,3 +41,33 @@ export function withoutPublisherConfirms(conn: AmqpConnectionManager): AmqpConne
   conn.createChannel = (opts = {}) => create({ ...opts, confirm: false });
   return conn;
 }
+
+/**
+ * Coalesces every frame amqplib writes within one tick into a single socket write. A
+ * request is several frames (method, header, body, then an ack), and without corking each
+ * one is its own system call; on a small virtual machine those calls dominate the cost.
+ */
+export function coalesceSocketWrites(conn: AmqpConnectionManager): AmqpConnectionManager {
+  conn.on('connect', ({ connection }) => {
+    const stream = (connection as unknown as { connection?: { stream?: Socket } }).connection
+      ?.stream;
+    if (!stream || typeof stream.cork !== 'function' || (stream as CorkedSocket).coalescing) return;
+    (stream as CorkedSocket).coalescing = true;
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    let corked = false;
+    stream.write = (...args: unknown[]) => {
+      if (!corked) {
+        corked = true;
+        stream.cork();
+        process.nextTick(() => {
+          corked = false;
+          stream.uncork();
+        });
+      }
+      return write(...args);
+    };
+  });
+  return conn;
+}
+
+type CorkedSocket = Socket & { coalescing?: boolean };
