@@ -154,6 +154,48 @@ describe('RPC over RabbitMQ', () => {
   });
 });
 
+describe('RPC shutdown', () => {
+  @Controller()
+  class SlowController {
+    @MessagePattern(rpcPatterns.status('pdf-workflow'))
+    async slow() {
+      await sleep(600);
+      return { service: 'pdf-workflow', finished: true };
+    }
+  }
+  @Module({ controllers: [SlowController] })
+  class SlowModule {}
+
+  it('answers the requests in flight before it stops, and takes no new ones', async () => {
+    const env = testEnv();
+    const app = await NestFactory.createMicroservice(SlowModule, {
+      strategy: new ReliableRmqServer({
+        url: env.rabbitUrl,
+        queue: rpcQueueOf('pdf-workflow'),
+        prefetch: 8,
+        shutdownGraceMs: 5000,
+        logger,
+      }),
+      logger: false,
+    });
+    await app.listen();
+    const client = new RpcClient({ url: env.rabbitUrl, timeoutMs: 5000 });
+    try {
+      const inFlight = client.send(rpcPatterns.status('pdf-workflow'), {});
+      await sleep(200);
+      const closing = app.close();
+      await expect(inFlight).resolves.toEqual({ service: 'pdf-workflow', finished: true });
+      await closing;
+      const late = await client
+        .send(rpcPatterns.status('pdf-workflow'), {}, { timeoutMs: 300 })
+        .catch((e: unknown) => e);
+      expect((late as RpcCallError).body.code).toBe('timeout');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('events: outbox, relay, bus, inbox', () => {
   const opened: Array<
     { close(): Promise<void> } | { stop(): Promise<void> } | { destroy(): Promise<void> }
