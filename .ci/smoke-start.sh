@@ -13,7 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" PORT=$port HEALTH_PORT_BASE=3391 DEV_API_KEY="$key" \
+DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" PORT=$port HEALTH_PORT_BASE=3391 SIM_PORT=3399 STORAGE_ROOT="$(mktemp -d)" DEV_API_KEY="$key" \
   LOG_LEVEL=warn node dist/tools/start.js >"$logf" 2>&1 &
 pid=$!
 
@@ -33,7 +33,7 @@ echo "all five services up through the gateway"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/status")" = 401 ] || { echo "status answered without a key" >&2; exit 1; }
 
 children="$(pgrep -P "$pid" || true)"
-[ "$(printf '%s\n' $children | grep -c .)" -eq 6 ] || { echo "expected six app processes, found: $children" >&2; exit 1; }
+[ "$(printf '%s\n' $children | grep -c .)" -eq 7 ] || { echo "expected seven processes (six apps and the upstream simulators), found: $children" >&2; exit 1; }
 kill -TERM "$pid"
 for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
 if kill -0 "$pid" 2>/dev/null; then echo "npm start did not stop on SIGTERM" >&2; exit 1; fi

@@ -112,7 +112,7 @@ describe('platform through the gateway', () => {
     expect(mc).toMatchObject({
       status: 'up',
       database: { reachable: true, schema: 'manifest_cache' },
-      migrations: { applied: ['Init1764028800000'], pending: [] },
+      migrations: { applied: ManifestCacheService.migrations.map((m) => m.name), pending: [] },
       broker: { connected: true },
     });
     const others = body.services.filter((s) => s.service !== 'manifest-cache');

@@ -120,11 +120,26 @@ async function main(): Promise<void> {
   log(`database ready${roles ? ' (one role per service, each limited to its own schema)' : ''}`);
   await migrate(SERVICES, (s) => urls[s], log);
 
+  const simPort = Number(env.SIM_PORT ?? 3200);
+  const simBase = `http://127.0.0.1:${simPort}`;
   const common: NodeJS.ProcessEnv = {
     ...env,
     NODE_ENV: env.NODE_ENV ?? 'development',
     RABBITMQ_URL: rabbitUrl,
+    // Services and the gateway share one blob store (a volume or S3 in production).
+    STORAGE_ROOT: env.STORAGE_ROOT ?? join(process.cwd(), 'var', 'storage'),
+    VBMS_URL: env.VBMS_URL ?? `${simBase}/vbms`,
+    VVA_URL: env.VVA_URL ?? `${simBase}/vva`,
+    BGS_URL: env.BGS_URL ?? `${simBase}/bgs`,
   };
+  if (env.UPSTREAM_SIM !== 'false') {
+    apps.push({
+      name: 'upstream-sim',
+      entry: join(DIST, 'apps', 'upstream-sim', 'src', 'main.js'),
+      env: { ...common, SIM_PORT: String(simPort) },
+      restarts: [],
+    });
+  }
   SERVICES.forEach((service: ServiceName, i) =>
     apps.push({
       name: service,

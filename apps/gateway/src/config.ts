@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseSchema, env } from '@app/config';
+import { storageSchema } from '@app/storage';
 
 const apiKeyEntry = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -9,7 +10,7 @@ const apiKeyEntry = z.object({
 });
 export type ApiKeyEntry = z.infer<typeof apiKeyEntry>;
 
-export const gatewaySchema = baseSchema.extend({
+export const gatewaySchema = baseSchema.merge(storageSchema).extend({
   PORT: env.int(3000, 0),
   HOST: z.string().default('0.0.0.0'),
   /** JSON array of {id, sha256, scopes}; mounted from a Secret in production. */

@@ -27,6 +27,10 @@ import { ProblemFilter } from './http/problem.filter';
 import { OutboxEventsController } from './ops/outbox-events.controller';
 import { ServicesClient } from './rpc';
 import { StatusController } from './status/status.controller';
+import { EfolderController } from './efolder/efolder.controller';
+import { EfolderService, GATEWAY_STORAGE } from './efolder/efolder.service';
+import { EfolderErrorFilter } from './efolder/efolder-errors.filter';
+import { createStorage } from '@app/storage';
 import { StatusService } from './status/status.service';
 
 @Injectable()
@@ -58,6 +62,7 @@ export class GatewayModule {
         GatewayMetricsController,
         StatusController,
         OutboxEventsController,
+        EfolderController,
       ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
@@ -81,6 +86,9 @@ export class GatewayModule {
         },
         BrokerHealthIndicator,
         StatusService,
+        EfolderService,
+        EfolderErrorFilter,
+        { provide: GATEWAY_STORAGE, useValue: createStorage(config) },
         RpcLifecycle,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },

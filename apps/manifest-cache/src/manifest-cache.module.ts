@@ -1,9 +1,31 @@
 import { Module } from '@nestjs/common';
-import type { ServiceDefinition } from '@app/service-kit';
+import { SERVICE_CONFIG, type ServiceDefinition } from '@app/service-kit';
+import { createStorage } from '@app/storage';
+import { type ManifestCacheConfig, manifestCacheSchema } from './config';
 import { migrations } from './database/migrations';
+import { BLOB_STORAGE, DocumentStore } from './manifests/document-store';
+import { FetchWorker } from './manifests/fetch.worker';
+import { ManifestsController } from './manifests/manifests.controller';
+import { ManifestsRepository } from './manifests/manifests.repository';
+import { ManifestsService } from './manifests/manifests.service';
+import { UpstreamClient } from './upstream/upstream.client';
 
-/** manifest-cache's feature module; its domain issue adds controllers, services and entities. */
-@Module({})
+/** eFolder manifests: one per file number, fetched from VBMS and VVA, shared by every user. */
+@Module({
+  controllers: [ManifestsController],
+  providers: [
+    ManifestsRepository,
+    ManifestsService,
+    FetchWorker,
+    UpstreamClient,
+    DocumentStore,
+    {
+      provide: BLOB_STORAGE,
+      inject: [SERVICE_CONFIG],
+      useFactory: (config: ManifestCacheConfig) => createStorage(config),
+    },
+  ],
+})
 export class ManifestCacheModule {}
 
 export const ManifestCacheService: ServiceDefinition = {
@@ -11,4 +33,5 @@ export const ManifestCacheService: ServiceDefinition = {
   migrations,
   entities: [],
   imports: [ManifestCacheModule],
+  configSchema: manifestCacheSchema,
 };

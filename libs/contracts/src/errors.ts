@@ -23,6 +23,7 @@ export const RPC_ERROR_STATUS = {
   precondition_required: 428,
   rate_limited: 429,
   internal: 500,
+  bad_gateway: 502,
   unavailable: 503,
   timeout: 504,
 } as const;

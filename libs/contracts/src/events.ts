@@ -3,7 +3,9 @@
  * A publisher typed with this map cannot send the wrong payload for a name.
  * Domain issues add their events here.
  */
-export interface PlatformEvents {
+import type { ManifestCacheEvents } from './manifest-cache';
+
+export interface PlatformEvents extends ManifestCacheEvents {
   /** Emitted by a service when it has applied migrations and is serving. */
   'platform.service.started.v1': { service: string; version: string; startedAt: string };
 }

@@ -2,3 +2,4 @@ export * from './services';
 export * from './rpc';
 export * from './events';
 export * from './errors';
+export * from './manifest-cache';

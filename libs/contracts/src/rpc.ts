@@ -1,3 +1,4 @@
+import type { ManifestCacheRpc } from './manifest-cache';
 import type { ServiceName } from './services';
 
 /** What every service answers about itself. */
@@ -32,7 +33,7 @@ export type RpcContracts = {
     request: { id: string };
     response: OutboxEventView;
   };
-};
+} & ManifestCacheRpc;
 
 export type RpcPattern = Extract<keyof RpcContracts, string>;
 export type RpcRequest<P extends RpcPattern> = RpcContracts[P]['request'];

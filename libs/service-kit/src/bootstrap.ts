@@ -6,7 +6,12 @@ import { createServiceDataSource } from '@app/database';
 import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
 import { ReliableRmqServer } from '@app/messaging';
 import { createLogger, JsonLogger, type MessagingMetrics } from '@app/observability';
-import { RpcServerRef, ServiceKitModule, type ServiceDefinition } from './service-kit.module';
+import {
+  RpcServerRef,
+  serviceConfigSchema,
+  ServiceKitModule,
+  type ServiceDefinition,
+} from './service-kit.module';
 import { MESSAGING_METRICS } from './tokens';
 
 /**
@@ -49,7 +54,7 @@ export async function createServiceApp(
 export async function runService(def: ServiceDefinition): Promise<void> {
   let config: ServiceConfig;
   try {
-    config = loadConfig(serviceSchema);
+    config = loadConfig(serviceConfigSchema(def));
   } catch (err) {
     process.stderr.write(`${def.service}: ${(err as Error).message}\n`);
     process.exit(78); // EX_CONFIG

@@ -12,7 +12,8 @@ import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { rpcPatterns, schemaOf, type ServiceName } from '@app/contracts';
-import type { ServiceConfig } from '@app/config';
+import { serviceSchema, type ServiceConfig } from '@app/config';
+import type { z } from 'zod';
 import { serviceDataSourceOptions } from '@app/database';
 import {
   BrokerHealthIndicator,
@@ -47,6 +48,15 @@ export interface ServiceDefinition {
   entities: Function[];
   /** The service's feature modules. */
   imports: Array<Type<unknown> | DynamicModule>;
+  /** Variables the service reads beyond the shared ones, validated at boot with them. */
+  configSchema?: z.AnyZodObject;
+}
+
+/** The whole schema a service's environment must satisfy. */
+export function serviceConfigSchema(def: ServiceDefinition): z.ZodType<ServiceConfig> {
+  return (def.configSchema
+    ? serviceSchema.merge(def.configSchema)
+    : serviceSchema) as unknown as z.ZodType<ServiceConfig>;
 }
 
 /** Set by bootstrap once the RPC server exists, so readiness can read its connection. */

@@ -1,4 +1,5 @@
 import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
+import type { AnyZodObject, z, ZodTypeAny } from 'zod';
 import type { TestEnv } from './run-env';
 
 export { rabbitmqctl, type TestEnv } from './run-env';
@@ -10,9 +11,13 @@ export function testEnv(): TestEnv {
 }
 
 /** A service config pointed at this run's database and vhost, quiet, on a free port. */
-export function testServiceConfig(over: Record<string, string> = {}): ServiceConfig {
+export function testServiceConfig<S extends AnyZodObject = typeof serviceSchema>(
+  over: Record<string, string> = {},
+  extra?: S,
+): ServiceConfig & z.infer<S> {
   const t = testEnv();
-  return loadConfig(serviceSchema, {
+  const schema = extra ? serviceSchema.merge(extra) : serviceSchema;
+  return loadConfig<ZodTypeAny>(schema, {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: t.databaseUrl,
@@ -22,7 +27,7 @@ export function testServiceConfig(over: Record<string, string> = {}): ServiceCon
     EVENT_RETRY_DELAYS_MS: '100,200',
     OUTBOX_POLL_MS: '200',
     ...over,
-  });
+  }) as ServiceConfig & z.infer<S>;
 }
 
 /** The URL with a different host:port (to route a client through a proxy). */

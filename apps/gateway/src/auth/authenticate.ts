@@ -7,6 +7,21 @@ import { ApiKeyStore } from './api-keys';
 
 const isHealth = (req: FastifyRequest) => req.url.startsWith('/health/');
 
+// eFolder's client sends `Authorization: Token token=<key>` (optionally quoted).
+const EFOLDER_TOKEN = /^Token\s+token="?([^"\s]+)"?\s*$/i;
+
+/** The key a request presents: `X-Api-Key`, or on the eFolder v2 routes its token header. */
+export function presentedKey(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-api-key'];
+  if (typeof header === 'string') return header;
+  if (req.url.startsWith('/api/v2/')) {
+    const auth = req.headers.authorization;
+    const m = typeof auth === 'string' ? EFOLDER_TOKEN.exec(auth) : null;
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
 /**
  * Authentication runs once per request, as a Fastify hook: it resolves the caller from
  * `X-Api-Key` (if any) and stores it on the request. The rate limiter then counts per key
@@ -21,8 +36,7 @@ export async function registerAuthentication(
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', (req, _reply, done) => {
-      const header = req.headers['x-api-key'];
-      const caller = keys.verify(typeof header === 'string' ? header : undefined);
+      const caller = keys.verify(presentedKey(req));
       if (caller) (req as AuthedRequest).caller = caller;
       done();
     });

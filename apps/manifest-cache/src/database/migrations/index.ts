@@ -1,4 +1,5 @@
 import { Init1764028800000 } from './1764028800000-Init';
+import { Manifests1764200000000 } from './1764200000000-Manifests';
 
 /** Committed migrations, in order. */
-export const migrations = [Init1764028800000];
+export const migrations = [Init1764028800000, Manifests1764200000000];

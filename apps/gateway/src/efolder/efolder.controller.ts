@@ -1,0 +1,99 @@
+import {
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { RequireScopes } from '../auth/decorators';
+import { EfolderErrorFilter } from './efolder-errors.filter';
+import { EfolderService, fileNumberFrom, userFrom } from './efolder.service';
+
+/**
+ * eFolder Express v2, route for route, so its existing client can point at this gateway
+ * unchanged. Callers name themselves with CSS-ID and STATION-ID and the veteran with
+ * FILE-NUMBER; the key comes as X-Api-Key or `Authorization: Token token=<key>`.
+ */
+@ApiTags('efolder v2')
+@ApiSecurity('api-key')
+@ApiHeader({ name: 'CSS-ID', required: true })
+@ApiHeader({ name: 'STATION-ID', required: true })
+@RequireScopes('efolder')
+@UseFilters(EfolderErrorFilter)
+@Controller('api/v2')
+export class EfolderController {
+  constructor(@Inject(EfolderService) private readonly efolder: EfolderService) {}
+
+  @Post('manifests')
+  @HttpCode(200)
+  @ApiHeader({ name: 'FILE-NUMBER', required: true })
+  @ApiOperation({ summary: "Start or join the fetch of a veteran's manifest" })
+  start(@Headers() h: Record<string, string | undefined>) {
+    return this.efolder.start(fileNumberFrom(h), userFrom(h));
+  }
+
+  @Get('manifests/history')
+  @ApiOperation({ summary: "The caller's recent manifests" })
+  history(@Headers() h: Record<string, string | undefined>) {
+    return this.efolder.history(userFrom(h));
+  }
+
+  @Post('manifests/:id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Force a refresh of both sources' })
+  refresh(@Param('id') id: string, @Headers() h: Record<string, string | undefined>) {
+    return this.efolder.refresh(id, userFrom(h));
+  }
+
+  @Get('manifests/:id')
+  @ApiOperation({ summary: 'Progress of a manifest this user asked for' })
+  get(@Param('id') id: string, @Headers() h: Record<string, string | undefined>) {
+    return this.efolder.get(id, userFrom(h));
+  }
+
+  @Post('manifests/:manifest_id/files_downloads')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Start downloading every document of the manifest' })
+  startFiles(@Param('manifest_id') id: string, @Headers() h: Record<string, string | undefined>) {
+    return this.efolder.startFilesDownload(id, userFrom(h));
+  }
+
+  @Get('manifests/:manifest_id/files_downloads')
+  @ApiOperation({ summary: 'Progress of the download of every document' })
+  files(@Param('manifest_id') id: string, @Headers() h: Record<string, string | undefined>) {
+    return this.efolder.filesDownload(id, userFrom(h));
+  }
+
+  @Get('manifests/:manifest_id/zip')
+  @ApiOperation({ summary: 'The downloaded documents as one zip, streamed' })
+  zip(
+    @Param('manifest_id') id: string,
+    @Headers() h: Record<string, string | undefined>,
+    @Res() reply: FastifyReply,
+  ) {
+    return this.efolder.streamZip(id, userFrom(h), reply);
+  }
+
+  @Get('records/:version_id')
+  @ApiOperation({ summary: 'One document, streamed' })
+  record(
+    @Param('version_id') ref: string,
+    @Headers() h: Record<string, string | undefined>,
+    @Res() reply: FastifyReply,
+  ) {
+    return this.efolder.streamRecord(ref, userFrom(h), reply);
+  }
+
+  @Get('document_counts')
+  @ApiHeader({ name: 'FILE-NUMBER', required: true })
+  @ApiOperation({ summary: "Number of documents in a veteran's file (cached)" })
+  documentCount(@Headers() h: Record<string, string | undefined>) {
+    return this.efolder.documentCount(fileNumberFrom(h), userFrom(h));
+  }
+}

@@ -1,0 +1,120 @@
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import archiver from 'archiver';
+import type { FastifyReply } from 'fastify';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import type { EfolderUser } from '@app/contracts';
+import { LOGGER } from '@app/service-kit';
+import type { BlobStorage } from '@app/storage';
+import { ServicesClient } from '../rpc';
+
+export const GATEWAY_STORAGE = Symbol('GATEWAY_STORAGE');
+
+export function userFrom(h: Record<string, string | undefined>): EfolderUser {
+  const cssId = h['css-id']?.trim();
+  const stationId = h['station-id']?.trim();
+  if (!cssId) throw new BadRequestException('CSS-ID header is required');
+  if (!stationId) throw new BadRequestException('STATION-ID header is required');
+  if (cssId.length > 64 || stationId.length > 16)
+    throw new BadRequestException('CSS-ID or STATION-ID is too long');
+  return { cssId, stationId };
+}
+
+export function fileNumberFrom(h: Record<string, string | undefined>): string {
+  const fn = h['file-number']?.trim();
+  if (!fn) throw new BadRequestException('FILE-NUMBER header is required');
+  if (!/^\d{8,9}$/.test(fn))
+    throw new BadRequestException('FILE-NUMBER header must be 8 or 9 digits');
+  return fn;
+}
+
+/**
+ * Routes eFolder calls to manifest-cache over RPC. Bytes never cross RabbitMQ: the service
+ * decides what may be read and where it is stored, and the gateway streams it from there.
+ */
+@Injectable()
+export class EfolderService {
+  constructor(
+    private readonly rpc: ServicesClient,
+    @Inject(GATEWAY_STORAGE) private readonly storage: BlobStorage,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async start(fileNumber: string, user: EfolderUser) {
+    return { data: await this.rpc.send('manifest-cache.manifest.start.v1', { fileNumber, user }) };
+  }
+
+  async refresh(manifestId: string, user: EfolderUser) {
+    return {
+      data: await this.rpc.send('manifest-cache.manifest.refresh.v1', { manifestId, user }),
+    };
+  }
+
+  async get(manifestId: string, user: EfolderUser) {
+    return { data: await this.rpc.send('manifest-cache.manifest.get.v1', { manifestId, user }) };
+  }
+
+  async history(user: EfolderUser) {
+    return { data: await this.rpc.send('manifest-cache.manifest.history.v1', { user }) };
+  }
+
+  async startFilesDownload(manifestId: string, user: EfolderUser) {
+    return {
+      data: await this.rpc.send('manifest-cache.files-download.start.v1', { manifestId, user }),
+    };
+  }
+
+  async filesDownload(manifestId: string, user: EfolderUser) {
+    return {
+      data: await this.rpc.send('manifest-cache.files-download.get.v1', { manifestId, user }),
+    };
+  }
+
+  async documentCount(fileNumber: string, user: EfolderUser) {
+    return this.rpc.send('manifest-cache.document-count.get.v1', { fileNumber, user });
+  }
+
+  async streamRecord(ref: string, user: EfolderUser, reply: FastifyReply): Promise<void> {
+    // Fetching a document from its source on first request can take a while.
+    const c = await this.rpc.send(
+      'manifest-cache.record.content.v1',
+      { recordId: ref, user },
+      { timeoutMs: 60_000 },
+    );
+    const body = await this.storage.get(c.key);
+    await reply
+      .type(c.mimeType)
+      .header('content-length', c.size)
+      .header('x-document-source', c.source)
+      .header('content-disposition', `inline; filename="${c.filename.replace(/"/g, '')}"`)
+      .send(body);
+  }
+
+  /**
+   * Streams the zip entry by entry, opening one stored document at a time, so memory stays
+   * flat whatever the file's size. Zip64 is used by the archiver when sizes need it.
+   */
+  async streamZip(manifestId: string, user: EfolderUser, reply: FastifyReply): Promise<void> {
+    const plan = await this.rpc.send('manifest-cache.zip.plan.v1', { manifestId, user });
+    const zip = archiver('zip', { store: true });
+    zip.on('warning', (err) => this.logger.warn({ err, manifestId }, 'zip warning'));
+    zip.on('error', (err) => {
+      this.logger.error({ err, manifestId }, 'zip stream failed');
+      reply.raw.destroy(err);
+    });
+    const filename = plan.filename.replace(/"/g, '');
+    void reply
+      .type('application/zip')
+      .header(
+        'content-disposition',
+        `attachment; filename="${filename}"; filename*=UTF-8''${encodeURIComponent(filename)}`,
+      )
+      .send(zip);
+    for (const e of plan.entries) {
+      if (reply.raw.destroyed) break;
+      zip.append(await this.storage.get(e.key), { name: e.name });
+      await once(zip, 'entry');
+    }
+    await zip.finalize();
+  }
+}

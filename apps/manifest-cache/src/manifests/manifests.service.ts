@@ -1,0 +1,215 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type {
+  EfolderUser,
+  ManifestHistoryItem,
+  ManifestView,
+  StoredContent,
+  ZipPlan,
+} from '@app/contracts';
+import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import type { ManifestCacheConfig } from '../config';
+import { UpstreamClient, UpstreamError } from '../upstream/upstream.client';
+import { DocumentStore } from './document-store';
+import { ManifestsRepository } from './manifests.repository';
+import { zipEntryName, zipFileName } from './zip-names';
+
+const FILE_NUMBER = /^\d{8,9}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class ManifestsService {
+  constructor(
+    private readonly repo: ManifestsRepository,
+    private readonly upstream: UpstreamClient,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
+    private readonly documents: DocumentStore,
+    @Inject(SERVICE_CONFIG) private readonly config: ManifestCacheConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Starts or joins the fetch of a veteran's manifest. Sources that are fresh are served
+   * from the cache; the others are claimed (once, whatever the concurrency) and queued.
+   */
+  async start(fileNumber: string, user: EfolderUser, force = false): Promise<ManifestView> {
+    assertFileNumber(fileNumber);
+    assertUser(user);
+    await this.assertAccess(fileNumber, user);
+    const manifestId = await this.repo.ensureManifest(fileNumber);
+    await this.claimAndQueue(manifestId, user, force ? 'refreshed' : 'requested', force);
+    return this.view(manifestId);
+  }
+
+  async refresh(manifestId: string, user: EfolderUser): Promise<ManifestView> {
+    const fileNumber = await this.ownedFileNumber(manifestId, user);
+    await this.assertAccess(fileNumber, user);
+    await this.claimAndQueue(manifestId, user, 'refreshed', true);
+    return this.view(manifestId);
+  }
+
+  async get(manifestId: string, user: EfolderUser): Promise<ManifestView> {
+    await this.ownedFileNumber(manifestId, user);
+    return this.view(manifestId);
+  }
+
+  history(user: EfolderUser): Promise<ManifestHistoryItem[]> {
+    assertUser(user);
+    return this.repo.history(user, 30, 50);
+  }
+
+  async startFilesDownload(manifestId: string, user: EfolderUser): Promise<ManifestView> {
+    const fileNumber = await this.ownedFileNumber(manifestId, user);
+    await this.assertAccess(fileNumber, user);
+    await this.repo.ds.transaction(async (m) => {
+      if (await this.repo.startFilesDownload(m, manifestId)) {
+        await this.outbox.add(m, 'manifest-cache.files.download-requested.v1', { manifestId });
+      }
+      await this.repo.recordUserAction(m, manifestId, user, 'files_download');
+    });
+    this.relay.kick();
+    return this.view(manifestId);
+  }
+
+  async zipPlan(manifestId: string, user: EfolderUser): Promise<ZipPlan> {
+    await this.ownedFileNumber(manifestId, user);
+    const [names, rows] = await Promise.all([
+      this.repo.manifestNames(manifestId),
+      this.repo.zipEntries(manifestId),
+    ]);
+    if (!names) throw rpcError('not_found', `no manifest ${manifestId}`);
+    if (rows.length === 0)
+      throw rpcError('not_found', 'no documents of this manifest have been downloaded yet');
+    return {
+      filename: zipFileName(names),
+      entries: rows.map((r, i) => ({
+        name: zipEntryName(i, r),
+        key: r.storage_key!,
+        size: Number(r.content_size),
+      })),
+    };
+  }
+
+  /** One document's stored content, fetched from its source on first request. */
+  async content(recordRef: string, user: EfolderUser): Promise<StoredContent> {
+    assertUser(user);
+    const r = await this.repo.findRecord(recordRef);
+    if (!r || !(await this.repo.userHasManifest(r.manifest_id, user))) {
+      throw rpcError('not_found', `no record ${recordRef}`);
+    }
+    await this.assertAccess(r.file_number, user);
+    let key = r.status === 'success' ? r.storage_key : null;
+    let size = Number(r.content_size ?? 0);
+    if (!key) {
+      const [result] = await this.documents.download([r]);
+      await this.repo.storeRecordResults([result]);
+      if (result.status !== 'success')
+        throw rpcError(
+          'bad_gateway',
+          `${r.source} could not deliver document ${r.external_document_id}`,
+        );
+      key = result.storage_key!;
+      size = result.size ?? 0;
+    }
+    return {
+      key,
+      mimeType: r.mime_type ?? 'application/octet-stream',
+      size,
+      source: r.source,
+      filename: zipEntryName(0, r).slice(5),
+    };
+  }
+
+  async documentCount(fileNumber: string, user: EfolderUser): Promise<{ documents: number }> {
+    assertFileNumber(fileNumber);
+    assertUser(user);
+    await this.assertAccess(fileNumber, user);
+    const cached = await this.repo.cachedCount(fileNumber, this.config.MANIFEST_EXPIRY_SECONDS);
+    if (cached !== null) return { documents: cached };
+    try {
+      const counts = await Promise.all([
+        this.upstream.countDocuments('VBMS', fileNumber),
+        this.upstream.countDocuments('VVA', fileNumber),
+      ]);
+      const documents = counts[0] + counts[1];
+      await this.repo.storeCount(fileNumber, documents);
+      return { documents };
+    } catch (err) {
+      throw rpcError('bad_gateway', (err as Error).message);
+    }
+  }
+
+  private async claimAndQueue(
+    manifestId: string,
+    user: EfolderUser,
+    action: 'requested' | 'refreshed',
+    force: boolean,
+  ): Promise<void> {
+    const claimed = await this.repo.ds.transaction(async (m) => {
+      const sources = await this.repo.claimSources(m, manifestId, {
+        force,
+        expirySeconds: this.config.MANIFEST_EXPIRY_SECONDS,
+        failedRetrySeconds: this.config.FAILED_SOURCE_RETRY_SECONDS,
+        claimSeconds: this.config.FETCH_CLAIM_SECONDS,
+      });
+      for (const s of sources) {
+        await this.outbox.add(m, 'manifest-cache.source.fetch-requested.v1', {
+          manifestSourceId: s.id,
+          claimToken: s.claim_token,
+        });
+      }
+      await this.repo.recordUserAction(m, manifestId, user, action);
+      return sources;
+    });
+    if (claimed.length > 0) {
+      this.logger.info(
+        { manifestId, sources: claimed.map((s) => s.source) },
+        'queued source fetches',
+      );
+      this.relay.kick();
+    }
+  }
+
+  private async view(manifestId: string): Promise<ManifestView> {
+    const v = await this.repo.view(manifestId);
+    if (!v) throw rpcError('not_found', `no manifest ${manifestId}`);
+    return { id: v.id, type: 'manifest', attributes: v.attributes };
+  }
+
+  /** The manifest's file number, if this user has asked for it; otherwise not found. */
+  private async ownedFileNumber(manifestId: string, user: EfolderUser): Promise<string> {
+    assertUser(user);
+    if (!UUID.test(manifestId) || !(await this.repo.userHasManifest(manifestId, user))) {
+      throw rpcError('not_found', `no manifest ${manifestId} for this user`);
+    }
+    const fileNumber = await this.repo.fileNumberOf(manifestId);
+    if (!fileNumber) throw rpcError('not_found', `no manifest ${manifestId}`);
+    return fileNumber;
+  }
+
+  private async assertAccess(fileNumber: string, user: EfolderUser): Promise<void> {
+    let allowed: boolean;
+    try {
+      allowed = await this.upstream.canAccess(fileNumber, user.cssId, user.stationId);
+    } catch (err) {
+      throw rpcError('bad_gateway', `sensitivity check failed: ${(err as UpstreamError).message}`);
+    }
+    if (!allowed) throw rpcError('forbidden', 'this user may not access this veteran file');
+  }
+}
+
+function assertFileNumber(fileNumber: unknown): asserts fileNumber is string {
+  if (typeof fileNumber !== 'string' || !FILE_NUMBER.test(fileNumber)) {
+    throw rpcError('validation_failed', 'FILE-NUMBER must be 8 or 9 digits', {
+      field: 'FILE-NUMBER',
+    });
+  }
+}
+
+function assertUser(user: EfolderUser | undefined): void {
+  if (!user?.cssId) throw rpcError('validation_failed', 'CSS-ID is required', { field: 'CSS-ID' });
+  if (!user.stationId)
+    throw rpcError('validation_failed', 'STATION-ID is required', { field: 'STATION-ID' });
+}

@@ -1,0 +1,138 @@
+/** manifest-cache: eFolder manifests shared per veteran file number. */
+
+export const MANIFEST_SOURCES = ['VBMS', 'VVA'] as const;
+export type ManifestSourceName = (typeof MANIFEST_SOURCES)[number];
+
+export type SourceStatus = 'initialized' | 'pending' | 'success' | 'failed';
+export type FilesStatus = 'initialized' | 'pending' | 'finished' | 'failed';
+export type RecordStatus = 'initialized' | 'success' | 'failed';
+
+/** Who is asking, from eFolder's CSS-ID and STATION-ID headers. */
+export interface EfolderUser {
+  cssId: string;
+  stationId: string;
+}
+
+export interface ManifestSourceView {
+  source: ManifestSourceName;
+  status: SourceStatus;
+  fetched_at: string | null;
+  number_of_documents: number;
+}
+
+export interface ManifestRecordView {
+  id: string;
+  type_id: string | null;
+  type_description: string | null;
+  received_at: string | null;
+  upload_date: string | null;
+  version_id: string | null;
+  series_id: string | null;
+  external_document_id: string;
+  source: ManifestSourceName;
+  mime_type: string | null;
+  status: RecordStatus;
+}
+
+/** The eFolder Express v2 manifest attributes, field for field. */
+export interface ManifestAttributes {
+  veteran_first_name: string | null;
+  veteran_last_name: string | null;
+  file_number: string;
+  created_at: string;
+  updated_at: string;
+  sources: ManifestSourceView[];
+  records: ManifestRecordView[];
+  fetched_files_status: FilesStatus;
+  number_successful_documents: number;
+  number_failed_documents: number;
+  zipfile_size: number;
+}
+
+export interface ManifestView {
+  id: string;
+  type: 'manifest';
+  attributes: ManifestAttributes;
+}
+
+export interface ManifestHistoryItem {
+  id: string;
+  type: 'manifest';
+  attributes: Omit<ManifestAttributes, 'records'> & { requested_at: string };
+}
+
+/** Where the gateway streams bytes from: the service decides, storage serves. */
+export interface StoredContent {
+  key: string;
+  mimeType: string;
+  size: number;
+  source: ManifestSourceName;
+  filename: string;
+}
+
+export interface ZipPlan {
+  filename: string;
+  entries: Array<{ name: string; key: string; size: number }>;
+}
+
+export type ManifestCacheRpc = {
+  'manifest-cache.manifest.start.v1': {
+    request: { fileNumber: string; user: EfolderUser; force?: boolean };
+    response: ManifestView;
+  };
+  'manifest-cache.manifest.refresh.v1': {
+    request: { manifestId: string; user: EfolderUser };
+    response: ManifestView;
+  };
+  'manifest-cache.manifest.get.v1': {
+    request: { manifestId: string; user: EfolderUser };
+    response: ManifestView;
+  };
+  'manifest-cache.manifest.history.v1': {
+    request: { user: EfolderUser };
+    response: ManifestHistoryItem[];
+  };
+  'manifest-cache.files-download.start.v1': {
+    request: { manifestId: string; user: EfolderUser };
+    response: ManifestView;
+  };
+  'manifest-cache.files-download.get.v1': {
+    request: { manifestId: string; user: EfolderUser };
+    response: ManifestView;
+  };
+  'manifest-cache.zip.plan.v1': {
+    request: { manifestId: string; user: EfolderUser };
+    response: ZipPlan;
+  };
+  'manifest-cache.record.content.v1': {
+    request: { recordId: string; user: EfolderUser };
+    response: StoredContent;
+  };
+  'manifest-cache.document-count.get.v1': {
+    request: { fileNumber: string; user: EfolderUser };
+    response: { documents: number };
+  };
+};
+
+export interface ManifestCacheEvents {
+  'manifest-cache.manifest.fetched.v1': {
+    manifestId: string;
+    fileNumber: string;
+    source: ManifestSourceName;
+    documents: number;
+    fetchedAt: string;
+  };
+  'manifest-cache.source.failed.v1': {
+    manifestId: string;
+    fileNumber: string;
+    source: ManifestSourceName;
+    error: string;
+  };
+  /** Work item on the service's own queue: fetch one source's document list. */
+  'manifest-cache.source.fetch-requested.v1': {
+    manifestSourceId: string;
+    claimToken: string;
+  };
+  /** Work item: download every document of a manifest into storage. */
+  'manifest-cache.files.download-requested.v1': { manifestId: string };
+}

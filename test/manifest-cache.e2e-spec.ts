@@ -1,0 +1,367 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yauzl from 'yauzl';
+import { loadConfig } from '@app/config';
+import type { ManifestAttributes } from '@app/contracts';
+import { runServiceMigrations } from '@app/database';
+import { createServiceApp, serviceDataSource } from '@app/service-kit';
+import { eventually, sleep, testEnv, testServiceConfig } from '@app/testing';
+import { createGatewayApp } from '../apps/gateway/src/app';
+import { gatewaySchema } from '../apps/gateway/src/config';
+import { manifestCacheSchema } from '../apps/manifest-cache/src/config';
+import { ManifestCacheService } from '../apps/manifest-cache/src/manifest-cache.module';
+import { createUpstreamSim, type SimState } from '../apps/upstream-sim/src/sim';
+
+const KEY = 'efolder-test-key-0123456789';
+const ALICE = { 'css-id': 'ALICE', 'station-id': '101' };
+const BOB = { 'css-id': 'BOB', 'station-id': '283' };
+type Manifest = { id: string; attributes: ManifestAttributes };
+
+function unzip(buf: Buffer): Promise<Array<{ name: string; sha256: string; size: number }>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const out: Array<{ name: string; sha256: string; size: number }> = [];
+      zip.on('entry', (e: yauzl.Entry) => {
+        zip.openReadStream(e, (err2, s) => {
+          if (err2 || !s) return reject(err2 ?? new Error('no stream'));
+          const h = createHash('sha256');
+          let size = 0;
+          s.on('data', (c: Buffer) => {
+            h.update(c);
+            size += c.length;
+          });
+          s.on('end', () => {
+            out.push({ name: e.fileName, sha256: h.digest('hex'), size });
+            zip.readEntry();
+          });
+        });
+      });
+      zip.on('end', () => resolve(out));
+      zip.readEntry();
+    });
+  });
+}
+
+describe('manifest-cache through the gateway (eFolder v2)', () => {
+  let sim: FastifyInstance;
+  let state: SimState;
+  let services: NestFastifyApplication[] = [];
+  let gateway: NestFastifyApplication;
+  let storageRoot: string;
+
+  const req = (method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}) =>
+    gateway.inject({ method, url, headers: { 'x-api-key': KEY, ...headers } });
+  const start = async (fileNumber: string, user = ALICE) => {
+    const res = await req('POST', '/api/v2/manifests', { ...user, 'file-number': fileNumber });
+    expect(res.statusCode).toBe(200);
+    return res.json<{ data: Manifest }>().data;
+  };
+  const settled = (id: string, user = ALICE) =>
+    eventually(async () => {
+      const m = (await req('GET', `/api/v2/manifests/${id}`, user)).json<{ data: Manifest }>().data;
+      expect(m.attributes.sources.some((s) => s.status === 'pending')).toBe(false);
+      return m;
+    }, 20000);
+  const calls = (key: string) => state.calls.get(key) ?? 0;
+
+  beforeAll(async () => {
+    const sm = createUpstreamSim();
+    sim = sm.app;
+    state = sm.state;
+    await sim.listen({ port: 0, host: '127.0.0.1' });
+    const simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
+    storageRoot = await mkdtemp(join(tmpdir(), 'mc-storage-'));
+    const over = {
+      MESSAGING_PREFIX: 'mc.',
+      VBMS_URL: `${simUrl}/vbms`,
+      VVA_URL: `${simUrl}/vva`,
+      BGS_URL: `${simUrl}/bgs`,
+      MANIFEST_EXPIRY_SECONDS: '3',
+      FAILED_SOURCE_RETRY_SECONDS: '600',
+      FETCH_CLAIM_SECONDS: '5',
+      RESTRICTED_DOCUMENT_TYPES: '999',
+      STORAGE_ROOT: storageRoot,
+      OUTBOX_POLL_MS: '100',
+    };
+    const config = testServiceConfig(over, manifestCacheSchema);
+    const ds = serviceDataSource(ManifestCacheService, config);
+    await ds.initialize();
+    await runServiceMigrations(ds);
+    await ds.destroy();
+    // Two instances share the RPC queue and the work queue, as two replicas would.
+    services = [
+      await createServiceApp(ManifestCacheService, config),
+      await createServiceApp(ManifestCacheService, config),
+    ];
+    gateway = await createGatewayApp(
+      loadConfig(gatewaySchema, {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        RABBITMQ_URL: testEnv().rabbitUrl,
+        MESSAGING_PREFIX: 'mc.',
+        DEV_API_KEY: KEY,
+        STORAGE_ROOT: storageRoot,
+        RATE_LIMIT_PER_MINUTE: '100000',
+      }),
+    );
+    await gateway.init();
+    await gateway.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    for (const s of services) await s.close();
+    await sim?.close();
+    await rm(storageRoot, { recursive: true, force: true });
+  });
+
+  it('fetches both sources once, answering pending at once, and shares the result with the next user', async () => {
+    const first = await start('100000001');
+    expect(first.attributes.sources.map((s) => s.source)).toEqual(['VBMS', 'VVA']);
+    expect(first.attributes.file_number).toBe('100000001');
+    const m = await settled(first.id);
+    expect(m.attributes.sources.map((s) => s.status)).toEqual(['success', 'success']);
+    expect(m.attributes.veteran_first_name).toBeTruthy();
+    expect(m.attributes.veteran_last_name).toBeTruthy();
+    const listed = [
+      ...state.documents('vbms', '100000001'),
+      ...state.documents('vva', '100000001'),
+    ];
+    const visible = listed.filter((d) => d.type_id !== '999');
+    expect(m.attributes.records).toHaveLength(visible.length);
+    expect(m.attributes.records.every((r) => r.type_id !== '999')).toBe(true);
+    expect(m.attributes.sources.reduce((n, s) => n + s.number_of_documents, 0)).toBe(
+      visible.length,
+    );
+    const rec = m.attributes.records[0];
+    expect(Object.keys(rec).sort()).toEqual(
+      [
+        'external_document_id',
+        'id',
+        'mime_type',
+        'received_at',
+        'series_id',
+        'source',
+        'status',
+        'type_description',
+        'type_id',
+        'upload_date',
+        'version_id',
+      ].sort(),
+    );
+    expect(calls('vbms:list:100000001')).toBe(1);
+    expect(calls('vva:list:100000001')).toBe(1);
+
+    // Another user within the window: served from the cache, no upstream call.
+    const again = await start('100000001', BOB);
+    expect(again.id).toBe(first.id);
+    expect(again.attributes.sources.map((s) => s.status)).toEqual(['success', 'success']);
+    expect(calls('vbms:list:100000001')).toBe(1);
+
+    // After the window: fetched again.
+    await sleep(3200);
+    const later = await start('100000001');
+    await settled(later.id);
+    expect(calls('vbms:list:100000001')).toBe(2);
+    expect(calls('vva:list:100000001')).toBe(2);
+
+    // Forced refresh, within the window.
+    const forced = await req('POST', `/api/v2/manifests/${first.id}`, ALICE);
+    expect(forced.statusCode).toBe(200);
+    await settled(first.id);
+    expect(calls('vbms:list:100000001')).toBe(3);
+  });
+
+  it('causes exactly one upstream call per source for 100 concurrent requests across two instances', async () => {
+    state.faults.vbms = { mode: 'slow', delayMs: 300 };
+    state.faults.vva = { mode: 'slow', delayMs: 300 };
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          req('POST', '/api/v2/manifests', {
+            'css-id': `USER${i}`,
+            'station-id': '101',
+            'file-number': '100000002',
+          }),
+        ),
+      );
+      expect(answers.every((a) => a.statusCode === 200)).toBe(true);
+      const ids = new Set(answers.map((a) => a.json<{ data: Manifest }>().data.id));
+      expect(ids.size).toBe(1);
+      // Every answer lists both sources; none says "done" before the fetch finished.
+      expect(
+        answers.every((a) => a.json<{ data: Manifest }>().data.attributes.sources.length === 2),
+      ).toBe(true);
+      await settled([...ids][0], { 'css-id': 'USER0', 'station-id': '101' });
+      expect(calls('vbms:list:100000002')).toBe(1);
+      expect(calls('vva:list:100000002')).toBe(1);
+    } finally {
+      state.faults.vbms = { mode: 'none' };
+      state.faults.vva = { mode: 'none' };
+    }
+  });
+
+  it('keeps the other source and the previous records when one source fails, without asking it again', async () => {
+    const ok = await settled((await start('100000003')).id);
+    const vvaBefore = ok.attributes.records.filter((r) => r.source === 'VVA').length;
+    expect(vvaBefore).toBeGreaterThan(0);
+    state.faults.vva = { mode: 'error', status: 503 };
+    try {
+      await req('POST', `/api/v2/manifests/${ok.id}`, ALICE);
+      const m = await settled(ok.id);
+      const byName = Object.fromEntries(m.attributes.sources.map((s) => [s.source, s.status]));
+      expect(byName).toEqual({ VBMS: 'success', VVA: 'failed' });
+      expect(m.attributes.records.filter((r) => r.source === 'VVA')).toHaveLength(vvaBefore);
+      const failedCalls = calls('vva:list:100000003');
+      // Polling and asking again do not hit the failed source again within its retry delay.
+      for (let i = 0; i < 3; i++) await req('GET', `/api/v2/manifests/${ok.id}`, ALICE);
+      await start('100000003');
+      await sleep(300);
+      expect(calls('vva:list:100000003')).toBe(failedCalls);
+
+      // A new file while VVA is down: VBMS's records still show.
+      const fresh = await settled((await start('100000004')).id);
+      expect(Object.fromEntries(fresh.attributes.sources.map((s) => [s.source, s.status]))).toEqual(
+        { VBMS: 'success', VVA: 'failed' },
+      );
+      expect(fresh.attributes.records.length).toBeGreaterThan(0);
+      expect(fresh.attributes.records.every((r) => r.source === 'VBMS')).toBe(true);
+    } finally {
+      state.faults.vva = { mode: 'none' };
+    }
+  });
+
+  it('collapses upstream duplicates and recovers a source whose worker died', async () => {
+    state.veterans.set('100000005', { duplicates: true, vbmsDocuments: 4, vvaDocuments: 2 });
+    const m = await settled((await start('100000005')).id);
+    const ids = m.attributes.records.map((r) => r.external_document_id);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    // A claim nobody will finish (its worker died): after it expires, the next caller re-claims.
+    const ds = serviceDataSource(ManifestCacheService, testServiceConfig({}, manifestCacheSchema));
+    await ds.initialize();
+    await ds.query(
+      `UPDATE manifest_cache.manifest_sources SET status = 'pending', claim_token = gen_random_uuid(), claimed_until = now() - interval '1 second'
+        WHERE manifest_id = $1 AND source = 'VVA'`,
+      [m.id],
+    );
+    await ds.destroy();
+    const stuck = (await req('GET', `/api/v2/manifests/${m.id}`, ALICE)).json<{ data: Manifest }>()
+      .data;
+    expect(stuck.attributes.sources.find((s) => s.source === 'VVA')?.status).toBe('pending');
+    const before = calls('vva:list:100000005');
+    await start('100000005');
+    const done = await settled(m.id);
+    expect(done.attributes.sources.find((s) => s.source === 'VVA')?.status).toBe('success');
+    expect(calls('vva:list:100000005')).toBe(before + 1);
+  });
+
+  it('forbids a restricted veteran file and keeps users apart', async () => {
+    state.restricted.add('100000006');
+    const res = await req('POST', '/api/v2/manifests', { ...ALICE, 'file-number': '100000006' });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toEqual({ status: 'this user may not access this veteran file' });
+    expect(calls('vbms:list:100000006')).toBe(0);
+
+    const mine = await start('100000007');
+    const other = await req('GET', `/api/v2/manifests/${mine.id}`, BOB);
+    expect(other.statusCode).toBe(404);
+    expect(other.json<{ errors: Array<{ title: string; detail: string }> }>().errors[0].title).toBe(
+      'Not Found',
+    );
+
+    const aliceHistory = (await req('GET', '/api/v2/manifests/history', ALICE)).json<{
+      data: Array<{ id: string; attributes: { file_number: string } }>;
+    }>().data;
+    expect(aliceHistory.map((h) => h.attributes.file_number)).toContain('100000007');
+    const bobHistory = (await req('GET', '/api/v2/manifests/history', BOB)).json<{
+      data: Array<{ attributes: { file_number: string } }>;
+    }>().data;
+    expect(bobHistory.map((h) => h.attributes.file_number)).not.toContain('100000007');
+  });
+
+  it('answers bad input in eFolder shapes and accepts its token header', async () => {
+    const bad = await req('POST', '/api/v2/manifests', { ...ALICE, 'file-number': '12ab' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toEqual({ status: 'FILE-NUMBER header must be 8 or 9 digits' });
+    const missing = await req('POST', '/api/v2/manifests', ALICE);
+    expect(missing.json()).toEqual({ status: 'FILE-NUMBER header is required' });
+    const noUser = await req('POST', '/api/v2/manifests', { 'file-number': '100000008' });
+    expect(noUser.json()).toEqual({ status: 'CSS-ID header is required' });
+    const unauth = await gateway.inject({
+      method: 'GET',
+      url: '/api/v2/manifests/history',
+      headers: ALICE,
+    });
+    expect(unauth.statusCode).toBe(401);
+    const token = await gateway.inject({
+      method: 'GET',
+      url: '/api/v2/manifests/history',
+      headers: { ...ALICE, authorization: `Token token=${KEY}` },
+    });
+    expect(token.statusCode).toBe(200);
+    const count = await req('GET', '/api/v2/document_counts', {
+      ...ALICE,
+      'file-number': '100000001',
+    });
+    expect(count.statusCode).toBe(200);
+    expect(count.json<{ documents: number }>().documents).toBeGreaterThan(0);
+  });
+
+  it('downloads every document, streams each one and the zip, entry by entry', async () => {
+    state.veterans.set('100000009', { vbmsDocuments: 5, vvaDocuments: 3 });
+    const m = await settled((await start('100000009')).id);
+    const started = await req('POST', `/api/v2/manifests/${m.id}/files_downloads`, ALICE);
+    expect(started.statusCode).toBe(200);
+    const done = await eventually(async () => {
+      const f = (await req('GET', `/api/v2/manifests/${m.id}/files_downloads`, ALICE)).json<{
+        data: Manifest;
+      }>().data;
+      expect(f.attributes.fetched_files_status).toBe('finished');
+      return f;
+    }, 20000);
+    const records = done.attributes.records;
+    expect(done.attributes.number_successful_documents).toBe(records.length);
+    expect(records.every((r) => r.status === 'success')).toBe(true);
+
+    const expected: Array<{ sha256: string; size: number; source: string }> = [];
+    for (const r of records) {
+      const doc = await req('GET', `/api/v2/records/${r.id}`, ALICE);
+      expect(doc.statusCode).toBe(200);
+      expect(doc.headers['x-document-source']).toBe(r.source);
+      expect(doc.headers['content-type']).toContain(r.mime_type ?? '');
+      expect(doc.rawPayload.subarray(0, 4).toString('latin1')).toMatch(/^(%PDF|II\*)/);
+      expected.push({
+        sha256: createHash('sha256').update(doc.rawPayload).digest('hex'),
+        size: doc.rawPayload.length,
+        source: r.source,
+      });
+    }
+    expect(done.attributes.zipfile_size).toBe(expected.reduce((n, e) => n + e.size, 0));
+
+    const zip = await req('GET', `/api/v2/manifests/${m.id}/zip`, ALICE);
+    expect(zip.statusCode).toBe(200);
+    expect(zip.headers['content-type']).toBe('application/zip');
+    expect(zip.headers['content-disposition']).toMatch(
+      /^attachment; filename="[^"]+, [^"]+ - 0009\.zip"/,
+    );
+    const entries = await unzip(zip.rawPayload);
+    expect(entries).toHaveLength(records.length);
+    entries.forEach((e, i) => {
+      expect(e.name.length).toBeLessThanOrEqual(100);
+      expect(e.name.startsWith(String(i + 1).padStart(4, '0'))).toBe(true);
+      expect(e.name).toContain(records[i].external_document_id.replace(/[{}]/g, ''));
+      expect(e.sha256).toBe(expected[i].sha256);
+      expect(e.size).toBe(expected[i].size);
+    });
+
+    // A user who never asked for the manifest gets none of it.
+    expect((await req('GET', `/api/v2/manifests/${m.id}/zip`, BOB)).statusCode).toBe(404);
+    expect((await req('GET', `/api/v2/records/${records[0].id}`, BOB)).statusCode).toBe(404);
+  });
+});
