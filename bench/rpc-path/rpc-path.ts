@@ -1,9 +1,9 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { migrate } from '../../tools/migrate';
 import { provision } from '../../tools/provision';
+import { HEADER, loadHttp, type LoadResult, row, startApp, waitOk } from '../lib/load';
 
 /**
  * bench/rpc-path: a Postgres primary-key lookup (a) through gateway → RabbitMQ → service →
@@ -17,76 +17,6 @@ const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const KEY = `bench-key-${process.pid}-${Date.now()}`;
 const ROWS = 10_000;
 const DIST = join(__dirname, '..', '..');
-
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-function start(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return fork(entry, [], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-}
-
-async function waitOk(url: string, headers: Record<string, string> = {}): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(url, { headers });
-      if (r.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not become ready`);
-}
-
-/** `concurrency` loops over one keep-alive socket each, timing every request. */
-async function load(
-  base: string,
-  path: (i: number) => string,
-  concurrency: number,
-  seconds: number,
-  headers: Record<string, string>,
-): Promise<Result> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies: number[] = [];
-  let errors = 0;
-  const url = new URL(base);
-  const deadline = performance.now() + seconds * 1000;
-  let n = 0;
-  const one = (p: string) =>
-    new Promise<number>((resolve) => {
-      const req = request(
-        { host: url.hostname, port: url.port, path: p, agent, headers },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', () => resolve(0));
-      req.end();
-    });
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        const status = await one(path(n++));
-        if (status !== 200) errors++;
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { rps: latencies.length / seconds, p50: q(0.5), p99: q(0.99), errors };
-}
 
 async function main(): Promise<void> {
   const dbName = `platform_bench_${process.pid}`;
@@ -118,7 +48,7 @@ async function main(): Promise<void> {
       DB_POOL_MAX: '10',
     };
     children.push(
-      start(join(DIST, 'apps/manifest-cache/src/main.js'), {
+      startApp(join(DIST, 'apps/manifest-cache/src/main.js'), {
         ...common,
         DATABASE_URL: dbUrl.toString(),
         HEALTH_PORT: '3791',
@@ -126,7 +56,7 @@ async function main(): Promise<void> {
       }),
     );
     children.push(
-      start(join(DIST, 'apps/gateway/src/main.js'), {
+      startApp(join(DIST, 'apps/gateway/src/main.js'), {
         ...common,
         NODE_ENV: 'development',
         PORT: '3790',
@@ -134,7 +64,7 @@ async function main(): Promise<void> {
         RATE_LIMIT_PER_MINUTE: '100000000',
       }),
     );
-    const direct = start(join(__dirname, 'direct-server.js'), {
+    const direct = startApp(join(__dirname, 'direct-server.js'), {
       DATABASE_URL: dbUrl.toString(),
       DB_POOL_MAX: '10',
       PORT: '3792',
@@ -144,7 +74,7 @@ async function main(): Promise<void> {
     const dr = 'http://127.0.0.1:3792';
     const headers = { 'x-api-key': KEY };
     await waitOk('http://127.0.0.1:3791/health/ready');
-    await waitOk(`${gw}/api/v1/services/manifest-cache/outbox-events/${ids[0]}`, headers);
+    await waitOk(`${gw}/api/v1/services/manifest-cache/outbox-events/${ids[0]}`, { headers });
     await waitOk(`${dr}/outbox-events/${ids[0]}`);
 
     const paths = {
@@ -152,26 +82,22 @@ async function main(): Promise<void> {
       gateway: (i: number) =>
         `/api/v1/services/manifest-cache/outbox-events/${ids[i % ids.length]}`,
     };
-    const results: Record<string, Result> = {};
+    const results: Record<string, LoadResult> = {};
     for (const conc of [1, 64]) {
       // Alternate the two paths so drift on a shared machine hits both alike.
       for (const [name, base] of [
         ['direct', dr],
         ['gateway', gw],
       ] as const) {
-        await load(base, paths[name], conc, WARMUP, headers);
-        results[`${name}@${conc}`] = await load(base, paths[name], conc, SECONDS, headers);
+        await loadHttp(base, paths[name], conc, WARMUP, headers);
+        results[`${name}@${conc}`] = await loadHttp(base, paths[name], conc, SECONDS, headers);
       }
     }
 
-    const row = (label: string, r: Result, conc: number) =>
-      `${label.padEnd(34)} ${String(conc).padStart(4)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(6)}`;
     console.log(
       `\nbench/rpc-path: Postgres primary-key lookup (${ROWS} rows), ${SECONDS} s per run after ${WARMUP} s warm-up`,
     );
-    console.log(
-      `${'path'.padEnd(34)} ${'conc'.padStart(4)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(6)}`,
-    );
+    console.log(HEADER);
     for (const conc of [1, 64]) {
       console.log(row('direct: fastify + pg (baseline)', results[`direct@${conc}`], conc));
       console.log(row('gateway -> rabbitmq -> service -> pg', results[`gateway@${conc}`], conc));

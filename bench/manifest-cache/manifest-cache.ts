@@ -1,0 +1,227 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Pool } from 'pg';
+import { MANIFEST_VIEW_SQL } from '../../apps/manifest-cache/src/manifests/manifests.repository';
+import { migrate } from '../../tools/migrate';
+import { provision } from '../../tools/provision';
+import {
+  currentRssMiB,
+  HEADER,
+  loadHttp,
+  type LoadResult,
+  measure,
+  peakRssMiB,
+  row,
+  startApp,
+  waitOk,
+} from '../lib/load';
+
+/**
+ * bench/manifest-cache:
+ *  (a) a cached manifest of 2,000 records read through the gateway, next to the bare SQL
+ *      that builds it, measured in the same run;
+ *  (b) a 500-document zip streamed through the gateway, with the streaming process's peak
+ *      memory next to the zip's size.
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const DIST = join(__dirname, '..', '..');
+const KEY = `bench-key-${process.pid}-${Date.now()}`;
+const PORTS = { gateway: 3690, service: 3691, sim: 3692 };
+const USER = { 'css-id': 'BENCH', 'station-id': '101' };
+
+async function api(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ data: { id: string; attributes: Record<string, unknown> } }> {
+  const res = await fetch(`http://127.0.0.1:${PORTS.gateway}${path}`, {
+    method,
+    headers: { 'x-api-key': KEY, ...USER, ...headers },
+  });
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { data: { id: string; attributes: Record<string, unknown> } };
+}
+
+async function until(what: string, check: () => Promise<boolean>, seconds = 300): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Streams the zip and counts its bytes without keeping them. */
+function streamZip(path: string): Promise<{ bytes: number; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: PORTS.gateway, path, headers: { 'x-api-key': KEY, ...USER } },
+      (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve({ bytes, ms: performance.now() - t0 })
+            : reject(new Error(`zip answered ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function main(): Promise<void> {
+  const dbName = `platform_bench_mc_${process.pid}`;
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${dbName}`;
+  const storage = await mkdtemp(join(tmpdir(), 'bench-mc-'));
+  const children: ChildProcess[] = [];
+  try {
+    const urls = await provision({ adminUrl: dbUrl.toString(), roles: false });
+    await migrate(['manifest-cache'], () => urls['manifest-cache']);
+    const common = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      RABBITMQ_URL: RABBIT,
+      MESSAGING_PREFIX: `benchmc${process.pid}.`,
+      STORAGE_ROOT: storage,
+    };
+    const sim = `http://127.0.0.1:${PORTS.sim}`;
+    children.push(
+      startApp(join(DIST, 'apps/upstream-sim/src/main.js'), { SIM_PORT: String(PORTS.sim) }),
+    );
+    const service = startApp(join(DIST, 'apps/manifest-cache/src/main.js'), {
+      ...common,
+      DATABASE_URL: dbUrl.toString(),
+      HEALTH_PORT: String(PORTS.service),
+      VBMS_URL: `${sim}/vbms`,
+      VVA_URL: `${sim}/vva`,
+      BGS_URL: `${sim}/bgs`,
+      DOWNLOAD_CONCURRENCY: '8',
+    });
+    children.push(service);
+    const gateway = startApp(join(DIST, 'apps/gateway/src/main.js'), {
+      ...common,
+      NODE_ENV: 'development',
+      PORT: String(PORTS.gateway),
+      DEV_API_KEY: KEY,
+      RATE_LIMIT_PER_MINUTE: '100000000',
+    });
+    children.push(gateway);
+    await waitOk(`${sim}/_sim/calls`);
+    await waitOk(`http://127.0.0.1:${PORTS.service}/health/ready`);
+    await waitOk(`http://127.0.0.1:${PORTS.gateway}/health/ready`);
+
+    // (a) 2,000 records, fetched once, then read from the cache.
+    const put = (fn: string, body: object) =>
+      fetch(`${sim}/_sim/veterans/${fn}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await put('200000001', { vbmsDocuments: 1000, vvaDocuments: 1000 });
+    const big = await api('POST', '/api/v2/manifests', { 'file-number': '200000001' });
+    await until('the 2,000-record fetch', async () => {
+      const m = await api('GET', `/api/v2/manifests/${big.data.id}`);
+      return (m.data.attributes.sources as Array<{ status: string }>).every(
+        (s) => s.status === 'success',
+      );
+    });
+    const records = (
+      (await api('GET', `/api/v2/manifests/${big.data.id}`)).data.attributes.records as unknown[]
+    ).length;
+
+    const pool = new Pool({
+      connectionString: dbUrl.toString(),
+      max: 10,
+      options: '-c search_path=manifest_cache',
+    });
+    const sql = () => pool.query(MANIFEST_VIEW_SQL, [big.data.id]).then((r) => r.rows.length === 1);
+    const headers = { 'x-api-key': KEY, ...USER };
+    const results: Record<string, LoadResult> = {};
+    for (const conc of [1, 16]) {
+      await measure(sql, conc, WARMUP);
+      results[`sql@${conc}`] = await measure(sql, conc, SECONDS);
+      await loadHttp(
+        `http://127.0.0.1:${PORTS.gateway}`,
+        () => `/api/v2/manifests/${big.data.id}`,
+        conc,
+        WARMUP,
+        headers,
+      );
+      results[`gw@${conc}`] = await loadHttp(
+        `http://127.0.0.1:${PORTS.gateway}`,
+        () => `/api/v2/manifests/${big.data.id}`,
+        conc,
+        SECONDS,
+        headers,
+      );
+    }
+    await pool.end();
+
+    console.log(
+      `\nbench/manifest-cache (a): cached manifest of ${records} records, ${SECONDS} s per run after ${WARMUP} s warm-up`,
+    );
+    console.log(HEADER);
+    for (const conc of [1, 16]) {
+      console.log(row('bare SQL (baseline, pg pool in-process)', results[`sql@${conc}`], conc));
+      console.log(row('GET /api/v2/manifests/:id via gateway', results[`gw@${conc}`], conc));
+    }
+    for (const conc of [1, 16]) {
+      console.log(
+        `ratio gateway/SQL req/s at concurrency ${conc}: ${(results[`gw@${conc}`].rps / results[`sql@${conc}`].rps).toFixed(2)}`,
+      );
+    }
+
+    // (b) 500 documents, downloaded into storage, then streamed as one zip.
+    await put('200000002', { vbmsDocuments: 300, vvaDocuments: 200, documentSize: 400_000 });
+    const z = await api('POST', '/api/v2/manifests', { 'file-number': '200000002' });
+    await until('the 500-record fetch', async () => {
+      const m = await api('GET', `/api/v2/manifests/${z.data.id}`);
+      return (m.data.attributes.sources as Array<{ status: string }>).every(
+        (s) => s.status === 'success',
+      );
+    });
+    await api('POST', `/api/v2/manifests/${z.data.id}/files_downloads`);
+    const t0 = performance.now();
+    await until('the 500-document download', async () => {
+      const m = await api('GET', `/api/v2/manifests/${z.data.id}/files_downloads`);
+      return m.data.attributes.fetched_files_status === 'finished';
+    });
+    const downloadMs = performance.now() - t0;
+    const gwBefore = await currentRssMiB(gateway.pid!);
+    const gwPeakBefore = await peakRssMiB(gateway.pid!);
+    const zip = await streamZip(`/api/v2/manifests/${z.data.id}/zip`);
+    const gwPeak = await peakRssMiB(gateway.pid!);
+    const svcPeak = await peakRssMiB(service.pid!);
+    console.log(`\nbench/manifest-cache (b): 500 documents of 400 kB`);
+    console.log(`download into storage: ${(downloadMs / 1000).toFixed(1)} s`);
+    console.log(
+      `zip streamed: ${(zip.bytes / 2 ** 20).toFixed(1)} MiB in ${(zip.ms / 1000).toFixed(2)} s (${(zip.bytes / 2 ** 20 / (zip.ms / 1000)).toFixed(0)} MiB/s)`,
+    );
+    console.log(
+      `gateway (streams the zip) RSS before: ${gwBefore.toFixed(0)} MiB; peak before: ${gwPeakBefore.toFixed(0)} MiB; peak after: ${gwPeak.toFixed(0)} MiB`,
+    );
+    console.log(`manifest-cache service peak RSS over the whole run: ${svcPeak.toFixed(0)} MiB`);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1500));
+    const admin = new Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await admin.end();
+    await rm(storage, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench failed: ${err.message}`);
+  process.exit(1);
+});
