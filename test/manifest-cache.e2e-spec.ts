@@ -68,6 +68,15 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
       return m;
     }, 20000);
   const calls = (key: string) => state.calls.get(key) ?? 0;
+  const sql = async <T>(text: string, params: unknown[] = []): Promise<T[]> => {
+    const ds = serviceDataSource(ManifestCacheService, testServiceConfig({}, manifestCacheSchema));
+    await ds.initialize();
+    try {
+      return await ds.query<T[]>(text, params);
+    } finally {
+      await ds.destroy();
+    }
+  };
 
   beforeAll(async () => {
     const sm = createUpstreamSim();
@@ -156,6 +165,14 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     );
     expect(calls('vbms:list:100000001')).toBe(1);
     expect(calls('vva:list:100000001')).toBe(1);
+    // Each fetch announced through the outbox and relayed.
+    await eventually(async () => {
+      const rows = await sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM manifest_cache.outbox WHERE event_name = 'manifest-cache.manifest.fetched.v1'
+            AND payload->>'fileNumber' = '100000001' AND published_at IS NOT NULL`,
+      );
+      expect(rows[0].n).toBe(2);
+    });
 
     // Another user within the window: served from the cache, no upstream call.
     const again = await start('100000001', BOB);
@@ -243,14 +260,11 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     expect(new Set(ids).size).toBe(ids.length);
 
     // A claim nobody will finish (its worker died): after it expires, the next caller re-claims.
-    const ds = serviceDataSource(ManifestCacheService, testServiceConfig({}, manifestCacheSchema));
-    await ds.initialize();
-    await ds.query(
+    await sql(
       `UPDATE manifest_cache.manifest_sources SET status = 'pending', claim_token = gen_random_uuid(), claimed_until = now() - interval '1 second'
         WHERE manifest_id = $1 AND source = 'VVA'`,
       [m.id],
     );
-    await ds.destroy();
     const stuck = (await req('GET', `/api/v2/manifests/${m.id}`, ALICE)).json<{ data: Manifest }>()
       .data;
     expect(stuck.attributes.sources.find((s) => s.source === 'VVA')?.status).toBe('pending');
@@ -360,8 +374,66 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
       expect(e.size).toBe(expected[i].size);
     });
 
+    // Each view is an audit row of its own; the shared rows are untouched by views.
+    const audit = await sql<{ action: string; n: number }>(
+      `SELECT action, count(*)::int AS n FROM manifest_cache.user_manifests WHERE manifest_id = $1 AND css_id = 'ALICE' GROUP BY action ORDER BY action`,
+      [m.id],
+    );
+    expect(audit).toEqual([
+      { action: 'document_viewed', n: records.length },
+      { action: 'files_download', n: 1 },
+      { action: 'requested', n: 1 },
+      { action: 'zip_downloaded', n: 1 },
+    ]);
+
     // A user who never asked for the manifest gets none of it.
     expect((await req('GET', `/api/v2/manifests/${m.id}/zip`, BOB)).statusCode).toBe(404);
     expect((await req('GET', `/api/v2/records/${records[0].id}`, BOB)).statusCode).toBe(404);
+  });
+
+  it('marks a document that fails to download as failed and downloads the rest', async () => {
+    state.veterans.set('100000010', { vbmsDocuments: 3, vvaDocuments: 2 });
+    const m = await settled((await start('100000010')).id);
+    state.faults.vva = { mode: 'error', status: 500 };
+    try {
+      await req('POST', `/api/v2/manifests/${m.id}/files_downloads`, ALICE);
+      const done = await eventually(async () => {
+        const f = (await req('GET', `/api/v2/manifests/${m.id}/files_downloads`, ALICE)).json<{
+          data: Manifest;
+        }>().data;
+        expect(f.attributes.fetched_files_status).toBe('finished');
+        return f;
+      }, 20000);
+      expect(done.attributes.number_successful_documents).toBe(3);
+      expect(done.attributes.number_failed_documents).toBe(2);
+      expect(
+        done.attributes.records
+          .filter((r) => r.status === 'failed')
+          .every((r) => r.source === 'VVA'),
+      ).toBe(true);
+      const entries = await unzip(
+        (await req('GET', `/api/v2/manifests/${m.id}/zip`, ALICE)).rawPayload,
+      );
+      expect(entries).toHaveLength(3);
+    } finally {
+      state.faults.vva = { mode: 'none' };
+    }
+  });
+
+  it('fetches a document from its source on first request, then serves it from storage', async () => {
+    state.veterans.set('100000011', { vbmsDocuments: 2, vvaDocuments: 1 });
+    const m = await settled((await start('100000011')).id);
+    const rec = m.attributes.records.find((r) => r.source === 'VVA')!;
+    const before = calls('vva:content');
+    const first = await req('GET', `/api/v2/records/${rec.version_id}`, ALICE);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['x-document-source']).toBe('VVA');
+    const second = await req('GET', `/api/v2/records/${rec.id}`, ALICE);
+    expect(second.rawPayload.equals(first.rawPayload)).toBe(true);
+    expect(calls('vva:content')).toBe(before + 1);
+    const after = (await req('GET', `/api/v2/manifests/${m.id}`, ALICE)).json<{ data: Manifest }>()
+      .data;
+    expect(after.attributes.zipfile_size).toBe(first.rawPayload.length);
+    expect(after.attributes.records.find((r) => r.id === rec.id)?.status).toBe('success');
   });
 });

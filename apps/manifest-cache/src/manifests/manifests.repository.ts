@@ -46,7 +46,8 @@ export interface RecordResult {
   size: number | null;
 }
 
-export type UserAction = 'requested' | 'refreshed' | 'files_download';
+export type UserAction =
+  'requested' | 'refreshed' | 'files_download' | 'document_viewed' | 'zip_downloaded';
 
 /**
  * The manifest's eFolder attributes built by Postgres in one statement: sources with their
@@ -315,6 +316,16 @@ export class ManifestsRepository {
          FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, status text, storage_key text, sha256 text, size bigint)
         WHERE r.id = u.id`,
       [JSON.stringify(results)],
+    );
+  }
+
+  async refreshZipSize(manifestId: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE manifests SET zipfile_size = (SELECT coalesce(sum(r.content_size), 0) FROM records r
+              JOIN manifest_sources s ON s.id = r.manifest_source_id WHERE s.manifest_id = $1 AND r.status = 'success'),
+              updated_at = now()
+        WHERE id = $1`,
+      [manifestId],
     );
   }
 

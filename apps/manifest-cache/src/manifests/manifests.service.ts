@@ -82,6 +82,7 @@ export class ManifestsService {
     if (!names) throw rpcError('not_found', `no manifest ${manifestId}`);
     if (rows.length === 0)
       throw rpcError('not_found', 'no documents of this manifest have been downloaded yet');
+    await this.repo.recordUserAction(this.repo.ds, manifestId, user, 'zip_downloaded');
     return {
       filename: zipFileName(names),
       entries: rows.map((r, i) => ({
@@ -105,6 +106,7 @@ export class ManifestsService {
     if (!key) {
       const [result] = await this.documents.download([r]);
       await this.repo.storeRecordResults([result]);
+      await this.repo.refreshZipSize(r.manifest_id);
       if (result.status !== 'success')
         throw rpcError(
           'bad_gateway',
@@ -113,6 +115,7 @@ export class ManifestsService {
       key = result.storage_key!;
       size = result.size ?? 0;
     }
+    await this.repo.recordUserAction(this.repo.ds, r.manifest_id, user, 'document_viewed');
     return {
       key,
       mimeType: r.mime_type ?? 'application/octet-stream',

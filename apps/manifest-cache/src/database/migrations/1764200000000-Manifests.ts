@@ -70,7 +70,8 @@ export class Manifests1764200000000 implements MigrationInterface {
         manifest_id uuid NOT NULL REFERENCES manifests (id) ON DELETE CASCADE,
         css_id text NOT NULL,
         station_id text NOT NULL,
-        action text NOT NULL CHECK (action IN ('requested', 'refreshed', 'files_download')),
+        action text NOT NULL
+          CHECK (action IN ('requested', 'refreshed', 'files_download', 'document_viewed', 'zip_downloaded')),
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(
