@@ -214,6 +214,9 @@ export function createUpstreamSim(state = new SimState()): {
     },
   );
 
+  app.get('/health/live', async () => ({ status: 'ok' }));
+  app.get('/health/ready', async () => ({ status: 'ok' }));
+
   // Control API for tests and local runs.
   app.put<{ Params: { source: SimSource }; Body: Fault }>('/_sim/faults/:source', async (req) => {
     state.faults[req.params.source] = req.body;
