@@ -67,6 +67,19 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
       expect(m.attributes.sources.some((s) => s.status === 'pending')).toBe(false);
       return m;
     }, 20000);
+  /** Starts the files download and waits for it to finish. */
+  const downloaded = async (id: string) => {
+    expect((await req('POST', `/api/v2/manifests/${id}/files_downloads`, ALICE)).statusCode).toBe(
+      200,
+    );
+    return eventually(async () => {
+      const f = (await req('GET', `/api/v2/manifests/${id}/files_downloads`, ALICE)).json<{
+        data: Manifest;
+      }>().data;
+      expect(f.attributes.fetched_files_status).toBe('finished');
+      return f;
+    }, 20000);
+  };
   const calls = (key: string) => state.calls.get(key) ?? 0;
   const sql = async <T>(text: string, params: unknown[] = []): Promise<T[]> => {
     const ds = serviceDataSource(ManifestCacheService, testServiceConfig({}, manifestCacheSchema));
@@ -330,15 +343,7 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
   it('downloads every document, streams each one and the zip, entry by entry', async () => {
     state.veterans.set('100000009', { vbmsDocuments: 5, vvaDocuments: 3 });
     const m = await settled((await start('100000009')).id);
-    const started = await req('POST', `/api/v2/manifests/${m.id}/files_downloads`, ALICE);
-    expect(started.statusCode).toBe(200);
-    const done = await eventually(async () => {
-      const f = (await req('GET', `/api/v2/manifests/${m.id}/files_downloads`, ALICE)).json<{
-        data: Manifest;
-      }>().data;
-      expect(f.attributes.fetched_files_status).toBe('finished');
-      return f;
-    }, 20000);
+    const done = await downloaded(m.id);
     const records = done.attributes.records;
     expect(done.attributes.number_successful_documents).toBe(records.length);
     expect(records.every((r) => r.status === 'success')).toBe(true);
@@ -396,14 +401,7 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     const m = await settled((await start('100000010')).id);
     state.faults.vva = { mode: 'error', status: 500 };
     try {
-      await req('POST', `/api/v2/manifests/${m.id}/files_downloads`, ALICE);
-      const done = await eventually(async () => {
-        const f = (await req('GET', `/api/v2/manifests/${m.id}/files_downloads`, ALICE)).json<{
-          data: Manifest;
-        }>().data;
-        expect(f.attributes.fetched_files_status).toBe('finished');
-        return f;
-      }, 20000);
+      const done = await downloaded(m.id);
       expect(done.attributes.number_successful_documents).toBe(3);
       expect(done.attributes.number_failed_documents).toBe(2);
       expect(

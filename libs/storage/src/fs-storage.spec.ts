@@ -3,14 +3,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { readAll } from '@app/testing';
 import { FsStorage } from './fs-storage';
 import { InvalidKeyError, ObjectNotFoundError } from './storage';
-
-async function read(s: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString();
-}
 
 describe('FsStorage', () => {
   let root: string;
@@ -33,7 +28,7 @@ describe('FsStorage', () => {
       sha256: createHash('sha256').update('%PDF-1.7').digest('hex'),
       contentType: 'application/pdf',
     });
-    expect(await read(await storage.get('docs/a.pdf'))).toBe('%PDF-1.7');
+    expect(await readAll(await storage.get('docs/a.pdf'))).toBe('%PDF-1.7');
     expect(await storage.head('docs/a.pdf')).toEqual(meta);
   });
 

@@ -3,15 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { readAll } from '@app/testing';
 import { createHash } from 'node:crypto';
 import { createStorage } from './create-storage';
 import { ObjectNotFoundError } from './storage';
-
-async function read(s: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString();
-}
 
 /** The S3 driver against an S3-compatible simulator speaking the real wire protocol. */
 describe('S3Storage', () => {
@@ -59,7 +54,7 @@ describe('S3Storage', () => {
       contentType: 'application/pdf',
     });
     expect(await storage.head('a/b.pdf')).toEqual(meta);
-    expect(await read(await storage.get('a/b.pdf'))).toBe('%PDF-1.7 body');
+    expect(await readAll(await storage.get('a/b.pdf'))).toBe('%PDF-1.7 body');
     await storage.delete('a/b.pdf');
     expect(await storage.head('a/b.pdf')).toBeNull();
     await expect(storage.get('a/b.pdf')).rejects.toBeInstanceOf(ObjectNotFoundError);

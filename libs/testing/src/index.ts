@@ -1,3 +1,4 @@
 export * from './env';
 export * from './tcp-proxy';
 export * from './eventually';
+export * from './streams';
