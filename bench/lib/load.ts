@@ -102,3 +102,14 @@ export async function currentRssMiB(pid: number): Promise<number> {
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) / 1024 : NaN;
 }
+
+/** Resets a process's peak-RSS mark (Linux), so the next peak is that of what follows. */
+export async function resetPeakRss(pid: number): Promise<boolean> {
+  const { writeFile } = await import('node:fs/promises');
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
