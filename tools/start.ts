@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     VBMS_URL: env.VBMS_URL ?? `${simBase}/vbms`,
     VVA_URL: env.VVA_URL ?? `${simBase}/vva`,
     BGS_URL: env.BGS_URL ?? `${simBase}/bgs`,
+    LIGHTHOUSE_URL: env.LIGHTHOUSE_URL ?? `${simBase}/lighthouse`,
   };
   if (env.UPSTREAM_SIM !== 'false') {
     apps.push({

@@ -28,6 +28,7 @@ import { OutboxEventsController } from './ops/outbox-events.controller';
 import { ServicesClient } from './rpc';
 import { StatusController } from './status/status.controller';
 import { EfolderController } from './efolder/efolder.controller';
+import { UploadsController } from './uploads/uploads.controller';
 import { EfolderService, GATEWAY_STORAGE } from './efolder/efolder.service';
 import { EfolderErrorFilter } from './efolder/efolder-errors.filter';
 import { createStorage } from '@app/storage';
@@ -63,6 +64,7 @@ export class GatewayModule {
         StatusController,
         OutboxEventsController,
         EfolderController,
+        UploadsController,
       ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import formbody from '@fastify/formbody';
+import { LighthouseState, registerLighthouse } from './lighthouse-sim';
 
 /**
  * Simulators of the upstream systems manifest-cache reads: VBMS and VVA (document lists and
@@ -153,8 +155,11 @@ async function applyFault(f: Fault, reply: FastifyReply): Promise<boolean> {
 export function createUpstreamSim(state = new SimState()): {
   app: FastifyInstance;
   state: SimState;
+  lighthouse: LighthouseState;
 } {
   const app = Fastify({ logger: false });
+  void app.register(formbody);
+  const lighthouse = registerLighthouse(app);
 
   for (const source of ['vbms', 'vva'] as const) {
     app.get<{ Params: { fileNumber: string } }>(
@@ -237,5 +242,5 @@ export function createUpstreamSim(state = new SimState()): {
     state.restricted.clear();
     return { ok: true };
   });
-  return { app, state };
+  return { app, state, lighthouse };
 }

@@ -4,8 +4,9 @@
  * Domain issues add their events here.
  */
 import type { ManifestCacheEvents } from './manifest-cache';
+import type { UploadStatusEvents } from './upload-status';
 
-export interface PlatformEvents extends ManifestCacheEvents {
+export interface PlatformEvents extends ManifestCacheEvents, UploadStatusEvents {
   /** Emitted by a service when it has applied migrations and is serving. */
   'platform.service.started.v1': { service: string; version: string; startedAt: string };
 }

@@ -3,3 +3,4 @@ export * from './rpc';
 export * from './events';
 export * from './errors';
 export * from './manifest-cache';
+export * from './upload-status';

@@ -1,4 +1,5 @@
 import type { ManifestCacheRpc } from './manifest-cache';
+import type { UploadStatusRpc } from './upload-status';
 import type { ServiceName } from './services';
 
 /** What every service answers about itself. */
@@ -33,7 +34,8 @@ export type RpcContracts = {
     request: { id: string };
     response: OutboxEventView;
   };
-} & ManifestCacheRpc;
+} & ManifestCacheRpc &
+  UploadStatusRpc;
 
 export type RpcPattern = Extract<keyof RpcContracts, string>;
 export type RpcRequest<P extends RpcPattern> = RpcContracts[P]['request'];

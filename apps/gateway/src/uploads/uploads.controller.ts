@@ -1,0 +1,130 @@
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsDateString,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import {
+  DOCUMENT_TYPES,
+  type DocumentType,
+  UPLOAD_STATUSES,
+  type UploadStatus,
+} from '@app/contracts';
+import { RequireScopes } from '../auth/decorators';
+import { ServicesClient } from '../rpc';
+
+export class RecordUploadBody {
+  @IsString()
+  @MaxLength(64)
+  form526SubmissionId!: string;
+
+  /** Lighthouse's int64 request id, as a number or a string of digits. */
+  @Matches(/^[1-9]\d{0,18}$/, { message: 'lighthouseRequestId must be a positive 64-bit integer' })
+  @Type(() => String)
+  lighthouseRequestId!: string;
+
+  @IsIn(DOCUMENT_TYPES)
+  documentType!: DocumentType;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  formAttachmentId?: string;
+
+  @IsOptional()
+  @IsDateString()
+  uploadedAt?: string;
+}
+
+export class ListUploadsQuery {
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  form526SubmissionId?: string;
+
+  @IsOptional()
+  @IsIn(UPLOAD_STATUSES)
+  status?: UploadStatus;
+
+  @IsOptional()
+  @IsIn(DOCUMENT_TYPES)
+  documentType?: DocumentType;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}
+
+export class DocumentStatusQuery {
+  /** Comma-separated form attachment ids the submission has. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  formAttachmentIds?: string;
+}
+
+@ApiTags('upload-status')
+@ApiSecurity('api-key')
+@Controller('api/v1')
+export class UploadsController {
+  constructor(private readonly rpc: ServicesClient) {}
+
+  @Post('document-uploads')
+  @RequireScopes('uploads:write')
+  @ApiOperation({
+    summary: 'Record an upload by its Lighthouse request id (201 new, 200 already recorded)',
+  })
+  async record(@Body() body: RecordUploadBody, @Res({ passthrough: true }) reply: FastifyReply) {
+    const res = await this.rpc.send('upload-status.upload.record.v1', body);
+    void reply.status(res.created ? 201 : 200);
+    return res.upload;
+  }
+
+  @Get('document-uploads')
+  @RequireScopes('uploads:read')
+  @ApiOperation({ summary: 'Uploads, newest first, filtered, with cursor pagination' })
+  list(@Query() q: ListUploadsQuery) {
+    return this.rpc.send('upload-status.upload.list.v1', q);
+  }
+
+  @Get('document-uploads/:id')
+  @RequireScopes('uploads:read')
+  @ApiOperation({ summary: 'One upload with its transition history' })
+  get(@Param('id') id: string) {
+    return this.rpc.send('upload-status.upload.get.v1', { id });
+  }
+
+  @Get('form526-submissions/:id/document-status')
+  @RequireScopes('uploads:read')
+  @ApiOperation({
+    summary: "A submission's uploads by type, overall state, and whether the claim can proceed",
+  })
+  submission(@Param('id') id: string, @Query() q: DocumentStatusQuery) {
+    const formAttachmentIds =
+      q.formAttachmentIds
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? [];
+    return this.rpc.send('upload-status.submission.document-status.v1', {
+      form526SubmissionId: id,
+      formAttachmentIds,
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { env } from '@app/config';
+
+export const uploadStatusSchema = z.object({
+  LIGHTHOUSE_URL: z.string().url().default('http://127.0.0.1:3200/lighthouse'),
+  LIGHTHOUSE_CLIENT_ID: z.string().default('dev-client'),
+  /** The signed client assertion for the token endpoint (a Secret in production). */
+  LIGHTHOUSE_CLIENT_ASSERTION: z.string().default('dev-assertion'),
+  LIGHTHOUSE_TIMEOUT_MS: env.int(30_000, 100),
+  /** Attempts per batch call on timeouts, 5xx and 429 before the batch is left for the next cycle. */
+  LIGHTHOUSE_MAX_ATTEMPTS: env.int(4, 1),
+  LIGHTHOUSE_BACKOFF_MS: env.int(1000, 1),
+  POLLER_ENABLED: env.bool.default('true'),
+  /** How often the scheduler looks for uploads due for a poll. */
+  POLL_TICK_SECONDS: env.int(60, 1),
+  /** An upload is polled again when its last poll is older than this. */
+  POLL_INTERVAL_SECONDS: env.int(3600, 0),
+  POLL_BATCH_SIZE: env.int(100, 1),
+  POLL_MAX_BATCHES_PER_TICK: env.int(1000, 1),
+  /** A batch claim older than this is taken as abandoned. */
+  POLL_CLAIM_SECONDS: env.int(600, 1),
+  /** A request id Lighthouse keeps not knowing is failed as unknown after this. */
+  UNKNOWN_MAX_AGE_SECONDS: env.int(24 * 3600, 0),
+  /** An upload still pending (no downstream step started) after this is failed as stuck. */
+  STUCK_MAX_AGE_SECONDS: env.int(7 * 24 * 3600, 0),
+});
+export type UploadStatusConfig = z.infer<typeof uploadStatusSchema>;

@@ -1,0 +1,104 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { Outbox, OutboxRelay } from '@app/messaging';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import type { UploadStatusConfig } from '../config';
+import { UploadMetrics } from '../uploads/upload-metrics';
+import { UploadsRepository } from '../uploads/uploads.repository';
+
+/**
+ * The scheduled job: it only claims due uploads in batches and queues each batch; workers on
+ * every replica poll them. Every replica may run it: claims use SKIP LOCKED, so no upload is
+ * claimed twice in a cycle.
+ */
+@Injectable()
+export class Poller implements OnApplicationBootstrap, OnApplicationShutdown {
+  private running = false;
+
+  constructor(
+    private readonly repo: UploadsRepository,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
+    private readonly metrics: UploadMetrics,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(SERVICE_CONFIG) private readonly config: UploadStatusConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.POLLER_ENABLED) return;
+    const timer = setInterval(() => void this.tick(), this.config.POLL_TICK_SECONDS * 1000);
+    this.scheduler.addInterval('upload-status.poll', timer);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.scheduler.doesExist('interval', 'upload-status.poll'))
+      this.scheduler.deleteInterval('upload-status.poll');
+  }
+
+  /** One cycle; overlapping ticks in one process are skipped. */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.cycle();
+      await this.refreshGauges();
+    } catch (err) {
+      this.logger.error({ err }, 'poll cycle failed');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Claims and queues batches until nothing is due; returns how many uploads were queued. */
+  async cycle(): Promise<{ batches: number; uploads: number }> {
+    const end = this.metrics.pollCycleDuration.startTimer();
+    let batches = 0;
+    let uploads = 0;
+    const cycleStartedAt = new Date();
+    for (; batches < this.config.POLL_MAX_BATCHES_PER_TICK;) {
+      const token = randomUUID();
+      const n = await this.repo.ds.transaction(async (m) => {
+        const claimed = await this.repo.claimBatch(m, token, {
+          size: this.config.POLL_BATCH_SIZE,
+          intervalSeconds: this.config.POLL_INTERVAL_SECONDS,
+          claimSeconds: this.config.POLL_CLAIM_SECONDS,
+          cycleStartedAt,
+        });
+        if (claimed > 0)
+          await this.outbox.add(m, 'upload-status.poll-batch.requested.v1', {
+            claimToken: token,
+            size: claimed,
+          });
+        return claimed;
+      });
+      if (n === 0) break;
+      batches++;
+      uploads += n;
+      this.relay.kick();
+      if (n < this.config.POLL_BATCH_SIZE) break;
+    }
+    end();
+    this.metrics.lastPollCycle.setToCurrentTime();
+    if (uploads > 0) this.logger.info({ batches, uploads }, 'poll cycle queued batches');
+    return { batches, uploads };
+  }
+
+  async refreshGauges(): Promise<void> {
+    const rows = await this.repo.gaugeSnapshot();
+    this.metrics.uploads.reset();
+    let oldest = 0;
+    for (const r of rows) {
+      this.metrics.uploads.set({ document_type: r.document_type, status: r.status }, r.n);
+      oldest = Math.max(oldest, r.oldest_open_seconds ?? 0);
+    }
+    this.metrics.oldestOpenAge.set(oldest);
+  }
+}
