@@ -161,7 +161,10 @@ export class UploadsRepository {
     o: { size: number; intervalSeconds: number; claimSeconds: number; cycleStartedAt: Date },
   ): Promise<number> {
     const [, n] = await m.query<[unknown[], number]>(
-      `UPDATE document_uploads u SET poll_claim_token = $1, poll_claimed_until = now() + make_interval(secs => $4)
+      // Claiming stamps last_polled_at too: claimed rows sort to the end of the due index, so
+      // each claim reads only the rows it takes instead of skipping every earlier claim.
+      `UPDATE document_uploads u SET poll_claim_token = $1, poll_claimed_until = now() + make_interval(secs => $4),
+              last_polled_at = now()
          FROM (SELECT id FROM document_uploads
                 WHERE status IN ('pending', 'in_progress')
                   AND (last_polled_at IS NULL
