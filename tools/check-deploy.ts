@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
+import { UploadMetrics } from '../apps/upload-status/src/uploads/upload-metrics';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -75,7 +77,7 @@ function checkPodRules(o: K8sObject, where: string): void {
     }
     for (const e of c.env ?? []) {
       if (
-        /PASSWORD|SECRET|TOKEN|API_KEYS|DATABASE_URL|RABBITMQ_URL/.test(e.name) &&
+        /PASSWORD|SECRET|TOKEN|ASSERTION|API_KEYS|DATABASE_URL|RABBITMQ_URL/.test(e.name) &&
         e.value !== undefined
       ) {
         problems.push(`${at}: ${e.name} must come from a Secret, not a literal`);
@@ -144,10 +146,60 @@ function checkCompose(): void {
   );
 }
 
+/**
+ * Alert rules and dashboards must name metrics the services really export: every
+ * `upload_status_*` series they read is checked against the service's registry.
+ */
+function checkMonitoring(): void {
+  const dir = join(root, 'k8s', 'monitoring');
+  if (!existsSync(dir)) return;
+  const registry = new Registry();
+  new UploadMetrics(registry);
+  const known = new Set(registry.getMetricsAsArray().map((m) => m.name));
+  const checkExpr = (where: string, expr: unknown) => {
+    if (typeof expr !== 'string' || !expr.trim()) return problems.push(`${where}: no expression`);
+    for (const [name] of expr.matchAll(/upload_status_[a-z_]+/g)) {
+      const base = name.replace(/_(bucket|sum|count)$/, '');
+      if (!known.has(base))
+        problems.push(`${where}: ${name} is not a metric upload-status exports`);
+    }
+  };
+  for (const file of readdirSync(dir)) {
+    const path = join(dir, file);
+    const where = `k8s/monitoring/${file}`;
+    if (file.endsWith('.rules.yml')) {
+      const doc = parseAllDocuments(readFileSync(path, 'utf8'))[0]?.toJS() as {
+        groups?: Array<{ name?: string; rules?: Array<Record<string, unknown>> }>;
+      };
+      const rules = doc?.groups?.flatMap((g) => g.rules ?? []) ?? [];
+      if (rules.length === 0) problems.push(`${where}: no rules`);
+      for (const r of rules) {
+        const at = `${where}: ${String(r.alert ?? '(unnamed)')}`;
+        if (typeof r.alert !== 'string') problems.push(`${at}: not an alert`);
+        if (!(r.labels as { severity?: string })?.severity)
+          problems.push(`${at}: needs a severity label`);
+        if (!(r.annotations as { summary?: string })?.summary)
+          problems.push(`${at}: needs a summary`);
+        checkExpr(at, r.expr);
+      }
+      console.log(`${where}: ${rules.length} alert rules checked`);
+    } else if (file.endsWith('.json')) {
+      const dash = JSON.parse(readFileSync(path, 'utf8')) as {
+        panels?: Array<{ title?: string; targets?: Array<{ expr?: string }> }>;
+      };
+      const panels = dash.panels ?? [];
+      for (const p of panels)
+        for (const t of p.targets ?? []) checkExpr(`${where}: panel "${p.title}"`, t.expr);
+      console.log(`${where}: ${panels.length} dashboard panels checked`);
+    }
+  }
+}
+
 const overlays = readdirSync(join(root, 'k8s', 'overlays')).filter((d) =>
   existsSync(join(root, 'k8s', 'overlays', d, 'kustomization.yaml')),
 );
 overlays.forEach(checkOverlay);
+checkMonitoring();
 checkCompose();
 if (problems.length) {
   console.error(`deployment checks failed:\n  - ${problems.join('\n  - ')}`);
