@@ -174,7 +174,7 @@ function checkMonitoring(): void {
       const rules = doc?.groups?.flatMap((g) => g.rules ?? []) ?? [];
       if (rules.length === 0) problems.push(`${where}: no rules`);
       for (const r of rules) {
-        const at = `${where}: ${String(r.alert ?? '(unnamed)')}`;
+        const at = `${where}: ${typeof r.alert === 'string' ? r.alert : '(unnamed)'}`;
         if (typeof r.alert !== 'string') problems.push(`${at}: not an alert`);
         if (!(r.labels as { severity?: string })?.severity)
           problems.push(`${at}: needs a severity label`);
