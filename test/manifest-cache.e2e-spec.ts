@@ -5,16 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
-import { loadConfig } from '@app/config';
 import type { ManifestAttributes } from '@app/contracts';
-import { runServiceMigrations } from '@app/database';
-import { createServiceApp, serviceDataSource } from '@app/service-kit';
-import { eventually, sleep, testEnv, testServiceConfig } from '@app/testing';
-import { createGatewayApp } from '../apps/gateway/src/app';
-import { gatewaySchema } from '../apps/gateway/src/config';
+import { serviceDataSource } from '@app/service-kit';
+import { eventually, sleep, testServiceConfig } from '@app/testing';
 import { manifestCacheSchema } from '../apps/manifest-cache/src/config';
 import { ManifestCacheService } from '../apps/manifest-cache/src/manifest-cache.module';
 import { createUpstreamSim, type SimState } from '../apps/upstream-sim/src/sim';
+import { startGateway, startService } from './harness';
 
 const KEY = 'efolder-test-key-0123456789';
 const ALICE = { 'css-id': 'ALICE', 'station-id': '101' };
@@ -111,28 +108,13 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
       OUTBOX_POLL_MS: '100',
     };
     const config = testServiceConfig(over, manifestCacheSchema);
-    const ds = serviceDataSource(ManifestCacheService, config);
-    await ds.initialize();
-    await runServiceMigrations(ds);
-    await ds.destroy();
     // Two instances share the RPC queue and the work queue, as two replicas would.
-    services = [
-      await createServiceApp(ManifestCacheService, config),
-      await createServiceApp(ManifestCacheService, config),
-    ];
-    gateway = await createGatewayApp(
-      loadConfig(gatewaySchema, {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        RABBITMQ_URL: testEnv().rabbitUrl,
-        MESSAGING_PREFIX: 'mc.',
-        DEV_API_KEY: KEY,
-        STORAGE_ROOT: storageRoot,
-        RATE_LIMIT_PER_MINUTE: '100000',
-      }),
-    );
-    await gateway.init();
-    await gateway.getHttpAdapter().getInstance().ready();
+    services = await startService(ManifestCacheService, config, 2);
+    gateway = await startGateway({
+      MESSAGING_PREFIX: 'mc.',
+      DEV_API_KEY: KEY,
+      STORAGE_ROOT: storageRoot,
+    });
   });
 
   afterAll(async () => {

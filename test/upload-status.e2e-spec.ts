@@ -2,19 +2,16 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
-import { loadConfig } from '@app/config';
 import type { UploadView } from '@app/contracts';
-import { runServiceMigrations } from '@app/database';
 import { EventBus } from '@app/messaging';
-import { createServiceApp, serviceDataSource } from '@app/service-kit';
+import { serviceDataSource } from '@app/service-kit';
 import { eventually, sleep, testEnv, testServiceConfig } from '@app/testing';
-import { createGatewayApp } from '../apps/gateway/src/app';
-import { gatewaySchema } from '../apps/gateway/src/config';
 import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
 import type { LighthouseState } from '../apps/upstream-sim/src/lighthouse-sim';
 import { uploadStatusSchema } from '../apps/upload-status/src/config';
 import { Poller } from '../apps/upload-status/src/polling/poller';
 import { UploadStatusService } from '../apps/upload-status/src/upload-status.module';
+import { startGateway, startService } from './harness';
 
 const KEY = 'uploads-test-key-0123456789';
 const PREFIX = 'us.';
@@ -95,25 +92,10 @@ describe('upload-status through the gateway', () => {
       },
       uploadStatusSchema,
     );
+    services = await startService(UploadStatusService, config, 2);
     ds = serviceDataSource(UploadStatusService, config);
     await ds.initialize();
-    await runServiceMigrations(ds);
-    services = [
-      await createServiceApp(UploadStatusService, config),
-      await createServiceApp(UploadStatusService, config),
-    ];
-    gateway = await createGatewayApp(
-      loadConfig(gatewaySchema, {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        RABBITMQ_URL: testEnv().rabbitUrl,
-        MESSAGING_PREFIX: PREFIX,
-        DEV_API_KEY: KEY,
-        RATE_LIMIT_PER_MINUTE: '100000',
-      }),
-    );
-    await gateway.init();
-    await gateway.getHttpAdapter().getInstance().ready();
+    gateway = await startGateway({ MESSAGING_PREFIX: PREFIX, DEV_API_KEY: KEY });
   });
 
   beforeEach(() => {

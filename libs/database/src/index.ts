@@ -1,4 +1,3 @@
 export * from './data-source';
 export * from './migrations';
 export * from './messaging-tables';
-export * from './transaction';
