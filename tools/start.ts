@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { SERVICES, type ServiceName } from '@app/contracts';
 import { generateApiKey } from '../apps/gateway/src/auth/api-keys';
@@ -102,6 +104,23 @@ async function stop(code: number): Promise<void> {
   process.exit(code);
 }
 
+/**
+ * A local key for sensitive answers, made once and kept under var/ so data written in one run
+ * stays readable in the next. Production sets ENCRYPTION_KEYS from a Secret.
+ */
+async function devEncryptionKey(): Promise<string> {
+  const file = join(process.cwd(), 'var', 'dev-encryption-key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const spec = `dev1:${randomBytes(32).toString('base64')}`;
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, spec, { mode: 0o600 });
+    log(`made a local encryption key for sensitive answers in ${file}`);
+    return spec;
+  }
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
@@ -121,6 +140,7 @@ async function main(): Promise<void> {
   await migrate(SERVICES, (s) => urls[s], log);
 
   const simPort = Number(env.SIM_PORT ?? 3200);
+  const encryptionKeys = env.ENCRYPTION_KEYS ?? (await devEncryptionKey());
   const simBase = `http://127.0.0.1:${simPort}`;
   const common: NodeJS.ProcessEnv = {
     ...env,
@@ -132,6 +152,7 @@ async function main(): Promise<void> {
     VVA_URL: env.VVA_URL ?? `${simBase}/vva`,
     BGS_URL: env.BGS_URL ?? `${simBase}/bgs`,
     LIGHTHOUSE_URL: env.LIGHTHOUSE_URL ?? `${simBase}/lighthouse`,
+    ENCRYPTION_KEYS: encryptionKeys,
   };
   if (env.UPSTREAM_SIM !== 'false') {
     apps.push({

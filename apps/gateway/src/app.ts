@@ -44,6 +44,13 @@ export async function createGatewayApp(
     );
     done();
   });
+  // PATCH bodies of the copies routes: JSON Patch and JSON Merge Patch are JSON too.
+  fastify.addContentTypeParser(
+    ['application/json-patch+json', 'application/merge-patch+json'],
+    { parseAs: 'string' },
+    fastify.getDefaultJsonParser('error', 'error'),
+  );
+
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.create(config, logger),
     adapter,

@@ -29,6 +29,7 @@ import { ServicesClient } from './rpc';
 import { StatusController } from './status/status.controller';
 import { EfolderController } from './efolder/efolder.controller';
 import { UploadsController } from './uploads/uploads.controller';
+import { CopiesController } from './copies/copies.controller';
 import { EfolderService, GATEWAY_STORAGE } from './efolder/efolder.service';
 import { EfolderErrorFilter } from './efolder/efolder-errors.filter';
 import { createStorage } from '@app/storage';
@@ -65,6 +66,7 @@ export class GatewayModule {
         OutboxEventsController,
         EfolderController,
         UploadsController,
+        CopiesController,
       ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },

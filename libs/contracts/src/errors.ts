@@ -19,6 +19,7 @@ export const RPC_ERROR_STATUS = {
   conflict: 409,
   gone: 410,
   precondition_failed: 412,
+  unprocessable: 422,
   locked: 423,
   precondition_required: 428,
   rate_limited: 429,

@@ -4,3 +4,4 @@ export * from './events';
 export * from './errors';
 export * from './manifest-cache';
 export * from './upload-status';
+export * from './form-copies';

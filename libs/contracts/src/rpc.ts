@@ -1,3 +1,4 @@
+import type { FormCopiesRpc } from './form-copies';
 import type { ManifestCacheRpc } from './manifest-cache';
 import type { UploadStatusRpc } from './upload-status';
 import type { ServiceName } from './services';
@@ -35,7 +36,8 @@ export type RpcContracts = {
     response: OutboxEventView;
   };
 } & ManifestCacheRpc &
-  UploadStatusRpc;
+  UploadStatusRpc &
+  FormCopiesRpc;
 
 export type RpcPattern = Extract<keyof RpcContracts, string>;
 export type RpcRequest<P extends RpcPattern> = RpcContracts[P]['request'];

@@ -1,4 +1,5 @@
 import { Init1764028800000 } from './1764028800000-Init';
+import { Copies1764400000000 } from './1764400000000-Copies';
 
 /** Committed migrations, in order. */
-export const migrations = [Init1764028800000];
+export const migrations = [Init1764028800000, Copies1764400000000];

@@ -1,0 +1,293 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import type { CopyCaller, CopyView, Located, PatchKind } from '@app/contracts';
+import { RpcCallError } from '@app/messaging';
+import type { AuthedRequest } from '../auth/api-key.guard';
+import { hasScope } from '../auth/api-keys';
+import { RequireScopes } from '../auth/decorators';
+import { ServicesClient } from '../rpc';
+
+export class CreateFormBody {
+  @IsOptional() @IsUUID() id?: string;
+  @IsString() @MaxLength(100) tenantId!: string;
+  @IsString() @MaxLength(100) ownerId!: string;
+  @IsOptional() @IsString() @MaxLength(200) title?: string;
+  @IsOptional() @IsObject() document?: Record<string, unknown>;
+}
+export class CreateCopyBody {
+  @IsOptional() @IsString() @MaxLength(200) title?: string;
+  @IsOptional() @IsString() @MaxLength(100) ownerId?: string;
+  @IsOptional() @IsObject() document?: Record<string, unknown>;
+}
+export class DuplicateBody {
+  @IsOptional() @IsString() @MaxLength(200) title?: string;
+}
+export class CloneBody {
+  @IsOptional() @IsString() @MaxLength(100) targetTenantId?: string;
+  @IsOptional() @IsUUID() copyId?: string;
+  @IsOptional() @IsString() @MaxLength(100) ownerId?: string;
+}
+export class LeaseBody {
+  @IsString() @MaxLength(200) holder!: string;
+  @IsInt() @Min(1) @Max(300) ttlSeconds!: number;
+}
+export class RenewBody {
+  @IsInt() @Min(1) @Max(300) ttlSeconds!: number;
+}
+export class FlagsBody {
+  @IsBoolean() copies!: boolean;
+}
+
+const etag = (version: number) => `"${version}"`;
+
+/** `If-Match: "7"` (or `W/"7"`) to 7; absent or unreadable to undefined. */
+function version(ifMatch: string | undefined): number | undefined {
+  const m = ifMatch ? /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim()) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+function caller(req: AuthedRequest, leaseToken?: string): CopyCaller {
+  return {
+    sensitive: !!req.caller && hasScope(req.caller, 'copies:sensitive'),
+    ...(leaseToken ? { leaseToken } : {}),
+  };
+}
+
+/**
+ * The copies namespace. The copy's version is its ETag; writes need If-Match (428 without,
+ * 412 when stale). An application form id stands for its latest touched copy, and the copy
+ * used is named in Content-Location.
+ */
+@ApiTags('form-copies')
+@ApiSecurity('api-key')
+@Controller('api/v1')
+export class CopiesController {
+  constructor(private readonly rpc: ServicesClient) {}
+
+  @Post('application-forms')
+  @RequireScopes('copies:write')
+  @ApiOperation({
+    summary: "Register an application form (with its default copy when the owner's flag is on)",
+  })
+  createForm(@Body() b: CreateFormBody) {
+    return this.rpc.send('form-copies.application-form.create.v1', b);
+  }
+
+  @Post('application-forms/:id/copies')
+  @RequireScopes('copies:write')
+  async createCopy(
+    @Param('id') id: string,
+    @Body() b: CreateCopyBody,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const copy = await this.rpc.send('form-copies.copy.create.v1', {
+      applicationFormId: id,
+      ...b,
+      caller: caller(req),
+    });
+    void reply.header('etag', etag(copy.version)).header('location', `/api/v1/copies/${copy.id}`);
+    return copy;
+  }
+
+  @Get('application-forms/:id/copies')
+  @RequireScopes('copies:read')
+  list(@Param('id') id: string) {
+    return this.rpc.send('form-copies.copy.list.v1', { applicationFormId: id });
+  }
+
+  @Post('application-forms/:id/clone')
+  @RequireScopes('copies:write')
+  clone(@Param('id') id: string, @Body() b: CloneBody) {
+    return this.rpc.send('form-copies.application-form.clone.v1', { id, ...b });
+  }
+
+  @Get('copies/:id')
+  @RequireScopes('copies:read')
+  async get(
+    @Param('id') id: string,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.located(
+      reply,
+      await this.rpc.send('form-copies.copy.get.v1', { id, caller: caller(req) }),
+    );
+  }
+
+  @Patch('copies/:id')
+  @RequireScopes('copies:write')
+  @ApiOperation({
+    summary:
+      'application/json-patch+json (RFC 6902) or application/merge-patch+json (RFC 7396); needs If-Match',
+  })
+  async patch(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Headers('lease-token') leaseToken: string | undefined,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const kind: PatchKind = contentType?.startsWith('application/merge-patch+json')
+      ? 'merge-patch'
+      : 'json-patch';
+    return this.located(
+      reply,
+      await this.write(reply, () =>
+        this.rpc.send('form-copies.copy.patch.v1', {
+          id,
+          kind,
+          patch: body,
+          ifMatch: version(ifMatch),
+          caller: caller(req, leaseToken),
+        }),
+      ),
+    );
+  }
+
+  @Delete('copies/:id')
+  @HttpCode(204)
+  @RequireScopes('copies:write')
+  async remove(
+    @Param('id') id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Headers('lease-token') leaseToken: string | undefined,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    const r = await this.write(reply, () =>
+      this.rpc.send('form-copies.copy.delete.v1', {
+        id,
+        ifMatch: version(ifMatch),
+        caller: caller(req, leaseToken),
+      }),
+    );
+    void reply.header('content-location', `/api/v1/copies/${r.copyId}`);
+  }
+
+  @Post('copies/:id/duplicate')
+  @RequireScopes('copies:write')
+  async duplicate(
+    @Param('id') id: string,
+    @Body() b: DuplicateBody,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const copy = await this.rpc.send('form-copies.copy.duplicate.v1', {
+      id,
+      title: b.title,
+      caller: caller(req),
+    });
+    void reply
+      .status(201)
+      .header('etag', etag(copy.version))
+      .header('location', `/api/v1/copies/${copy.id}`);
+    return copy;
+  }
+
+  @Post('copies/:id/lease')
+  @RequireScopes('copies:write')
+  @ApiOperation({
+    summary: 'Take a lease (TTL up to 300 s) with a fencing token; writers without it get 423',
+  })
+  async lease(
+    @Param('id') id: string,
+    @Body() b: LeaseBody,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.located(
+      reply,
+      await this.rpc.send('form-copies.lease.acquire.v1', { id, ...b }),
+      false,
+    );
+  }
+
+  @Put('copies/:id/lease')
+  @RequireScopes('copies:write')
+  async renew(
+    @Param('id') id: string,
+    @Body() b: RenewBody,
+    @Headers('lease-token') token: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.located(
+      reply,
+      await this.rpc.send('form-copies.lease.renew.v1', {
+        id,
+        token: token ?? '',
+        ttlSeconds: b.ttlSeconds,
+      }),
+      false,
+    );
+  }
+
+  @Delete('copies/:id/lease')
+  @HttpCode(204)
+  @RequireScopes('copies:write')
+  async release(
+    @Param('id') id: string,
+    @Headers('lease-token') token: string | undefined,
+  ): Promise<void> {
+    await this.rpc.send('form-copies.lease.release.v1', { id, token: token ?? '' });
+  }
+
+  @Put('owners/:ownerId/feature-flags')
+  @RequireScopes('copies:admin')
+  setFlags(@Param('ownerId') ownerId: string, @Body() b: FlagsBody) {
+    return this.rpc.send('form-copies.feature-flags.set.v1', { ownerId, copies: b.copies });
+  }
+
+  @Get('owners/:ownerId/feature-flags')
+  @RequireScopes('copies:read')
+  getFlags(@Param('ownerId') ownerId: string) {
+    return this.rpc.send('form-copies.feature-flags.get.v1', { ownerId });
+  }
+
+  private located<T>(reply: FastifyReply, r: Located<T>, withEtag = true): T {
+    void reply.header('content-location', `/api/v1/copies/${r.copyId}`);
+    const v = (r.value as Partial<CopyView>).version;
+    if (withEtag && typeof v === 'number') void reply.header('etag', etag(v));
+    return r.value;
+  }
+
+  /** A stale write's 412 carries the current version as ETag, so the caller can re-read. */
+  private async write<T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const current =
+        err instanceof RpcCallError
+          ? (err.body.details as { currentVersion?: number } | undefined)?.currentVersion
+          : undefined;
+      if (typeof current === 'number') void reply.header('etag', etag(current));
+      throw err;
+    }
+  }
+}
