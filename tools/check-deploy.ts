@@ -77,7 +77,9 @@ function checkPodRules(o: K8sObject, where: string): void {
     }
     for (const e of c.env ?? []) {
       if (
-        /PASSWORD|SECRET|TOKEN|ASSERTION|API_KEYS|DATABASE_URL|RABBITMQ_URL/.test(e.name) &&
+        /PASSWORD|SECRET|TOKEN|ASSERTION|API_KEYS|ENCRYPTION_KEYS|DATABASE_URL|RABBITMQ_URL/.test(
+          e.name,
+        ) &&
         e.value !== undefined
       ) {
         problems.push(`${at}: ${e.name} must come from a Secret, not a literal`);
