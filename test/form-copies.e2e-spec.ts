@@ -61,7 +61,7 @@ describe('form-copies through the gateway', () => {
       ...(document ? { document } : {}),
     });
     expect(res.statusCode).toBe(201);
-    return res.json<{ applicationForm: { id: string }; defaultCopy: CopyView }>();
+    return res.json<{ applicationForm: { id: string; ownerId: string }; defaultCopy: CopyView }>();
   };
 
   beforeAll(async () => {
@@ -108,6 +108,13 @@ describe('form-copies through the gateway', () => {
 
     const { applicationForm, defaultCopy } = await newForm();
     expect(defaultCopy.id).toBe(applicationForm.id);
+    expect(
+      (await call('GET', `/api/v1/owners/${applicationForm.ownerId}/feature-flags`)).json(),
+    ).toEqual({ ownerId: applicationForm.ownerId, copies: true });
+    expect(
+      (await call('PUT', `/api/v1/owners/x/feature-flags`, { copies: true }, {}, WRITER))
+        .statusCode,
+    ).toBe(403);
     expect(defaultCopy.version).toBe(1);
     const second = await call('POST', `/api/v1/application-forms/${applicationForm.id}/copies`, {
       title: 'Alt',
@@ -284,6 +291,36 @@ describe('form-copies through the gateway', () => {
       read.version,
     );
     expect(patched.statusCode).toBe(200);
+  });
+
+  it('upgrades an old document when written, before the patch applies', async () => {
+    const { defaultCopy: c } = await newForm();
+    await ds.query(
+      `UPDATE form_copies.copies SET schema_version = 1, document = $2::jsonb WHERE id = $1`,
+      [
+        c.id,
+        JSON.stringify({
+          afqs_list: [{ id: 'qs1', question_set_id: 'general' }],
+          answers: [{ id: 'o2', question_id: 'q', value: 'old' }],
+          answer_pools: [],
+        }),
+      ],
+    );
+    const patched = await jsonPatch(
+      c.id,
+      [{ op: 'replace', path: '/answers/o2/value', value: 'new' }],
+      1,
+    );
+    expect(patched.statusCode).toBe(200);
+    const [row] = await ds.query<
+      Array<{
+        schema_version: number;
+        document: { afqs: object; answers: Record<string, { value: string }> };
+      }>
+    >(`SELECT schema_version, document FROM form_copies.copies WHERE id = $1`, [c.id]);
+    expect(row.schema_version).toBe(2);
+    expect(row.document.answers.o2.value).toBe('new');
+    expect(row.document.afqs).toEqual({ qs1: { id: 'qs1', question_set_id: 'general' } });
   });
 
   it('finds the latest touched copy by application form id, soft deletes, and duplicates', async () => {
