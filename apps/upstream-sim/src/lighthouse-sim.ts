@@ -42,6 +42,8 @@ export class LighthouseState {
   window: number[] = [];
   calls = 0;
   idsPerCall: number[] = [];
+  /** How often each request id was asked about. */
+  asked = new Map<string, number>();
 
   static defaults(): LighthouseSimConfig {
     return {
@@ -160,6 +162,7 @@ export function registerLighthouse(
       if (ids.length > state.config.maxIds)
         return reply.status(413).send({ errors: [{ status: '413', title: 'Payload too large' }] });
       state.idsPerCall.push(ids.length);
+      for (const i of ids) state.asked.set(String(i), (state.asked.get(String(i)) ?? 0) + 1);
       const unknown = new Set(state.config.unknown);
       const known = ids.map(String).filter((i) => state.config.autoKnown && !unknown.has(i));
       const notFound = ids.map(String).filter((i) => !known.includes(i));
@@ -184,6 +187,7 @@ export function registerLighthouse(
     state.window = [];
     state.calls = 0;
     state.idsPerCall = [];
+    state.asked.clear();
     return { ok: true };
   });
   return state;
