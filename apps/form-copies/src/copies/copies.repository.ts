@@ -217,8 +217,8 @@ export class CopiesRepository {
     );
   }
 
-  list(applicationFormId: string): Promise<CopyRow[]> {
-    return this.ds.query<CopyRow[]>(
+  list(applicationFormId: string, m: EntityManager | DataSource = this.ds): Promise<CopyRow[]> {
+    return m.query<CopyRow[]>(
       `SELECT ${META} FROM ${FROM} WHERE c.application_form_id = $1 AND c.soft_deleted_at IS NULL
         ORDER BY c.created_at, c.id`,
       [applicationFormId],

@@ -260,7 +260,7 @@ export class CopiesService {
           throw rpcError('not_found', `copy ${one.id} is not on application form ${form.id}`);
         sources = [one];
       } else {
-        sources = (await this.repo.list(form.id)).filter((c) => !c.soft_deleted_at);
+        sources = await this.repo.list(form.id, m);
       }
       for (const s of sources) await this.refuseLeased(s);
       const newId = randomUUID();
