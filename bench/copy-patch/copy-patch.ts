@@ -2,8 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { Keyring } from '@app/crypto';
-import { migrate } from '../../tools/migrate';
-import { provision } from '../../tools/provision';
+import { benchDatabase, type BenchDatabase } from '../lib/database';
 import { HEADER, type LoadResult, measure, row, startApp, waitOk } from '../lib/load';
 
 /**
@@ -12,7 +11,6 @@ import { HEADER, type LoadResult, measure, row, startApp, waitOk } from '../lib/
  * whole document straight against Postgres, in the same run. Also the table's growth per patch.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DIST = join(__dirname, '..', '..');
 const KEY = `bench-key-${process.pid}-${Date.now()}`;
@@ -46,13 +44,10 @@ function bigDocument() {
 }
 
 async function main(): Promise<void> {
-  const dbName = `platform_bench_fc_${process.pid}`;
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
+  let database: BenchDatabase | undefined;
   const children: ChildProcess[] = [];
   try {
-    const urls = await provision({ adminUrl: dbUrl.toString(), roles: false });
-    await migrate(['form-copies'], () => urls['form-copies']);
+    database = await benchDatabase('fc', 'form-copies');
     const common = {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
@@ -62,7 +57,7 @@ async function main(): Promise<void> {
     children.push(
       startApp(join(DIST, 'apps/form-copies/src/main.js'), {
         ...common,
-        DATABASE_URL: dbUrl.toString(),
+        DATABASE_URL: database.url,
         HEALTH_PORT: String(PORTS.service),
         ENCRYPTION_KEYS: `k1:${Keyring.generateKey()}`,
       }),
@@ -97,7 +92,7 @@ async function main(): Promise<void> {
     };
     const gwCopy = await make();
     const rmwCopy = await make();
-    const db = new Client({ connectionString: dbUrl.toString() });
+    const db = new Client({ connectionString: database.url });
     await db.connect();
     const size = async () =>
       Number(
@@ -183,10 +178,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    await database?.drop();
   }
 }
 

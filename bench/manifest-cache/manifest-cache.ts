@@ -3,10 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { MANIFEST_VIEW_SQL } from '../../apps/manifest-cache/src/manifests/manifests.repository';
-import { migrate } from '../../tools/migrate';
-import { provision } from '../../tools/provision';
+import { benchDatabase, type BenchDatabase } from '../lib/database';
 import {
   currentRssMiB,
   HEADER,
@@ -29,7 +28,6 @@ import {
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DIST = join(__dirname, '..', '..');
 const KEY = `bench-key-${process.pid}-${Date.now()}`;
@@ -79,14 +77,11 @@ function streamZip(path: string): Promise<{ bytes: number; ms: number }> {
 }
 
 async function main(): Promise<void> {
-  const dbName = `platform_bench_mc_${process.pid}`;
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
+  let database: BenchDatabase | undefined;
   const storage = await mkdtemp(join(tmpdir(), 'bench-mc-'));
   const children: ChildProcess[] = [];
   try {
-    const urls = await provision({ adminUrl: dbUrl.toString(), roles: false });
-    await migrate(['manifest-cache'], () => urls['manifest-cache']);
+    database = await benchDatabase('mc', 'manifest-cache');
     const common = {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
@@ -100,7 +95,7 @@ async function main(): Promise<void> {
     );
     const service = startApp(join(DIST, 'apps/manifest-cache/src/main.js'), {
       ...common,
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: database.url,
       HEALTH_PORT: String(PORTS.service),
       VBMS_URL: `${sim}/vbms`,
       VVA_URL: `${sim}/vva`,
@@ -140,7 +135,7 @@ async function main(): Promise<void> {
     ).length;
 
     const pool = new Pool({
-      connectionString: dbUrl.toString(),
+      connectionString: database.url,
       max: 10,
       options: '-c search_path=manifest_cache',
     });
@@ -217,10 +212,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    await database?.drop();
     await rm(storage, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { migrate } from '../../tools/migrate';
-import { provision } from '../../tools/provision';
+import { benchDatabase, type BenchDatabase } from '../lib/database';
 import { HEADER, loadHttp, type LoadResult, row, startApp, waitOk } from '../lib/load';
 
 /**
@@ -13,23 +12,18 @@ import { HEADER, loadHttp, type LoadResult, row, startApp, waitOk } from '../lib
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const KEY = `bench-key-${process.pid}-${Date.now()}`;
 const ROWS = 10_000;
 const DIST = join(__dirname, '..', '..');
 
 async function main(): Promise<void> {
-  const dbName = `platform_bench_${process.pid}`;
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
+  let database: BenchDatabase | undefined;
   const prefix = `bench${process.pid}.`;
   const children: ChildProcess[] = [];
-  const admin = new Client({ connectionString: ADMIN_URL });
   try {
-    const urls = await provision({ adminUrl: dbUrl.toString(), roles: false });
-    await migrate(['manifest-cache'], () => urls['manifest-cache']);
-    const db = new Client({ connectionString: dbUrl.toString() });
+    database = await benchDatabase('rpc', 'manifest-cache');
+    const db = new Client({ connectionString: database.url });
     await db.connect();
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO manifest_cache.outbox (id, event_name, payload)
@@ -51,7 +45,7 @@ async function main(): Promise<void> {
     children.push(
       startApp(join(DIST, 'apps/manifest-cache/src/main.js'), {
         ...common,
-        DATABASE_URL: dbUrl.toString(),
+        DATABASE_URL: database.url,
         HEALTH_PORT: '3791',
         OUTBOX_POLL_MS: '60000',
       }),
@@ -66,7 +60,7 @@ async function main(): Promise<void> {
       }),
     );
     const direct = startApp(join(__dirname, 'direct-server.js'), {
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: database.url,
       DB_POOL_MAX: '10',
       PORT: '3792',
     });
@@ -126,9 +120,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    await database?.drop();
   }
 }
 

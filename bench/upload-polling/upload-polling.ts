@@ -6,7 +6,6 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import { loadConfig, serviceSchema } from '@app/config';
 import { Outbox, type OutboxRelay } from '@app/messaging';
 import { serviceDataSource } from '@app/service-kit';
-import { Client } from 'pg';
 import { uploadStatusSchema } from '../../apps/upload-status/src/config';
 import { LighthouseClient } from '../../apps/upload-status/src/lighthouse/lighthouse.client';
 import { BatchWorker } from '../../apps/upload-status/src/polling/batch.worker';
@@ -19,8 +18,7 @@ import {
 import { UploadStatusService } from '../../apps/upload-status/src/upload-status.module';
 import { createUpstreamSim } from '../../apps/upstream-sim/src/sim';
 import type { EventBus } from '@app/messaging';
-import { migrate } from '../../tools/migrate';
-import { provision } from '../../tools/provision';
+import { benchDatabase, type BenchDatabase } from '../lib/database';
 
 /**
  * bench/upload-polling: 100,000 pending uploads, one full poll cycle against the Lighthouse
@@ -30,7 +28,6 @@ import { provision } from '../../tools/provision';
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 100_000);
 const NAIVE_SAMPLE = Number(process.env.BENCH_NAIVE_SAMPLE ?? 2_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Counts every statement the DataSource sends, transactions' BEGIN and COMMIT included. */
 const batchScope = new AsyncLocalStorage<{ n: number }>();
@@ -53,9 +50,7 @@ function countStatements(ds: DataSource): { n: number } {
 }
 
 async function main(): Promise<void> {
-  const dbName = `platform_bench_us_${process.pid}`;
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
+  let database: BenchDatabase | undefined;
   const { app: sim, lighthouse } = createUpstreamSim();
   await sim.listen({ port: 0, host: '127.0.0.1' });
   const simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
@@ -67,10 +62,9 @@ async function main(): Promise<void> {
   };
   let ds: DataSource | undefined;
   try {
-    const urls = await provision({ adminUrl: dbUrl.toString(), roles: false });
-    await migrate(['upload-status'], () => urls['upload-status']);
+    database = await benchDatabase('us', 'upload-status');
     const config = loadConfig(serviceSchema.merge(uploadStatusSchema), {
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: database.url,
       LIGHTHOUSE_URL: `${simUrl}/lighthouse`,
       POLL_INTERVAL_SECONDS: '0',
       DB_POOL_MAX: String(WORKERS + 2),
@@ -214,10 +208,7 @@ async function main(): Promise<void> {
   } finally {
     await ds?.destroy();
     await sim.close();
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    await database?.drop();
   }
 }
 
