@@ -105,19 +105,19 @@ async function stop(code: number): Promise<void> {
 }
 
 /**
- * A local key for sensitive answers, made once and kept under var/ so data written in one run
- * stays readable in the next. Production sets ENCRYPTION_KEYS from a Secret.
+ * A local secret (the key for sensitive answers, the recipient link secret), made once and kept
+ * under var/ so what one run wrote stays usable in the next. Production sets them from Secrets.
  */
-async function devEncryptionKey(): Promise<string> {
-  const file = join(process.cwd(), 'var', 'dev-encryption-key');
+async function devSecret(name: string, make: () => string): Promise<string> {
+  const file = join(process.cwd(), 'var', name);
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch {
-    const spec = `dev1:${randomBytes(32).toString('base64')}`;
+    const value = make();
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, spec, { mode: 0o600 });
-    log(`made a local encryption key for sensitive answers in ${file}`);
-    return spec;
+    await writeFile(file, value, { mode: 0o600 });
+    log(`made a local secret in ${file}`);
+    return value;
   }
 }
 
@@ -140,7 +140,12 @@ async function main(): Promise<void> {
   await migrate(SERVICES, (s) => urls[s], log);
 
   const simPort = Number(env.SIM_PORT ?? 3200);
-  const encryptionKeys = env.ENCRYPTION_KEYS ?? (await devEncryptionKey());
+  const encryptionKeys =
+    env.ENCRYPTION_KEYS ??
+    (await devSecret('dev-encryption-key', () => `dev1:${randomBytes(32).toString('base64')}`));
+  const linkSecret =
+    env.LINK_SECRET ??
+    (await devSecret('dev-link-secret', () => randomBytes(32).toString('base64url')));
   const simBase = `http://127.0.0.1:${simPort}`;
   const common: NodeJS.ProcessEnv = {
     ...env,
@@ -153,6 +158,9 @@ async function main(): Promise<void> {
     BGS_URL: env.BGS_URL ?? `${simBase}/bgs`,
     LIGHTHOUSE_URL: env.LIGHTHOUSE_URL ?? `${simBase}/lighthouse`,
     ENCRYPTION_KEYS: encryptionKeys,
+    LINK_SECRET: linkSecret,
+    NOTIFY_URL: env.NOTIFY_URL ?? `${simBase}/notify`,
+    PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`,
   };
   if (env.UPSTREAM_SIM !== 'false') {
     apps.push({

@@ -30,6 +30,7 @@ import { StatusController } from './status/status.controller';
 import { EfolderController } from './efolder/efolder.controller';
 import { UploadsController } from './uploads/uploads.controller';
 import { CopiesController } from './copies/copies.controller';
+import { RecipientLinksController, WorkflowsController } from './workflows/workflows.controller';
 import { EfolderService, GATEWAY_STORAGE } from './efolder/efolder.service';
 import { EfolderErrorFilter } from './efolder/efolder-errors.filter';
 import { createStorage } from '@app/storage';
@@ -67,6 +68,8 @@ export class GatewayModule {
         EfolderController,
         UploadsController,
         CopiesController,
+        WorkflowsController,
+        RecipientLinksController,
       ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },

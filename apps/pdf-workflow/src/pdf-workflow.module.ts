@@ -1,9 +1,33 @@
 import { Module } from '@nestjs/common';
-import type { ServiceDefinition } from '@app/service-kit';
+import { ScheduleModule } from '@nestjs/schedule';
+import { SERVICE_CONFIG, type ServiceDefinition } from '@app/service-kit';
+import { createStorage } from '@app/storage';
+import { Notifier } from './adapters/notifier';
+import { Scanner } from './adapters/scanner';
+import { type PdfWorkflowConfig, pdfWorkflowSchema } from './config';
 import { migrations } from './database/migrations';
+import { WorkflowJobs } from './workflows/jobs';
+import { WorkflowsController } from './workflows/workflows.controller';
+import { WorkflowsRepository } from './workflows/workflows.repository';
+import { BLOB_STORAGE, WorkflowsService } from './workflows/workflows.service';
 
-/** pdf-workflow's feature module; its domain issue adds controllers, services and entities. */
-@Module({})
+/** PDF workflows: a document passes through recipients in order, each through a secret link. */
+@Module({
+  imports: [ScheduleModule.forRoot()],
+  controllers: [WorkflowsController],
+  providers: [
+    WorkflowsRepository,
+    WorkflowsService,
+    WorkflowJobs,
+    Notifier,
+    Scanner,
+    {
+      provide: BLOB_STORAGE,
+      inject: [SERVICE_CONFIG],
+      useFactory: (c: PdfWorkflowConfig) => createStorage(c),
+    },
+  ],
+})
 export class PdfWorkflowModule {}
 
 export const PdfWorkflowService: ServiceDefinition = {
@@ -11,4 +35,5 @@ export const PdfWorkflowService: ServiceDefinition = {
   migrations,
   entities: [],
   imports: [PdfWorkflowModule],
+  configSchema: pdfWorkflowSchema,
 };

@@ -9,7 +9,7 @@ import { LighthouseState, registerLighthouse } from './lighthouse-sim';
  * content) and BGS (may this user see this veteran's file). Deterministic per file number,
  * with failure injection (slow, 5xx, connection reset) and call counters for tests.
  */
-export type SimSource = 'vbms' | 'vva' | 'bgs';
+export type SimSource = 'vbms' | 'vva' | 'bgs' | 'notify';
 export type FaultMode = 'none' | 'error' | 'slow' | 'down';
 
 export interface Fault {
@@ -62,10 +62,18 @@ export class SimState {
     vbms: { mode: 'none' },
     vva: { mode: 'none' },
     bgs: { mode: 'none' },
+    notify: { mode: 'none' },
   };
   veterans = new Map<string, VeteranOverride>();
   calls = new Map<string, number>();
   restricted = new Set<string>();
+  notices: Array<{
+    channel: 'email' | 'sms';
+    to: string;
+    subject: string;
+    body: string;
+    at: number;
+  }> = [];
 
   count(key: string): void {
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
@@ -219,6 +227,26 @@ export function createUpstreamSim(state = new SimState()): {
     },
   );
 
+  // A notification provider (email and SMS) that keeps what it was asked to send.
+  for (const channel of ['email', 'sms'] as const) {
+    app.post<{ Body: { to?: string; subject?: string; body?: string } }>(
+      `/notify/${channel}`,
+      async (req, reply) => {
+        if (state.faults.notify.mode === 'error')
+          return reply.status(503).send({ error: 'simulated provider failure' });
+        state.notices.push({
+          channel,
+          to: String(req.body?.to ?? ''),
+          subject: String(req.body?.subject ?? ''),
+          body: String(req.body?.body ?? ''),
+          at: Date.now(),
+        });
+        return { accepted: true };
+      },
+    );
+  }
+  app.get('/_sim/notices', async () => state.notices);
+
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/health/ready', async () => ({ status: 'ok' }));
 
@@ -236,10 +264,16 @@ export function createUpstreamSim(state = new SimState()): {
   );
   app.get('/_sim/calls', async () => Object.fromEntries(state.calls));
   app.post('/_sim/reset', async () => {
-    state.faults = { vbms: { mode: 'none' }, vva: { mode: 'none' }, bgs: { mode: 'none' } };
+    state.faults = {
+      vbms: { mode: 'none' },
+      vva: { mode: 'none' },
+      bgs: { mode: 'none' },
+      notify: { mode: 'none' },
+    };
     state.veterans.clear();
     state.calls.clear();
     state.restricted.clear();
+    state.notices = [];
     return { ok: true };
   });
   return { app, state, lighthouse };

@@ -4,10 +4,12 @@
  * Domain issues add their events here.
  */
 import type { FormCopiesEvents } from './form-copies';
+import type { PdfWorkflowEvents } from './pdf-workflow';
 import type { ManifestCacheEvents } from './manifest-cache';
 import type { UploadStatusEvents } from './upload-status';
 
-export interface PlatformEvents extends ManifestCacheEvents, UploadStatusEvents, FormCopiesEvents {
+export interface PlatformEvents
+  extends ManifestCacheEvents, UploadStatusEvents, FormCopiesEvents, PdfWorkflowEvents {
   /** Emitted by a service when it has applied migrations and is serving. */
   'platform.service.started.v1': { service: string; version: string; startedAt: string };
 }

@@ -5,3 +5,4 @@ export * from './errors';
 export * from './manifest-cache';
 export * from './upload-status';
 export * from './form-copies';
+export * from './pdf-workflow';

@@ -1,4 +1,5 @@
 import type { FormCopiesRpc } from './form-copies';
+import type { PdfWorkflowRpc } from './pdf-workflow';
 import type { ManifestCacheRpc } from './manifest-cache';
 import type { UploadStatusRpc } from './upload-status';
 import type { ServiceName } from './services';
@@ -37,7 +38,8 @@ export type RpcContracts = {
   };
 } & ManifestCacheRpc &
   UploadStatusRpc &
-  FormCopiesRpc;
+  FormCopiesRpc &
+  PdfWorkflowRpc;
 
 export type RpcPattern = Extract<keyof RpcContracts, string>;
 export type RpcRequest<P extends RpcPattern> = RpcContracts[P]['request'];

@@ -1,4 +1,5 @@
 import { Init1764028800000 } from './1764028800000-Init';
+import { Workflows1764500000000 } from './1764500000000-Workflows';
 
 /** Committed migrations, in order. */
-export const migrations = [Init1764028800000];
+export const migrations = [Init1764028800000, Workflows1764500000000];

@@ -1,0 +1,288 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import {
+  type ClientInfo,
+  RECIPIENT_TYPES,
+  type RecipientType,
+  type StoredFile,
+  type WorkflowStatus,
+} from '@app/contracts';
+import type { BlobStorage } from '@app/storage';
+import type { AuthedRequest } from '../auth/api-key.guard';
+import { Public, RequireScopes } from '../auth/decorators';
+import { GATEWAY_STORAGE } from '../efolder/efolder.service';
+import { ServicesClient } from '../rpc';
+
+export class RecipientBody {
+  @IsIn(RECIPIENT_TYPES) type!: RecipientType;
+  @IsString() @MaxLength(200) name!: string;
+  @IsOptional() @IsEmail() email?: string;
+  @IsOptional() @Matches(/^\+?[0-9 ()-]{6,20}$/) phone?: string;
+  @IsArray() @IsString({ each: true }) @ArrayMaxSize(200) fields!: string[];
+  @IsOptional() @IsBoolean() accessCode?: boolean;
+}
+
+export class CreateWorkflowBody {
+  /** The PDF, base64; or a key of a PDF already in storage. */
+  @IsOptional() @IsString() pdfBase64?: string;
+  @IsOptional() @IsString() @MaxLength(500) documentKey?: string;
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => RecipientBody)
+  recipients!: RecipientBody[];
+  @IsOptional() @IsInt() @Min(1) @Max(2160) expiresInHours?: number;
+  @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+}
+
+export class ListWorkflowsQuery {
+  @IsOptional() @IsIn(['ACTIVE', 'COMPLETED', 'CANCELLED', 'EXPIRED']) status?: WorkflowStatus;
+  @IsOptional() @IsString() @MaxLength(100) creatorId?: string;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit?: number;
+  @IsOptional() @IsString() @MaxLength(512) cursor?: string;
+}
+
+export class FormDataBody {
+  @IsObject() formData!: Record<string, unknown>;
+}
+
+export class AttachmentBody {
+  @IsString() @MaxLength(255) fileName!: string;
+  @IsString() @MaxLength(100) contentType!: string;
+  @IsString() dataBase64!: string;
+}
+
+export function clientOf(req: AuthedRequest): ClientInfo {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
+}
+
+async function stream(
+  storage: BlobStorage,
+  reply: FastifyReply,
+  f: StoredFile,
+  disposition: 'inline' | 'attachment',
+) {
+  const body = await storage.get(f.key);
+  await reply
+    .type(f.fileType)
+    .header('content-disposition', `${disposition}; filename="${f.fileName.replace(/"/g, '')}"`)
+    .send(body);
+}
+
+/** Creators and operators: workflows behind an API key. */
+@ApiTags('pdf-workflow')
+@ApiSecurity('api-key')
+@Controller('api/v1/workflows')
+export class WorkflowsController {
+  constructor(
+    private readonly rpc: ServicesClient,
+    @Inject(GATEWAY_STORAGE) private readonly storage: BlobStorage,
+  ) {}
+
+  @Post()
+  @RequireScopes('workflows:write')
+  @ApiOperation({ summary: 'Create a workflow; the answer carries each recipient link, once' })
+  async create(@Body() b: CreateWorkflowBody, @Req() req: AuthedRequest) {
+    let documentKey = b.documentKey;
+    if (b.pdfBase64) {
+      // Bytes go to storage, not through RabbitMQ; the service reads and checks them there.
+      documentKey = `uploads/${randomUUID()}.pdf`;
+      await this.storage.put(documentKey, Buffer.from(b.pdfBase64, 'base64'), 'application/pdf');
+    }
+    if (!documentKey) throw new BadRequestException('pdfBase64 or documentKey is required');
+    return this.rpc.send(
+      'pdf-workflow.workflow.create.v1',
+      {
+        creatorId: req.caller!.keyId,
+        documentKey,
+        recipients: b.recipients,
+        expiresInHours: b.expiresInHours,
+        metadata: b.metadata,
+        client: clientOf(req),
+      },
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  @Get()
+  @RequireScopes('workflows:read')
+  list(@Query() q: ListWorkflowsQuery) {
+    return this.rpc.send('pdf-workflow.workflow.list.v1', q);
+  }
+
+  @Get('stats')
+  @RequireScopes('workflows:read')
+  stats() {
+    return this.rpc.send('pdf-workflow.workflow.stats.v1', {});
+  }
+
+  @Get(':id')
+  @RequireScopes('workflows:read')
+  get(@Param('id') id: string) {
+    return this.rpc.send('pdf-workflow.workflow.get.v1', { id });
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @RequireScopes('workflows:write')
+  cancel(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('pdf-workflow.workflow.cancel.v1', { id, client: clientOf(req) });
+  }
+
+  @Get(':id/audit')
+  @RequireScopes('workflows:read')
+  audit(@Param('id') id: string) {
+    return this.rpc.send('pdf-workflow.workflow.audit.v1', { id });
+  }
+
+  @Get(':id/document')
+  @RequireScopes('workflows:read')
+  async document(@Param('id') id: string, @Req() req: AuthedRequest, @Res() reply: FastifyReply) {
+    const f = await this.rpc.send('pdf-workflow.workflow.document.v1', {
+      id,
+      client: clientOf(req),
+    });
+    void reply.header('x-content-sha256', f.sha256);
+    await stream(this.storage, reply, f, 'attachment');
+  }
+
+  @Get(':id/attachments/:attachmentId')
+  @RequireScopes('workflows:read')
+  async attachment(
+    @Param('id') id: string,
+    @Param('attachmentId') attachmentId: string,
+    @Req() req: AuthedRequest,
+    @Res() reply: FastifyReply,
+  ) {
+    await stream(
+      this.storage,
+      reply,
+      await this.rpc.send('pdf-workflow.attachment.download.v1', {
+        id,
+        attachmentId,
+        client: clientOf(req),
+      }),
+      'attachment',
+    );
+  }
+}
+
+/**
+ * Recipients: no API key, only their link (and, where the creator asked, the access code sent
+ * through the other channel). Rate limited per client address like every keyless request.
+ */
+@ApiTags('pdf-workflow recipients')
+@Public()
+@Controller('api/v1/r/:token')
+export class RecipientLinksController {
+  constructor(
+    private readonly rpc: ServicesClient,
+    @Inject(GATEWAY_STORAGE) private readonly storage: BlobStorage,
+  ) {}
+
+  private link(token: string, code: string | undefined, req: AuthedRequest) {
+    return { token, ...(code ? { accessCode: code } : {}), client: clientOf(req) };
+  }
+
+  @Get()
+  open(
+    @Param('token') token: string,
+    @Headers('x-access-code') code: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
+    return this.rpc.send('pdf-workflow.recipient.open.v1', this.link(token, code, req));
+  }
+
+  @Get('document')
+  async document(
+    @Param('token') token: string,
+    @Headers('x-access-code') code: string | undefined,
+    @Req() req: AuthedRequest,
+    @Res() reply: FastifyReply,
+  ) {
+    await stream(
+      this.storage,
+      reply,
+      await this.rpc.send('pdf-workflow.recipient.document.v1', this.link(token, code, req)),
+      'inline',
+    );
+  }
+
+  @Patch('form-data')
+  save(
+    @Param('token') token: string,
+    @Body() b: FormDataBody,
+    @Headers('x-access-code') code: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
+    return this.rpc.send('pdf-workflow.recipient.save.v1', {
+      ...this.link(token, code, req),
+      formData: b.formData,
+    });
+  }
+
+  @Post('attachments')
+  async attach(
+    @Param('token') token: string,
+    @Body() b: AttachmentBody,
+    @Headers('x-access-code') code: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
+    const key = `attachments/${randomUUID()}`;
+    await this.storage.put(key, Buffer.from(b.dataBase64, 'base64'), b.contentType);
+    return this.rpc.send('pdf-workflow.recipient.attach.v1', {
+      ...this.link(token, code, req),
+      fileName: b.fileName,
+      fileType: b.contentType,
+      key,
+    });
+  }
+
+  @Post('complete')
+  @HttpCode(200)
+  complete(
+    @Param('token') token: string,
+    @Headers('x-access-code') code: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
+    return this.rpc.send('pdf-workflow.recipient.complete.v1', this.link(token, code, req), {
+      timeoutMs: 30_000,
+    });
+  }
+}

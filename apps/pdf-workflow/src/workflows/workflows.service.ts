@@ -1,0 +1,695 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { EntityManager } from 'typeorm';
+import {
+  type ClientInfo,
+  RECIPIENT_TYPES,
+  type RecipientInput,
+  type RecipientStep,
+  type StoredFile,
+  type WorkflowStatus,
+  type WorkflowView,
+} from '@app/contracts';
+import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import type { BlobStorage } from '@app/storage';
+import { randomUUID } from 'node:crypto';
+import {
+  hashAccessCode,
+  hashToken,
+  linkToken,
+  newAccessCode,
+  sameDigest,
+  TOKEN_SHAPE,
+} from '../adapters/links';
+import { Notifier } from '../adapters/notifier';
+import { Scanner } from '../adapters/scanner';
+import type { PdfWorkflowConfig } from '../config';
+import {
+  checkValue,
+  FieldValueError,
+  fill,
+  type FormField,
+  NotAPdfError,
+  readFields,
+} from '../pdf/pdf-forms';
+import {
+  type RecipientRow,
+  recipientView,
+  type SessionRow,
+  workflowView,
+  WorkflowsRepository,
+} from './workflows.repository';
+
+export const BLOB_STORAGE = Symbol('BLOB_STORAGE');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+type Link = { token: string; accessCode?: string; client: ClientInfo };
+
+@Injectable()
+export class WorkflowsService {
+  constructor(
+    private readonly repo: WorkflowsRepository,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
+    private readonly notifier: Notifier,
+    private readonly scanner: Scanner,
+    @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
+    @Inject(SERVICE_CONFIG) private readonly config: PdfWorkflowConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  // --- creators and operators ---
+
+  async create(r: {
+    creatorId: string;
+    documentKey: string;
+    recipients: RecipientInput[];
+    expiresInHours?: number;
+    metadata?: Record<string, unknown>;
+    client: ClientInfo;
+  }) {
+    if (!Array.isArray(r.recipients) || r.recipients.length < 1 || r.recipients.length > 20) {
+      throw rpcError('validation_failed', 'recipients must list 1 to 20 recipients in order', {
+        field: 'recipients',
+      });
+    }
+    const hours = r.expiresInHours ?? this.config.DEFAULT_EXPIRY_HOURS;
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 90)
+      throw rpcError('validation_failed', 'expiresInHours must be 1 to 2160', {
+        field: 'expiresInHours',
+      });
+    const head = await this.storage.head(r.documentKey).catch(() => null);
+    if (!head)
+      throw rpcError('validation_failed', 'the PDF was not found in storage', {
+        field: 'documentKey',
+      });
+    let fields: FormField[];
+    try {
+      fields = await readFields(await readAll(await this.storage.get(r.documentKey)));
+    } catch (err) {
+      if (err instanceof NotAPdfError)
+        throw rpcError('validation_failed', err.message, { field: 'pdf' });
+      throw err;
+    }
+    const known = new Map(fields.map((f) => [f.name, f]));
+    const assigned = new Set<string>();
+    r.recipients.forEach((p, i) => {
+      if (!RECIPIENT_TYPES.includes(p?.type))
+        throw rpcError(
+          'validation_failed',
+          `recipients[${i}].type must be one of ${RECIPIENT_TYPES.join(', ')}`,
+        );
+      if (typeof p.name !== 'string' || !p.name.trim())
+        throw rpcError('validation_failed', `recipients[${i}].name is required`);
+      if (!p.email && !p.phone)
+        throw rpcError('validation_failed', `recipients[${i}] needs an email or a phone`);
+      if (p.accessCode && !(p.email && p.phone))
+        throw rpcError(
+          'validation_failed',
+          `recipients[${i}] needs both email and phone for an access code`,
+        );
+      for (const f of p.fields ?? []) {
+        if (!known.has(f))
+          throw rpcError(
+            'validation_failed',
+            `recipients[${i}] is assigned field "${f}", which the PDF does not have`,
+            { field: f },
+          );
+        if (assigned.has(f))
+          throw rpcError(
+            'validation_failed',
+            `field "${f}" is assigned to more than one recipient`,
+            { field: f },
+          );
+        assigned.add(f);
+      }
+    });
+
+    const ids = r.recipients.map(() => randomUUID());
+    const tokens = ids.map((id) => linkToken(this.config.LINK_SECRET, id));
+    const { session, recipients } = await this.repo.ds.transaction(async (m) => {
+      const [s] = await m.query<SessionRow[]>(
+        `INSERT INTO workflow_sessions (original_key, original_sha256, document_key, creator_id, metadata, fields, expires_at, total_recipients)
+         VALUES ($1, $2, $1, $3, $4::jsonb, $5::jsonb, now() + make_interval(hours => $6), $7) RETURNING *`,
+        [
+          r.documentKey,
+          head.sha256,
+          r.creatorId,
+          JSON.stringify(r.metadata ?? {}),
+          JSON.stringify(fields),
+          hours,
+          r.recipients.length,
+        ],
+      );
+      const rows = await m.query<RecipientRow[]>(
+        // A recipient with an access code gets a placeholder hash until the code is sent.
+        `INSERT INTO recipients (id, session_id, order_index, link_hash, recipient_type, name, email, phone, fields, access_code_hash)
+         SELECT x.id, $1, x.i, decode(x.h, 'hex'), x.t, x.n, x.e, x.p, ARRAY(SELECT jsonb_array_elements_text(x.f)),
+                CASE WHEN x.c THEN decode('00', 'hex') END
+           FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, i int, h text, t text, n text, e text, p text, f jsonb, c boolean)
+         RETURNING *`,
+        [
+          s.id,
+          JSON.stringify(
+            r.recipients.map((p, i) => ({
+              id: ids[i],
+              i,
+              h: hashToken(tokens[i]).toString('hex'),
+              t: p.type,
+              n: p.name,
+              e: p.email ?? null,
+              p: p.phone ?? null,
+              f: p.fields ?? [],
+              c: !!p.accessCode,
+            })),
+          ),
+        ],
+      );
+      rows.sort((a, b) => a.order_index - b.order_index);
+      await this.repo.audit(m, s.id, 'created', r.client, null, {
+        recipients: rows.length,
+        originalSha256: head.sha256,
+      });
+      await this.outbox.add(m, 'pdf-workflow.workflow.created.v1', {
+        workflowId: s.id,
+        creatorId: r.creatorId,
+        recipients: rows.length,
+      });
+      return { session: s, recipients: rows };
+    });
+    this.relay.kick();
+    await this.notifyTurn(session, recipients[0]);
+    return {
+      workflow: {
+        ...workflowView(session),
+        recipients: (await this.repo.recipients(this.repo.ds, session.id)).map(recipientView),
+      },
+      links: recipients.map((x) => ({
+        recipientId: x.id,
+        orderIndex: x.order_index,
+        url: this.linkUrl(tokens[x.order_index]),
+      })),
+    };
+  }
+
+  async get(id: string): Promise<WorkflowView> {
+    const s = await this.sessionOr404(id);
+    const [recipients, attachments] = await Promise.all([
+      this.repo.recipients(this.repo.ds, id),
+      this.repo.ds.query<
+        Array<{
+          id: string;
+          file_name: string;
+          file_type: string;
+          file_size: string;
+          checksum: string;
+          scan_status: string;
+          download_count: number;
+        }>
+      >(
+        `SELECT id, file_name, file_type, file_size, checksum, scan_status, download_count FROM attachments WHERE session_id = $1 ORDER BY created_at`,
+        [id],
+      ),
+    ]);
+    return {
+      ...workflowView(s),
+      recipients: recipients.map(recipientView),
+      attachments: attachments.map((a) => ({
+        id: a.id,
+        fileName: a.file_name,
+        fileType: a.file_type,
+        fileSize: Number(a.file_size),
+        checksum: a.checksum,
+        scanStatus: a.scan_status,
+        downloadCount: a.download_count,
+      })),
+    };
+  }
+
+  async list(q: { status?: WorkflowStatus; creatorId?: string; limit?: number; cursor?: string }) {
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 200);
+    let after: { c: string; i: string } | null = null;
+    if (q.cursor) {
+      try {
+        after = JSON.parse(Buffer.from(q.cursor, 'base64url').toString()) as {
+          c: string;
+          i: string;
+        };
+        if (!UUID.test(after.i) || Number.isNaN(Date.parse(after.c))) throw new Error();
+      } catch {
+        throw rpcError('validation_failed', 'cursor is not one this service issued', {
+          field: 'cursor',
+        });
+      }
+    }
+    const rows = await this.repo.ds.query<SessionRow[]>(
+      `SELECT * FROM workflow_sessions
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR creator_id = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+        ORDER BY created_at DESC, id DESC LIMIT $5`,
+      [q.status ?? null, q.creatorId ?? null, after?.c ?? null, after?.i ?? null, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map(workflowView),
+      nextCursor:
+        rows.length > limit && last
+          ? Buffer.from(JSON.stringify({ c: last.created_at.toISOString(), i: last.id })).toString(
+              'base64url',
+            )
+          : null,
+    };
+  }
+
+  async cancel(id: string, client: ClientInfo): Promise<WorkflowView> {
+    await this.repo.ds.transaction(async (m) => {
+      const s = await this.repo.session(m, id, true);
+      if (!s) throw rpcError('not_found', `no workflow ${id}`);
+      if (s.status !== 'ACTIVE')
+        throw rpcError('conflict', `the workflow is ${s.status.toLowerCase()}, not active`);
+      await m.query(
+        `UPDATE workflow_sessions SET status = 'CANCELLED', updated_at = now() WHERE id = $1`,
+        [id],
+      );
+      await m.query(
+        `UPDATE recipients SET next_reminder_at = NULL, updated_at = now() WHERE session_id = $1`,
+        [id],
+      );
+      await this.repo.audit(m, id, 'cancelled', client);
+      await this.outbox.add(m, 'pdf-workflow.workflow.cancelled.v1', { workflowId: id });
+    });
+    this.relay.kick();
+    return this.get(id);
+  }
+
+  async auditLog(id: string) {
+    await this.sessionOr404(id);
+    const rows = await this.repo.ds.query<
+      Array<{
+        event_type: string;
+        recipient_id: string | null;
+        event_data: Record<string, unknown>;
+        ip_address: string | null;
+        user_agent: string | null;
+        created_at: Date;
+      }>
+    >(
+      `SELECT event_type, recipient_id, event_data, host(ip_address) AS ip_address, user_agent, created_at FROM workflow_audit_logs WHERE session_id = $1 ORDER BY id`,
+      [id],
+    );
+    return rows.map((a) => ({
+      eventType: a.event_type,
+      recipientId: a.recipient_id,
+      eventData: a.event_data,
+      ipAddress: a.ip_address,
+      userAgent: a.user_agent,
+      at: a.created_at.toISOString(),
+    }));
+  }
+
+  async stats() {
+    const [byStatus, completion, byType] = await Promise.all([
+      this.repo.ds.query<Array<{ status: string; n: number }>>(
+        `SELECT status, count(*)::int AS n FROM workflow_sessions GROUP BY status`,
+      ),
+      this.repo.ds.query<Array<{ p50: number | null; p90: number | null; avg: number | null }>>(
+        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS p50, percentile_cont(0.9) WITHIN GROUP (ORDER BY s) AS p90, avg(s)::float8 AS avg
+           FROM (SELECT extract(epoch FROM completed_at - created_at)::float8 AS s FROM workflow_sessions WHERE status = 'COMPLETED') t`,
+      ),
+      this.repo.ds.query<Array<{ t: string; status: string; n: number }>>(
+        `SELECT recipient_type AS t, status, count(*)::int AS n FROM recipients GROUP BY 1, 2`,
+      ),
+    ]);
+    const types: Record<string, Record<string, number>> = {};
+    for (const r of byType) (types[r.t] ??= {})[r.status] = r.n;
+    return {
+      byStatus: Object.fromEntries(byStatus.map((r) => [r.status, r.n])),
+      completionSeconds: {
+        p50: completion[0]?.p50 ?? null,
+        p90: completion[0]?.p90 ?? null,
+        average: completion[0]?.avg ?? null,
+      },
+      byRecipientType: types,
+    };
+  }
+
+  async finalDocument(id: string, client: ClientInfo): Promise<StoredFile & { sha256: string }> {
+    const s = await this.sessionOr404(id);
+    if (s.status !== 'COMPLETED' || !s.document_key || !s.document_sha256) {
+      throw rpcError(
+        s.status === 'COMPLETED' ? 'gone' : 'conflict',
+        `the workflow is ${s.status.toLowerCase()}; its filled document is not available`,
+      );
+    }
+    await this.repo.audit(this.repo.ds, id, 'downloaded', client, null, {
+      documentSha256: s.document_sha256,
+    });
+    return {
+      key: s.document_key,
+      fileName: `workflow-${id}.pdf`,
+      fileType: 'application/pdf',
+      sha256: s.document_sha256,
+    };
+  }
+
+  async attachmentDownload(
+    id: string,
+    attachmentId: string,
+    client: ClientInfo,
+  ): Promise<StoredFile> {
+    if (!UUID.test(attachmentId)) throw rpcError('not_found', `no attachment ${attachmentId}`);
+    const [rows] = await this.repo.ds.query<
+      [Array<{ storage_key: string | null; file_name: string; file_type: string }>, number]
+    >(
+      `UPDATE attachments SET download_count = download_count + 1, last_download = now()
+        WHERE id = $1 AND session_id = $2 AND scan_status = 'clean' AND storage_key IS NOT NULL
+        RETURNING storage_key, file_name, file_type`,
+      [attachmentId, id],
+    );
+    const a = rows[0];
+    if (!a?.storage_key) throw rpcError('not_found', `no downloadable attachment ${attachmentId}`);
+    await this.repo.audit(this.repo.ds, id, 'attachment_downloaded', client, null, {
+      attachmentId,
+    });
+    return { key: a.storage_key, fileName: a.file_name, fileType: a.file_type };
+  }
+
+  // --- recipients, through their link ---
+
+  async open(l: Link): Promise<RecipientStep> {
+    const { recipient, session } = await this.repo.ds.transaction(async (m) => {
+      const found = await this.resolve(m, l, true);
+      if (found.recipient.status === 'PENDING') {
+        await m.query(
+          `UPDATE recipients SET status = 'ACCESSED', accessed_at = now(), updated_at = now() WHERE id = $1`,
+          [found.recipient.id],
+        );
+        found.recipient.status = 'ACCESSED';
+      }
+      await this.repo.audit(m, found.session.id, 'link_accessed', l.client, found.recipient.id);
+      return found;
+    });
+    return this.step(session, recipient, l.token);
+  }
+
+  async recipientDocument(l: Link): Promise<StoredFile> {
+    const { session } = await this.resolve(this.repo.ds, l);
+    return {
+      key: session.document_key ?? session.original_key!,
+      fileName: 'document.pdf',
+      fileType: 'application/pdf',
+    };
+  }
+
+  async save(l: Link & { formData: Record<string, unknown> }): Promise<RecipientStep> {
+    const { recipient, session } = await this.repo.ds.transaction(async (m) => {
+      const found = await this.resolve(m, l, true);
+      const data = this.validData(found.session, found.recipient, l.formData);
+      const [rows] = await m.query<[RecipientRow[], number]>(
+        `UPDATE recipients SET form_data = form_data || $2::jsonb, status = 'IN_PROGRESS', updated_at = now() WHERE id = $1 RETURNING *`,
+        [found.recipient.id, JSON.stringify(data)],
+      );
+      await this.repo.audit(m, found.session.id, 'saved', l.client, found.recipient.id, {
+        fields: Object.keys(data),
+      });
+      return { recipient: rows[0], session: found.session };
+    });
+    return this.step(session, recipient, l.token);
+  }
+
+  async attach(l: Link & { fileName: string; fileType: string; key: string }) {
+    const discard = () => this.storage.delete(l.key).catch(() => undefined);
+    let found: Awaited<ReturnType<WorkflowsService['resolve']>>;
+    try {
+      found = await this.resolve(this.repo.ds, l);
+    } catch (err) {
+      await discard();
+      throw err;
+    }
+    if (!this.config.ATTACHMENT_TYPES.includes(l.fileType)) {
+      await discard();
+      throw rpcError(
+        'validation_failed',
+        `attachments must be one of ${this.config.ATTACHMENT_TYPES.join(', ')}`,
+        { field: 'contentType' },
+      );
+    }
+    const head = await this.storage.head(l.key);
+    if (!head) throw rpcError('validation_failed', 'the attachment was not stored');
+    if (head.size > this.config.ATTACHMENT_MAX_BYTES) {
+      await discard();
+      throw rpcError(
+        'validation_failed',
+        `attachments may be at most ${this.config.ATTACHMENT_MAX_BYTES} bytes`,
+        { field: 'data' },
+      );
+    }
+    const scan = await this.scanner.scan(await this.storage.get(l.key));
+    if (scan !== 'clean') await discard();
+    const name = l.fileName.replace(/[^\w .()-]+/g, '_').slice(0, 200) || 'attachment';
+    const [a] = await this.repo.ds.transaction(async (m) => {
+      const rows = await m.query<Array<{ id: string }>>(
+        `INSERT INTO attachments (session_id, recipient_id, file_name, file_type, file_size, storage_key, checksum, scan_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+        [
+          found.session.id,
+          found.recipient.id,
+          name,
+          l.fileType,
+          head.size,
+          scan === 'clean' ? l.key : null,
+          head.sha256,
+          scan,
+        ],
+      );
+      await this.repo.audit(m, found.session.id, 'attachment_added', l.client, found.recipient.id, {
+        attachmentId: rows[0].id,
+        checksum: head.sha256,
+        scanStatus: scan,
+      });
+      return rows;
+    });
+    if (scan === 'infected')
+      throw rpcError('unprocessable', 'the attachment failed the virus scan and was not kept');
+    if (scan === 'error')
+      throw rpcError('unavailable', 'the virus scanner could not check the attachment; try again');
+    return {
+      id: a.id,
+      fileName: name,
+      fileSize: head.size,
+      checksum: head.sha256,
+      scanStatus: scan,
+    };
+  }
+
+  /** Completes the step: counters, statuses, the document and the next recipient, at once. */
+  async complete(
+    l: Link,
+  ): Promise<{ workflowStatus: WorkflowStatus; completedRecipients: number }> {
+    let next: { session: SessionRow; recipient: RecipientRow } | null = null;
+    const result = await this.repo.ds.transaction(async (m) => {
+      const { recipient: r, session: s } = await this.resolve(m, l, true);
+      const missing = r.fields.filter((f) => !(f in r.form_data));
+      if (missing.length)
+        throw rpcError('validation_failed', `fields still to fill: ${missing.join(', ')}`, {
+          fields: missing,
+        });
+      await m.query(
+        `UPDATE recipients SET status = 'COMPLETED', completed_at = now(), next_reminder_at = NULL, updated_at = now() WHERE id = $1`,
+        [r.id],
+      );
+      const [[updated]] = await m.query<[SessionRow[], number]>(
+        `UPDATE workflow_sessions SET completed_recipients = completed_recipients + 1, current_recipient_order = current_recipient_order + 1, updated_at = now()
+          WHERE id = $1 RETURNING *`,
+        [s.id],
+      );
+      await this.repo.audit(m, s.id, 'recipient_completed', l.client, r.id);
+      await this.outbox.add(m, 'pdf-workflow.recipient.completed.v1', {
+        workflowId: s.id,
+        recipientId: r.id,
+        orderIndex: r.order_index,
+      });
+      const all = await this.repo.recipients(m, s.id);
+      const values = Object.assign({}, ...all.map((x) => x.form_data)) as Record<string, unknown>;
+      const original = await readAll(await this.storage.get(s.original_key!));
+      const last = updated.completed_recipients === updated.total_recipients;
+      const bytes = await fill(original, values, last);
+      const stored = await this.storage.put(
+        `workflows/${s.id}/${last ? 'final' : `step-${updated.completed_recipients}`}.pdf`,
+        bytes,
+        'application/pdf',
+      );
+      if (last) {
+        await m.query(
+          `UPDATE workflow_sessions SET status = 'COMPLETED', completed_at = now(), document_key = $2, document_sha256 = $3 WHERE id = $1`,
+          [s.id, stored.key, stored.sha256],
+        );
+        await this.repo.audit(m, s.id, 'workflow_completed', l.client, null, {
+          originalSha256: s.original_sha256,
+          documentSha256: stored.sha256,
+        });
+        await this.outbox.add(m, 'pdf-workflow.workflow.completed.v1', {
+          workflowId: s.id,
+          documentSha256: stored.sha256,
+          originalSha256: s.original_sha256,
+        });
+        return {
+          workflowStatus: 'COMPLETED' as const,
+          completedRecipients: updated.completed_recipients,
+        };
+      }
+      await m.query(`UPDATE workflow_sessions SET document_key = $2 WHERE id = $1`, [
+        s.id,
+        stored.key,
+      ]);
+      next = {
+        session: updated,
+        recipient: all.find((x) => x.order_index === updated.current_recipient_order)!,
+      };
+      return {
+        workflowStatus: 'ACTIVE' as const,
+        completedRecipients: updated.completed_recipients,
+      };
+    });
+    this.relay.kick();
+    const n = next as { session: SessionRow; recipient: RecipientRow } | null;
+    if (n) await this.notifyTurn(n.session, n.recipient);
+    return result;
+  }
+
+  // --- helpers ---
+
+  /** Tells the recipient whose turn it is: the link by email (or SMS), the code by the other. */
+  async notifyTurn(s: SessionRow, r: RecipientRow, reminder = false): Promise<void> {
+    const url = this.linkUrl(linkToken(this.config.LINK_SECRET, r.id));
+    // A fresh code each time it is sent; only the latest one opens the step.
+    const code = r.access_code_hash ? newAccessCode() : null;
+    if (code)
+      await this.repo.ds.query(`UPDATE recipients SET access_code_hash = $2 WHERE id = $1`, [
+        r.id,
+        hashAccessCode(r.id, code),
+      ]);
+    const subject = reminder
+      ? 'Reminder: a document is waiting for you'
+      : 'A document is waiting for you';
+    const sent: { email?: boolean; sms?: boolean } = {};
+    try {
+      if (r.email) {
+        await this.notifier.send({
+          channel: 'email',
+          to: r.email,
+          subject,
+          body: `${r.name}, please complete your part: ${url}`,
+        });
+        sent.email = true;
+      }
+      if (r.phone && (!r.email || code)) {
+        await this.notifier.send({
+          channel: 'sms',
+          to: r.phone,
+          subject,
+          body: code ? `Your access code: ${code}` : `Complete your part: ${url}`,
+        });
+        sent.sms = true;
+      }
+      await this.repo.ds.query(
+        `UPDATE recipients SET email_sent_at = CASE WHEN $2 THEN now() ELSE email_sent_at END,
+                sms_sent_at = CASE WHEN $3 THEN now() ELSE sms_sent_at END,
+                next_reminder_at = coalesce(next_reminder_at, now() + make_interval(hours => $4)), updated_at = now()
+          WHERE id = $1`,
+        [r.id, !!sent.email, !!sent.sms, this.config.REMINDER_INTERVAL_HOURS],
+      );
+    } catch (err) {
+      this.logger.warn(
+        { workflowId: s.id, recipientId: r.id, err: (err as Error).message },
+        'notification failed',
+      );
+      await this.repo.ds.query(
+        `UPDATE recipients SET error_message = $2, retry_count = retry_count + 1 WHERE id = $1`,
+        [r.id, (err as Error).message.slice(0, 500)],
+      );
+    }
+  }
+
+  private linkUrl(token: string): string {
+    return `${this.config.PUBLIC_BASE_URL}/api/v1/r/${token}`;
+  }
+
+  private async sessionOr404(id: string): Promise<SessionRow> {
+    const s = UUID.test(id) ? await this.repo.session(this.repo.ds, id) : null;
+    if (!s) throw rpcError('not_found', `no workflow ${id}`);
+    return s;
+  }
+
+  /** The link's recipient, if it may act now; otherwise why not. */
+  private async resolve(m: EntityManager | WorkflowsRepository['ds'], l: Link, lock = false) {
+    if (typeof l.token !== 'string' || !TOKEN_SHAPE.test(l.token))
+      throw rpcError('not_found', 'no such link');
+    const hash = hashToken(l.token);
+    const found = await this.repo.byLink(m, hash, lock);
+    if (!found || !sameDigest(found.recipient.link_hash, hash))
+      throw rpcError('not_found', 'no such link');
+    const { recipient: r, session: s } = found;
+    if (s.status === 'CANCELLED') throw rpcError('gone', 'this workflow was cancelled');
+    if (s.status === 'COMPLETED' || r.status === 'COMPLETED')
+      throw rpcError('gone', 'this step is finished');
+    if (s.status === 'EXPIRED' || s.expires_at.getTime() <= Date.now() || r.status === 'EXPIRED')
+      throw rpcError('gone', 'this link has expired');
+    if (r.order_index > s.current_recipient_order) {
+      throw rpcError(
+        'conflict',
+        `it is not your turn yet: ${r.order_index - s.current_recipient_order} recipient(s) before you have not finished`,
+      );
+    }
+    if (
+      r.access_code_hash &&
+      !(l.accessCode && sameDigest(r.access_code_hash, hashAccessCode(r.id, l.accessCode)))
+    ) {
+      throw rpcError(
+        'forbidden',
+        'this step needs the access code sent to you separately (X-Access-Code)',
+      );
+    }
+    return found;
+  }
+
+  private validData(
+    s: SessionRow,
+    r: RecipientRow,
+    data: Record<string, unknown>,
+  ): Record<string, unknown> {
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      throw rpcError('validation_failed', 'formData must be an object');
+    const fields = new Map(s.fields.map((f) => [f.name, f]));
+    for (const [k, v] of Object.entries(data)) {
+      if (!r.fields.includes(k))
+        throw rpcError('validation_failed', `field "${k}" is not yours to fill`, { field: k });
+      try {
+        checkValue(fields.get(k)!, v);
+      } catch (err) {
+        if (err instanceof FieldValueError)
+          throw rpcError('validation_failed', err.message, { field: k });
+        throw err;
+      }
+    }
+    return data;
+  }
+
+  private step(s: SessionRow, r: RecipientRow, token: string): RecipientStep {
+    const fields = s.fields.filter((f) => r.fields.includes(f.name));
+    return {
+      workflowId: s.id,
+      recipient: recipientView(r),
+      fields: fields.map((f) => ({ ...f, value: r.form_data[f.name] ?? null })),
+      documentUrl: `${this.linkUrl(token)}/document`,
+    };
+  }
+}

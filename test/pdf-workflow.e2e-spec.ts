@@ -1,0 +1,428 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodePDFRawStream, PDFArray, PDFDict, PDFDocument, PDFName, PDFRawStream } from 'pdf-lib';
+import type { DataSource } from 'typeorm';
+import type { WorkflowView } from '@app/contracts';
+import { serviceDataSource } from '@app/service-kit';
+import { testServiceConfig } from '@app/testing';
+import { createUpstreamSim, type SimState } from '../apps/upstream-sim/src/sim';
+import { pdfWorkflowSchema } from '../apps/pdf-workflow/src/config';
+import { PdfWorkflowService } from '../apps/pdf-workflow/src/pdf-workflow.module';
+import { WorkflowJobs } from '../apps/pdf-workflow/src/workflows/jobs';
+import { startGateway, startService } from './harness';
+
+const KEY = 'workflow-test-key-0123456789';
+const PREFIX = 'pw.';
+const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+/** A PDF with one field of each kind, made here with pdf-lib. */
+async function formPdf(): Promise<Buffer> {
+  const doc = await PDFDocument.create();
+  const page = doc.addPage([400, 400]);
+  const form = doc.getForm();
+  form.createTextField('patient_name').addToPage(page, { x: 20, y: 340, width: 200, height: 20 });
+  const plan = form.createRadioGroup('plan');
+  plan.addOptionToPage('basic', page, { x: 20, y: 300, width: 15, height: 15 });
+  plan.addOptionToPage('premium', page, { x: 60, y: 300, width: 15, height: 15 });
+  form.createCheckBox('consent').addToPage(page, { x: 20, y: 260, width: 15, height: 15 });
+  const state = form.createDropdown('state');
+  state.addOptions(['CA', 'NY', 'TX']);
+  state.addToPage(page, { x: 20, y: 220, width: 100, height: 20 });
+  return Buffer.from(await doc.save());
+}
+
+/** What the first page really draws: its content and every form XObject it paints with `Do`. */
+async function drawn(bytes: Buffer): Promise<string> {
+  const doc = await PDFDocument.load(bytes);
+  const page = doc.getPage(0).node;
+  const decode = (o: unknown) =>
+    o instanceof PDFRawStream ? Buffer.from(decodePDFRawStream(o).decode()).toString('latin1') : '';
+  const contents = page.Contents();
+  const parts =
+    contents instanceof PDFArray
+      ? contents.asArray().map((r) => doc.context.lookup(r))
+      : [contents];
+  const content = parts.map(decode).join('\n');
+  const xobjects = page.Resources()?.lookupMaybe(PDFName.of('XObject'), PDFDict);
+  let out = content;
+  for (const [, name] of content.matchAll(/\/([^\s/]+) Do/g))
+    out += '\n' + decode(xobjects?.lookup(PDFName.of(name)));
+  return out;
+}
+
+describe('pdf-workflow through the gateway', () => {
+  let sim: FastifyInstance;
+  let state: SimState;
+  let services: NestFastifyApplication[];
+  let gateway: NestFastifyApplication;
+  let ds: DataSource;
+  let storageRoot: string;
+  let pdf: Buffer;
+
+  const api = (
+    method: 'GET' | 'POST' | 'PATCH',
+    url: string,
+    payload?: object,
+    headers: Record<string, string> = {},
+  ) =>
+    gateway.inject({
+      method,
+      url,
+      headers: { 'x-api-key': KEY, ...headers },
+      ...(payload ? { payload } : {}),
+    });
+  const link = (
+    method: 'GET' | 'POST' | 'PATCH',
+    url: string,
+    payload?: object,
+    headers: Record<string, string> = {},
+  ) =>
+    gateway.inject({
+      method,
+      url,
+      headers: { 'user-agent': 'test-browser/1.0', ...headers },
+      ...(payload ? { payload } : {}),
+    });
+  const path = (url: string) => new URL(url).pathname;
+  const recipients = [
+    {
+      type: 'PRESCRIBER',
+      name: 'Dr. Ada',
+      email: 'ada@example.org',
+      fields: ['patient_name', 'plan'],
+    },
+    {
+      type: 'PATIENT',
+      name: 'Ben',
+      email: 'ben@example.org',
+      phone: '+1 555 0100',
+      fields: ['consent'],
+      accessCode: true,
+    },
+    { type: 'PHARMACY', name: 'Corner Pharmacy', phone: '+1 555 0199', fields: ['state'] },
+  ];
+  const create = async (over: object = {}) => {
+    const res = await api('POST', '/api/v1/workflows', {
+      pdfBase64: pdf.toString('base64'),
+      recipients,
+      ...over,
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json<{ workflow: WorkflowView; links: Array<{ url: string }> }>();
+  };
+  const jobs = () => services[0].get(WorkflowJobs);
+
+  beforeAll(async () => {
+    pdf = await formPdf();
+    const sm = createUpstreamSim();
+    sim = sm.app;
+    state = sm.state;
+    await sim.listen({ port: 0, host: '127.0.0.1' });
+    const simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
+    storageRoot = await mkdtemp(join(tmpdir(), 'pw-storage-'));
+    const config = testServiceConfig(
+      {
+        MESSAGING_PREFIX: PREFIX,
+        STORAGE_ROOT: storageRoot,
+        NOTIFY_URL: `${simUrl}/notify`,
+        LINK_SECRET: 'a-test-link-secret-of-at-least-32-characters',
+        PUBLIC_BASE_URL: 'https://docs.example.org',
+        JOBS_ENABLED: 'false',
+        ATTACHMENT_MAX_BYTES: '2000',
+        REMINDER_MAX: '3',
+        REMINDER_INTERVAL_HOURS: '24',
+        RETENTION_DAYS: '30',
+      },
+      pdfWorkflowSchema,
+    );
+    services = await startService(PdfWorkflowService, config);
+    ds = serviceDataSource(PdfWorkflowService, config);
+    await ds.initialize();
+    gateway = await startGateway({
+      MESSAGING_PREFIX: PREFIX,
+      DEV_API_KEY: KEY,
+      STORAGE_ROOT: storageRoot,
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    for (const s of services ?? []) await s.close();
+    await ds?.destroy();
+    await sim?.close();
+    await rm(storageRoot, { recursive: true, force: true });
+  });
+
+  it('refuses a file that is not a PDF and a field the PDF does not have', async () => {
+    const notPdf = await api('POST', '/api/v1/workflows', {
+      pdfBase64: Buffer.from('hello').toString('base64'),
+      recipients,
+    });
+    expect(notPdf.statusCode).toBe(400);
+    expect(notPdf.json<{ detail: string }>().detail).toContain('not a PDF');
+    const badField = await api('POST', '/api/v1/workflows', {
+      pdfBase64: pdf.toString('base64'),
+      recipients: [{ ...recipients[0], fields: ['patient_name', 'signature'] }],
+    });
+    expect(badField.statusCode).toBe(400);
+    expect(badField.json<{ detail: string }>().detail).toContain('"signature"');
+  });
+
+  it('takes three recipients in order through their links and fills and flattens the PDF', async () => {
+    const { workflow, links } = await create();
+    expect(workflow.totalRecipients).toBe(3);
+    expect(links.map((l) => path(l.url))).toHaveLength(3);
+    const [l1, l2, l3] = links.map((l) => path(l.url));
+    // The first recipient was told by email; only link hashes are stored.
+    expect(
+      state.notices.some((n) => n.to === 'ada@example.org' && n.body.includes(links[0].url)),
+    ).toBe(true);
+    const [{ n }] = await ds.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM pdf_workflow.recipients WHERE session_id = $1 AND length(link_hash) = 32`,
+      [workflow.id],
+    );
+    expect(n).toBe(3);
+
+    expect((await link('GET', l2)).statusCode).toBe(409);
+    const opened = await link('GET', l1);
+    expect(opened.statusCode).toBe(200);
+    expect(opened.json<{ fields: Array<{ name: string }> }>().fields.map((f) => f.name)).toEqual([
+      'patient_name',
+      'plan',
+    ]);
+    expect(
+      (await link('PATCH', `${l1}/form-data`, { formData: { plan: 'gold' } })).statusCode,
+    ).toBe(400);
+    expect(
+      (await link('PATCH', `${l1}/form-data`, { formData: { consent: true } })).statusCode,
+    ).toBe(400);
+    expect((await link('POST', `${l1}/complete`)).statusCode).toBe(400);
+    expect(
+      (
+        await link('PATCH', `${l1}/form-data`, {
+          formData: { patient_name: 'John Doe', plan: 'premium' },
+        })
+      ).statusCode,
+    ).toBe(200);
+
+    // Attachments: type, size and virus scan.
+    const attach = (fileName: string, contentType: string, data: Buffer) =>
+      link('POST', `${l1}/attachments`, {
+        fileName,
+        contentType,
+        dataBase64: data.toString('base64'),
+      });
+    expect((await attach('a.exe', 'application/x-msdownload', Buffer.from('MZ'))).statusCode).toBe(
+      400,
+    );
+    expect((await attach('big.png', 'image/png', Buffer.alloc(3000))).statusCode).toBe(400);
+    expect((await attach('eicar.png', 'image/png', Buffer.from(EICAR))).statusCode).toBe(422);
+    const good = await attach('scan.png', 'image/png', Buffer.from('\x89PNG tiny image'));
+    expect(good.statusCode).toBe(201);
+    expect(good.json()).toMatchObject({
+      scanStatus: 'clean',
+      checksum: createHash('sha256').update(Buffer.from('\x89PNG tiny image')).digest('hex'),
+    });
+
+    expect((await link('POST', `${l1}/complete`)).json()).toEqual({
+      workflowStatus: 'ACTIVE',
+      completedRecipients: 1,
+    });
+    expect((await link('GET', l1)).statusCode).toBe(410);
+
+    // The patient's step needs the code sent by SMS, beside the emailed link.
+    expect((await link('GET', l2)).statusCode).toBe(403);
+    const sms = state.notices.filter((x) => x.to === '+1 555 0100').pop()!;
+    const code = /(\d{6})/.exec(sms.body)![1];
+    expect(
+      (
+        await link('GET', l2, undefined, {
+          'x-access-code': '000000' === code ? '111111' : '000000',
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await link(
+          'PATCH',
+          `${l2}/form-data`,
+          { formData: { consent: true } },
+          { 'x-access-code': code },
+        )
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (await link('POST', `${l2}/complete`, undefined, { 'x-access-code': code })).statusCode,
+    ).toBe(200);
+
+    expect((await link('PATCH', `${l3}/form-data`, { formData: { state: 'NY' } })).statusCode).toBe(
+      200,
+    );
+    expect((await link('POST', `${l3}/complete`)).json()).toEqual({
+      workflowStatus: 'COMPLETED',
+      completedRecipients: 3,
+    });
+
+    const doc = await api('GET', `/api/v1/workflows/${workflow.id}/document`);
+    expect(doc.statusCode).toBe(200);
+    expect(doc.headers['content-type']).toBe('application/pdf');
+    const filled = doc.rawPayload;
+    expect(doc.headers['x-content-sha256']).toBe(createHash('sha256').update(filled).digest('hex'));
+    const flat = await PDFDocument.load(filled);
+    expect(flat.getForm().getFields()).toHaveLength(0);
+    const text = (await drawn(filled)).toUpperCase();
+    const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex').toUpperCase();
+    expect(text).toContain(hex('John Doe'));
+    expect(text).toContain(hex('NY'));
+    // The checkbox survived flattening: the page paints its check mark (pdf-lib's tick path).
+    expect(text).toContain('5.175 3.5625 L');
+
+    const view = (await api('GET', `/api/v1/workflows/${workflow.id}`)).json<WorkflowView>();
+    expect(view).toMatchObject({
+      status: 'COMPLETED',
+      completedRecipients: 3,
+      originalSha256: createHash('sha256').update(pdf).digest('hex'),
+    });
+    expect(view.recipients!.map((r) => r.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    const attId = view.attachments!.find((a) => a.scanStatus === 'clean')!.id;
+    const downloaded = await api('GET', `/api/v1/workflows/${workflow.id}/attachments/${attId}`);
+    expect(downloaded.rawPayload.equals(Buffer.from('\x89PNG tiny image'))).toBe(true);
+    expect(
+      (await api('GET', `/api/v1/workflows/${workflow.id}`))
+        .json<WorkflowView>()
+        .attachments!.find((a) => a.id === attId)!.downloadCount,
+    ).toBe(1);
+
+    const audit = (await api('GET', `/api/v1/workflows/${workflow.id}/audit`)).json<
+      Array<{
+        eventType: string;
+        eventData: Record<string, string>;
+        userAgent: string | null;
+        ipAddress: string | null;
+      }>
+    >();
+    const types = audit.map((a) => a.eventType);
+    for (const t of [
+      'created',
+      'link_accessed',
+      'saved',
+      'attachment_added',
+      'recipient_completed',
+      'workflow_completed',
+      'downloaded',
+      'attachment_downloaded',
+    ])
+      expect(types).toContain(t);
+    const done = audit.find((a) => a.eventType === 'workflow_completed')!;
+    expect(done.eventData).toEqual({
+      originalSha256: view.originalSha256,
+      documentSha256: view.documentSha256,
+    });
+    expect(audit.find((a) => a.eventType === 'saved')!.userAgent).toBe('test-browser/1.0');
+    expect(audit.find((a) => a.eventType === 'saved')!.ipAddress).not.toBeNull();
+    await expect(
+      ds.query(
+        `UPDATE pdf_workflow.workflow_audit_logs SET event_type = 'x' WHERE session_id = $1`,
+        [workflow.id],
+      ),
+    ).rejects.toThrow(/append-only/);
+  });
+
+  it('answers tampered, cancelled and expired links, and expires each workflow once', async () => {
+    const { workflow, links } = await create();
+    const l1 = path(links[0].url);
+    const tampered = l1.slice(0, -1) + (l1.endsWith('A') ? 'B' : 'A');
+    expect((await link('GET', tampered)).statusCode).toBe(404);
+    expect((await link('GET', '/api/v1/r/short')).statusCode).toBe(404);
+    expect((await api('POST', `/api/v1/workflows/${workflow.id}/cancel`)).statusCode).toBe(200);
+    expect((await link('GET', l1)).statusCode).toBe(410);
+    expect((await api('POST', `/api/v1/workflows/${workflow.id}/cancel`)).statusCode).toBe(409);
+
+    const short = await create({ expiresInHours: 1 });
+    const later = new Date(Date.now() + 2 * 3600_000);
+    const first = await jobs().expire(later);
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(await jobs().expire(later)).toBe(0);
+    expect((await link('GET', path(short.links[0].url))).statusCode).toBe(410);
+    expect(
+      (await api('GET', `/api/v1/workflows/${short.workflow.id}`)).json<WorkflowView>().status,
+    ).toBe('EXPIRED');
+  });
+
+  it('reminds only the current recipient, capped, with missed reminders collapsed', async () => {
+    const { workflow } = await create({ expiresInHours: 500 });
+    const count = () =>
+      state.notices.filter((x) => x.to === 'ada@example.org' && x.subject.startsWith('Reminder'))
+        .length;
+    const before = count();
+    const at = (h: number) => new Date(Date.now() + h * 3600_000);
+    await jobs().remind(at(25));
+    expect(count()).toBe(before + 1);
+    await jobs().remind(at(26));
+    expect(count()).toBe(before + 1);
+    // Three days missed: one reminder, not three.
+    await jobs().remind(at(120));
+    expect(count()).toBe(before + 2);
+    await jobs().remind(at(200));
+    await jobs().remind(at(300));
+    expect(count()).toBe(before + 3);
+    const v = (await api('GET', `/api/v1/workflows/${workflow.id}`)).json<WorkflowView>();
+    expect(v.recipients![0].reminderCount).toBe(3);
+    expect(v.recipients![1].reminderCount).toBe(0);
+  });
+
+  it('purges files and form data after the retention, keeping the audit', async () => {
+    const { workflow, links } = await create();
+    await link('PATCH', `${path(links[0].url)}/form-data`, {
+      formData: { patient_name: 'Private Person' },
+    });
+    await api('POST', `/api/v1/workflows/${workflow.id}/cancel`);
+    expect(await jobs().purge(new Date(Date.now() + 31 * 86400_000))).toBeGreaterThanOrEqual(1);
+    const [row] = await ds.query<
+      Array<{ original_key: string | null; purged_at: Date | null; data: string }>
+    >(
+      `SELECT s.original_key, s.purged_at, (SELECT string_agg(form_data::text, '') FROM pdf_workflow.recipients WHERE session_id = s.id) AS data
+         FROM pdf_workflow.workflow_sessions s WHERE s.id = $1`,
+      [workflow.id],
+    );
+    expect(row.original_key).toBeNull();
+    expect(row.purged_at).not.toBeNull();
+    expect(row.data).not.toContain('Private Person');
+    const audit = (await api('GET', `/api/v1/workflows/${workflow.id}/audit`)).json<
+      Array<{ eventType: string }>
+    >();
+    expect(audit.map((a) => a.eventType)).toEqual(
+      expect.arrayContaining(['created', 'saved', 'cancelled', 'purged']),
+    );
+  });
+
+  it('lists newest first with a cursor, and counts by status and recipient type', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: WorkflowView[]; nextCursor: string | null } = (
+        await api('GET', `/api/v1/workflows?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json();
+      seen.push(...page.data.map((w) => w.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    const stats = (await api('GET', '/api/v1/workflows/stats')).json<{
+      byStatus: Record<string, number>;
+      byRecipientType: Record<string, Record<string, number>>;
+      completionSeconds: { p50: number | null };
+    }>();
+    expect(stats.byStatus.COMPLETED).toBeGreaterThanOrEqual(1);
+    expect(stats.byStatus.CANCELLED).toBeGreaterThanOrEqual(2);
+    expect(stats.byRecipientType.PRESCRIBER.COMPLETED).toBeGreaterThanOrEqual(1);
+    expect(stats.completionSeconds.p50).not.toBeNull();
+    expect((await gateway.inject({ method: 'GET', url: '/api/v1/workflows' })).statusCode).toBe(
+      401,
+    );
+  });
+});
