@@ -77,7 +77,7 @@ function checkPodRules(o: K8sObject, where: string): void {
     }
     for (const e of c.env ?? []) {
       if (
-        /PASSWORD|SECRET|TOKEN|ASSERTION|API_KEYS|ENCRYPTION_KEYS|DATABASE_URL|RABBITMQ_URL/.test(
+        /PASSWORD|SECRET|TOKEN|ASSERTION|API_KEYS|ENCRYPTION_KEYS|LINK_SECRET|DATABASE_URL|RABBITMQ_URL/.test(
           e.name,
         ) &&
         e.value !== undefined
@@ -129,7 +129,11 @@ function checkCompose(): void {
     try {
       execFileSync(cmd[0], cmd.slice(1), {
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, DEV_API_KEY: '' },
+        env: {
+          ...process.env,
+          DEV_API_KEY: '',
+          LINK_SECRET: process.env.LINK_SECRET ?? 'x'.repeat(32),
+        },
       });
       console.log(
         `docker-compose.yml: valid (${cmd.slice(0, cmd[0] === 'docker' ? 2 : 1).join(' ')})`,
