@@ -108,6 +108,10 @@ export type PdfWorkflowRpc = {
     request: { id: string; client: ClientInfo };
     response: WorkflowView;
   };
+  'pdf-workflow.workflow.extend.v1': {
+    request: { id: string; hours: number; client: ClientInfo };
+    response: WorkflowView;
+  };
   'pdf-workflow.workflow.audit.v1': {
     request: { id: string };
     response: Array<{

@@ -77,6 +77,10 @@ export class ListWorkflowsQuery {
   @IsOptional() @IsString() @MaxLength(512) cursor?: string;
 }
 
+export class ExtendBody {
+  @IsInt() @Min(1) @Max(2160) hours!: number;
+}
+
 export class FormDataBody {
   @IsObject() formData!: Record<string, unknown>;
 }
@@ -163,6 +167,17 @@ export class WorkflowsController {
   @RequireScopes('workflows:write')
   cancel(@Param('id') id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('pdf-workflow.workflow.cancel.v1', { id, client: clientOf(req) });
+  }
+
+  @Post(':id/extend')
+  @HttpCode(200)
+  @RequireScopes('workflows:write')
+  extend(@Param('id') id: string, @Body() b: ExtendBody, @Req() req: AuthedRequest) {
+    return this.rpc.send('pdf-workflow.workflow.extend.v1', {
+      id,
+      hours: b.hours,
+      client: clientOf(req),
+    });
   }
 
   @Get(':id/audit')

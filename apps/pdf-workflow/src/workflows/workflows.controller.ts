@@ -27,6 +27,11 @@ export class WorkflowsController {
     return this.workflows.cancel(r.id, r.client);
   }
 
+  @MessagePattern('pdf-workflow.workflow.extend.v1')
+  extend(@Payload() r: RpcRequest<'pdf-workflow.workflow.extend.v1'>) {
+    return this.workflows.extend(r.id, r.hours, r.client);
+  }
+
   @MessagePattern('pdf-workflow.workflow.audit.v1')
   audit(@Payload() r: RpcRequest<'pdf-workflow.workflow.audit.v1'>) {
     return this.workflows.auditLog(r.id);

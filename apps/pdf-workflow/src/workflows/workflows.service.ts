@@ -290,6 +290,24 @@ export class WorkflowsService {
     return this.get(id);
   }
 
+  /** Moves an active workflow's expiry later; the expiry job re-checks it under the row lock. */
+  async extend(id: string, hours: number, client: ClientInfo): Promise<WorkflowView> {
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 90)
+      throw rpcError('validation_failed', 'hours must be 1 to 2160', { field: 'hours' });
+    await this.repo.ds.transaction(async (m) => {
+      const s = await this.repo.session(m, id, true);
+      if (!s) throw rpcError('not_found', `no workflow ${id}`);
+      if (s.status !== 'ACTIVE')
+        throw rpcError('conflict', `the workflow is ${s.status.toLowerCase()}, not active`);
+      await m.query(
+        `UPDATE workflow_sessions SET expires_at = greatest(expires_at, now()) + make_interval(hours => $2), updated_at = now() WHERE id = $1`,
+        [id, hours],
+      );
+      await this.repo.audit(m, id, 'extended', client, null, { hours });
+    });
+    return this.get(id);
+  }
+
   async auditLog(id: string) {
     await this.sessionOr404(id);
     const rows = await this.repo.ds.query<
