@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { Keyring } from '@app/crypto';
 import { benchDatabase, type BenchDatabase } from '../lib/database';
-import { HEADER, type LoadResult, measure, row, startApp, waitOk } from '../lib/load';
+import { HEADER, type LoadResult, measure, row } from '../lib/load';
+import { type Stack, startStack } from '../lib/stack';
 
 /**
  * bench/copy-patch: a copy of about 1 MB (5,000 answers in pools); changing one answer as a
@@ -11,9 +10,6 @@ import { HEADER, type LoadResult, measure, row, startApp, waitOk } from '../lib/
  * whole document straight against Postgres, in the same run. Also the table's growth per patch.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const DIST = join(__dirname, '..', '..');
-const KEY = `bench-key-${process.pid}-${Date.now()}`;
 const PORTS = { gateway: 3590, service: 3591 };
 
 function bigDocument() {
@@ -45,35 +41,17 @@ function bigDocument() {
 
 async function main(): Promise<void> {
   let database: BenchDatabase | undefined;
-  const children: ChildProcess[] = [];
+  let stack: Stack | undefined;
   try {
     database = await benchDatabase('fc', 'form-copies');
-    const common = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      RABBITMQ_URL: RABBIT,
-      MESSAGING_PREFIX: `benchfc${process.pid}.`,
-    };
-    children.push(
-      startApp(join(DIST, 'apps/form-copies/src/main.js'), {
-        ...common,
-        DATABASE_URL: database.url,
-        HEALTH_PORT: String(PORTS.service),
-        ENCRYPTION_KEYS: `k1:${Keyring.generateKey()}`,
-      }),
-    );
-    children.push(
-      startApp(join(DIST, 'apps/gateway/src/main.js'), {
-        ...common,
-        NODE_ENV: 'development',
-        PORT: String(PORTS.gateway),
-        DEV_API_KEY: KEY,
-        RATE_LIMIT_PER_MINUTE: '100000000',
-      }),
-    );
-    await waitOk(`http://127.0.0.1:${PORTS.service}/health/ready`);
-    await waitOk(`http://127.0.0.1:${PORTS.gateway}/health/ready`);
-    const base = `http://127.0.0.1:${PORTS.gateway}/api/v1`;
+    stack = await startStack({
+      service: 'form-copies',
+      databaseUrl: database.url,
+      ports: PORTS,
+      serviceEnv: { ENCRYPTION_KEYS: `k1:${Keyring.generateKey()}` },
+    });
+    const KEY = stack.key;
+    const base = `${stack.gatewayUrl}/api/v1`;
     const headers = { 'x-api-key': KEY, 'content-type': 'application/json' };
     await fetch(`${base}/owners/bench/feature-flags`, {
       method: 'PUT',
@@ -176,8 +154,7 @@ async function main(): Promise<void> {
       `table growth per patch: gateway ${(results.gateway.growth / 1024).toFixed(1)} KiB, read-modify-write ${(results.rmw.growth / 1024).toFixed(1)} KiB (before autovacuum)`,
     );
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1500));
+    await stack?.stop();
     await database?.drop();
   }
 }

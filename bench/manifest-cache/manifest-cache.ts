@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { MANIFEST_VIEW_SQL } from '../../apps/manifest-cache/src/manifests/manifests.repository';
 import { benchDatabase, type BenchDatabase } from '../lib/database';
+import { type Stack, startStack } from '../lib/stack';
 import {
   currentRssMiB,
   HEADER,
@@ -28,7 +29,6 @@ import {
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DIST = join(__dirname, '..', '..');
 const KEY = `bench-key-${process.pid}-${Date.now()}`;
 const PORTS = { gateway: 3690, service: 3691, sim: 3692 };
@@ -80,40 +80,29 @@ async function main(): Promise<void> {
   let database: BenchDatabase | undefined;
   const storage = await mkdtemp(join(tmpdir(), 'bench-mc-'));
   const children: ChildProcess[] = [];
+  let stack: Stack | undefined;
   try {
     database = await benchDatabase('mc', 'manifest-cache');
-    const common = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      RABBITMQ_URL: RABBIT,
-      MESSAGING_PREFIX: `benchmc${process.pid}.`,
-      STORAGE_ROOT: storage,
-    };
     const sim = `http://127.0.0.1:${PORTS.sim}`;
     children.push(
       startApp(join(DIST, 'apps/upstream-sim/src/main.js'), { SIM_PORT: String(PORTS.sim) }),
     );
-    const service = startApp(join(DIST, 'apps/manifest-cache/src/main.js'), {
-      ...common,
-      DATABASE_URL: database.url,
-      HEALTH_PORT: String(PORTS.service),
-      VBMS_URL: `${sim}/vbms`,
-      VVA_URL: `${sim}/vva`,
-      BGS_URL: `${sim}/bgs`,
-      DOWNLOAD_CONCURRENCY: '8',
-    });
-    children.push(service);
-    const gateway = startApp(join(DIST, 'apps/gateway/src/main.js'), {
-      ...common,
-      NODE_ENV: 'development',
-      PORT: String(PORTS.gateway),
-      DEV_API_KEY: KEY,
-      RATE_LIMIT_PER_MINUTE: '100000000',
-    });
-    children.push(gateway);
     await waitOk(`${sim}/_sim/calls`);
-    await waitOk(`http://127.0.0.1:${PORTS.service}/health/ready`);
-    await waitOk(`http://127.0.0.1:${PORTS.gateway}/health/ready`);
+    stack = await startStack({
+      service: 'manifest-cache',
+      databaseUrl: database.url,
+      ports: PORTS,
+      key: KEY,
+      serviceEnv: {
+        STORAGE_ROOT: storage,
+        VBMS_URL: `${sim}/vbms`,
+        VVA_URL: `${sim}/vva`,
+        BGS_URL: `${sim}/bgs`,
+        DOWNLOAD_CONCURRENCY: '8',
+      },
+      gatewayEnv: { STORAGE_ROOT: storage },
+    });
+    const { service, gateway } = stack;
 
     // (a) 2,000 records, fetched once, then read from the cache.
     const put = (fn: string, body: object) =>
@@ -210,6 +199,7 @@ async function main(): Promise<void> {
     );
     console.log(`manifest-cache service (plans the zip): peak ${svcPeak.toFixed(0)} MiB ${during}`);
   } finally {
+    await stack?.stop();
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));
     await database?.drop();

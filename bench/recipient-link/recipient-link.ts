@@ -1,8 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { Pool } from 'pg';
 import { type BenchDatabase, benchDatabase } from '../lib/database';
-import { HEADER, loadHttp, type LoadResult, measure, row, startApp, waitOk } from '../lib/load';
+import { type Stack, startStack } from '../lib/stack';
+import { HEADER, loadHttp, type LoadResult, measure, row } from '../lib/load';
 
 /**
  * bench/recipient-link: with 1,000,000 recipients and 300,000 workflows in the tables, a
@@ -13,9 +12,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const WORKFLOWS = Number(process.env.BENCH_WORKFLOWS ?? 300_000);
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 1_000_000);
-const RABBIT = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const DIST = join(__dirname, '..', '..');
-const KEY = `bench-key-${process.pid}-${Date.now()}`;
 const PORTS = { gateway: 3490, service: 3491 };
 
 // The link token of generated recipient g; its SHA-256 is what the table holds.
@@ -24,7 +20,7 @@ const TOKEN_SQL = (g: string) =>
 
 async function main(): Promise<void> {
   let database: BenchDatabase | undefined;
-  const children: ChildProcess[] = [];
+  let stack: Stack | undefined;
   try {
     database = await benchDatabase('pw', 'pdf-workflow');
     const pool = new Pool({
@@ -57,33 +53,16 @@ async function main(): Promise<void> {
     );
     const tokens = rows.map((r) => r.token);
 
-    const common = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      RABBITMQ_URL: RABBIT,
-      MESSAGING_PREFIX: `benchpw${process.pid}.`,
-    };
-    children.push(
-      startApp(join(DIST, 'apps/pdf-workflow/src/main.js'), {
-        ...common,
-        DATABASE_URL: database.url,
-        HEALTH_PORT: String(PORTS.service),
+    stack = await startStack({
+      service: 'pdf-workflow',
+      databaseUrl: database.url,
+      ports: PORTS,
+      serviceEnv: {
         LINK_SECRET: 'bench-link-secret-of-at-least-32-characters',
         JOBS_ENABLED: 'false',
-      }),
-    );
-    children.push(
-      startApp(join(DIST, 'apps/gateway/src/main.js'), {
-        ...common,
-        NODE_ENV: 'development',
-        PORT: String(PORTS.gateway),
-        DEV_API_KEY: KEY,
-        RATE_LIMIT_PER_MINUTE: '100000000',
-      }),
-    );
-    await waitOk(`http://127.0.0.1:${PORTS.service}/health/ready`);
-    await waitOk(`http://127.0.0.1:${PORTS.gateway}/health/ready`);
-    const gw = `http://127.0.0.1:${PORTS.gateway}`;
+      },
+    });
+    const gw = stack.gatewayUrl;
 
     const lookupSql = (i: number) =>
       pool
@@ -99,7 +78,7 @@ async function main(): Promise<void> {
           `SELECT * FROM workflow_sessions WHERE status = 'ACTIVE' ORDER BY created_at DESC, id DESC LIMIT 51`,
         )
         .then((r) => r.rows.length === 51);
-    const headers = { 'x-api-key': KEY };
+    const headers = { 'x-api-key': stack.key };
     const results: Record<string, LoadResult> = {};
     for (const conc of [1, 16]) {
       await measure(lookupSql, conc, WARMUP);
@@ -140,8 +119,7 @@ async function main(): Promise<void> {
       '(the gateway link path also records the access: one UPDATE and one audit INSERT per open)',
     );
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1500));
+    await stack?.stop();
     await database?.drop();
   }
 }

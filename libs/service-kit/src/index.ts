@@ -3,3 +3,4 @@ export * from './service-kit.module';
 export * from './status.service';
 export * from './bootstrap';
 export * from './version';
+export * from './schedule';

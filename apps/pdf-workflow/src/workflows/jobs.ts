@@ -7,7 +7,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { Outbox, OutboxRelay } from '@app/messaging';
-import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import { LOGGER, scheduleEvery, SERVICE_CONFIG } from '@app/service-kit';
 import type { BlobStorage } from '@app/storage';
 import type { PdfWorkflowConfig } from '../config';
 import type { RecipientRow, SessionRow } from './workflows.repository';
@@ -32,23 +32,21 @@ export class WorkflowJobs implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  private unschedule?: () => void;
+
   onApplicationBootstrap(): void {
     if (!this.config.JOBS_ENABLED) return;
-    this.scheduler.addInterval(
+    this.unschedule = scheduleEvery(
+      this.scheduler,
       'pdf-workflow.jobs',
-      setInterval(
-        () =>
-          void this.run().catch((err: unknown) =>
-            this.logger.error({ err }, 'workflow jobs failed'),
-          ),
-        this.config.JOB_TICK_SECONDS * 1000,
-      ),
+      this.config.JOB_TICK_SECONDS,
+      () => this.run(),
+      this.logger,
     );
   }
 
   onApplicationShutdown(): void {
-    if (this.scheduler.doesExist('interval', 'pdf-workflow.jobs'))
-      this.scheduler.deleteInterval('pdf-workflow.jobs');
+    this.unschedule?.();
   }
 
   async run(now = new Date()): Promise<{ expired: number; reminded: number; purged: number }> {

@@ -8,7 +8,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { Outbox, OutboxRelay } from '@app/messaging';
-import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import { LOGGER, scheduleEvery, SERVICE_CONFIG } from '@app/service-kit';
 import type { UploadStatusConfig } from '../config';
 import { UploadMetrics } from '../uploads/upload-metrics';
 import { UploadsRepository } from '../uploads/uploads.repository';
@@ -20,8 +20,6 @@ import { UploadsRepository } from '../uploads/uploads.repository';
  */
 @Injectable()
 export class Poller implements OnApplicationBootstrap, OnApplicationShutdown {
-  private running = false;
-
   constructor(
     private readonly repo: UploadsRepository,
     private readonly outbox: Outbox,
@@ -32,29 +30,27 @@ export class Poller implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  private unschedule?: () => void;
+
   onApplicationBootstrap(): void {
     if (!this.config.POLLER_ENABLED) return;
-    const timer = setInterval(() => void this.tick(), this.config.POLL_TICK_SECONDS * 1000);
-    this.scheduler.addInterval('upload-status.poll', timer);
+    this.unschedule = scheduleEvery(
+      this.scheduler,
+      'upload-status.poll',
+      this.config.POLL_TICK_SECONDS,
+      () => this.tick(),
+      this.logger,
+    );
   }
 
   onApplicationShutdown(): void {
-    if (this.scheduler.doesExist('interval', 'upload-status.poll'))
-      this.scheduler.deleteInterval('upload-status.poll');
+    this.unschedule?.();
   }
 
-  /** One cycle; overlapping ticks in one process are skipped. */
+  /** One cycle, then the gauges. */
   async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.cycle();
-      await this.refreshGauges();
-    } catch (err) {
-      this.logger.error({ err }, 'poll cycle failed');
-    } finally {
-      this.running = false;
-    }
+    await this.cycle();
+    await this.refreshGauges();
   }
 
   /** Claims and queues batches until nothing is due; returns how many uploads were queued. */
