@@ -8,6 +8,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { RpcCallError } from '@app/messaging';
+import { ObjectNotFoundError } from '@app/storage';
 import { currentCorrelationId } from '@app/observability';
 import { LOGGER } from '@app/service-kit';
 import { problem, PROBLEM_CONTENT_TYPE, type Problem } from './problem';
@@ -19,6 +20,9 @@ export function toProblem(err: unknown, url?: string): Problem {
   if (err instanceof RequestValidationError) {
     return problem(400, err.message, 'validation_failed', { ...base, errors: err.fields });
   }
+  // A file a service pointed to is no longer in storage (purged, or removed meanwhile).
+  if (err instanceof ObjectNotFoundError)
+    return problem(404, 'the stored file no longer exists', 'not_found', base);
   if (err instanceof RpcCallError) {
     const b = err.body;
     return problem(b.status, b.message, b.code, {

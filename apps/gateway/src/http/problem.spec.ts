@@ -2,6 +2,7 @@ import { ForbiddenException, NotFoundException } from '@nestjs/common';
 import { IsInt, IsString, Min, ValidateNested } from 'class-validator';
 import { Type } from 'class-transformer';
 import { RpcCallError } from '@app/messaging';
+import { ObjectNotFoundError } from '@app/storage';
 import { toProblem } from './problem.filter';
 import { createValidationPipe, RequestValidationError } from './validation';
 
@@ -67,6 +68,13 @@ describe('toProblem', () => {
     const p = toProblem(new Error('db password is hunter2'));
     expect(p).toMatchObject({ status: 500, detail: 'internal error' });
     expect(JSON.stringify(p)).not.toContain('hunter2');
+  });
+
+  it('maps a file missing from storage to 404', () => {
+    expect(toProblem(new ObjectNotFoundError('workflows/x/final.pdf'))).toMatchObject({
+      status: 404,
+      type: 'urn:problem-type:not_found',
+    });
   });
 
   it("maps Fastify's own client errors (bad JSON) to 4xx", () => {
