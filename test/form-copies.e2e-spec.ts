@@ -267,6 +267,36 @@ describe('form-copies through the gateway', () => {
     expect(test.statusCode).toBe(422);
   });
 
+  it('seals a sensitive value set by merge patch, and refuses to clone a leased copy', async () => {
+    const { applicationForm, defaultCopy: c } = await newForm('tenant-a', {
+      answers: { s2: { id: 's2', question_id: 'mqs_fein', value: '11-1111111' } },
+    });
+    const merged = await call(
+      'PATCH',
+      `/api/v1/copies/${c.id}`,
+      { answers: { s2: { value: '22-2222222' } } },
+      { 'content-type': 'application/merge-patch+json', 'if-match': '"1"' },
+    );
+    expect(merged.statusCode).toBe(200);
+    const [row] = await ds.query<Array<{ doc: string }>>(
+      `SELECT document::text AS doc FROM form_copies.copies WHERE id = $1`,
+      [c.id],
+    );
+    expect(row.doc).not.toContain('22-2222222');
+    const read = (await call('GET', `/api/v1/copies/${c.id}`)).json<CopyView>().document as {
+      answers: Record<string, { value: string }>;
+    };
+    expect(read.answers.s2.value).toBe('22-2222222');
+
+    expect(
+      (await call('POST', `/api/v1/copies/${c.id}/lease`, { holder: 'import', ttlSeconds: 30 }))
+        .statusCode,
+    ).toBe(201);
+    expect(
+      (await call('POST', `/api/v1/application-forms/${applicationForm.id}/clone`, {})).statusCode,
+    ).toBe(423);
+  });
+
   it('upgrades an old document when read', async () => {
     const { defaultCopy: c } = await newForm();
     await ds.query(

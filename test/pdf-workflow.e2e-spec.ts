@@ -172,6 +172,32 @@ describe('pdf-workflow through the gateway', () => {
     expect(badField.json<{ detail: string }>().detail).toContain('"signature"');
   });
 
+  it('creates the workflow even when the notification provider fails, recording the failure', async () => {
+    state.faults.notify = { mode: 'error' };
+    try {
+      const { workflow } = await create();
+      const [r] = await ds.query<
+        Array<{ error_message: string | null; retry_count: number; email_sent_at: Date | null }>
+      >(
+        `SELECT error_message, retry_count, email_sent_at FROM pdf_workflow.recipients WHERE session_id = $1 AND order_index = 0`,
+        [workflow.id],
+      );
+      expect(r.error_message).toContain('503');
+      expect(r.retry_count).toBe(1);
+      expect(r.email_sent_at).toBeNull();
+      // The reminder job tries again once the provider is back.
+      state.faults.notify = { mode: 'none' };
+      await jobs().remind(new Date(Date.now() + 20 * 60_000));
+      const [again] = await ds.query<Array<{ email_sent_at: Date | null }>>(
+        `SELECT email_sent_at FROM pdf_workflow.recipients WHERE session_id = $1 AND order_index = 0`,
+        [workflow.id],
+      );
+      expect(again.email_sent_at).not.toBeNull();
+    } finally {
+      state.faults.notify = { mode: 'none' };
+    }
+  });
+
   it('takes three recipients in order through their links and fills and flattens the PDF', async () => {
     const { workflow, links } = await create();
     expect(workflow.totalRecipients).toBe(3);
@@ -354,10 +380,14 @@ describe('pdf-workflow through the gateway', () => {
   });
 
   it('reminds only the current recipient, capped, with missed reminders collapsed', async () => {
-    const { workflow } = await create({ expiresInHours: 500 });
+    const { workflow } = await create({
+      expiresInHours: 500,
+      recipients: [{ ...recipients[0], email: 'remind-me@example.org' }, ...recipients.slice(1)],
+    });
     const count = () =>
-      state.notices.filter((x) => x.to === 'ada@example.org' && x.subject.startsWith('Reminder'))
-        .length;
+      state.notices.filter(
+        (x) => x.to === 'remind-me@example.org' && x.subject.startsWith('Reminder'),
+      ).length;
     const before = count();
     const at = (h: number) => new Date(Date.now() + h * 3600_000);
     await jobs().remind(at(25));

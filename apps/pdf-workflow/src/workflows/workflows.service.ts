@@ -631,7 +631,9 @@ export class WorkflowsService {
         'notification failed',
       );
       await this.repo.ds.query(
-        `UPDATE recipients SET error_message = $2, retry_count = retry_count + 1 WHERE id = $1`,
+        // The reminder job tries again: a failed notice must not leave the recipient untold.
+        `UPDATE recipients SET error_message = $2, retry_count = retry_count + 1,
+                next_reminder_at = coalesce(next_reminder_at, now() + interval '15 minutes') WHERE id = $1`,
         [r.id, (err as Error).message.slice(0, 500)],
       );
     }
