@@ -454,6 +454,15 @@ describe('form-copies through the gateway', () => {
 
   it('lets one lease holder write, refuses others with 423, and refuses a holder whose lease expired', async () => {
     const { defaultCopy: c } = await newForm();
+    const addAnswer = (id: string, version: number, headers: Record<string, string> = {}) =>
+      jsonPatch(
+        c.id,
+        [{ op: 'add', path: `/answers/${id}`, value: { id, question_id: 'q', value: 1 } }],
+        version,
+        headers,
+      );
+    const renew = (token: string) =>
+      call('PUT', `/api/v1/copies/${c.id}/lease`, { ttlSeconds: 1 }, { 'lease-token': token });
     const lease = await call('POST', `/api/v1/copies/${c.id}/lease`, {
       holder: 'quote-import',
       ttlSeconds: 1,
@@ -464,52 +473,16 @@ describe('form-copies through the gateway', () => {
       (await call('POST', `/api/v1/copies/${c.id}/lease`, { holder: 'other', ttlSeconds: 5 }))
         .statusCode,
     ).toBe(423);
-    expect(
-      (
-        await jsonPatch(
-          c.id,
-          [{ op: 'add', path: '/answers/l', value: { id: 'l', question_id: 'q', value: 1 } }],
-          1,
-        )
-      ).statusCode,
-    ).toBe(423);
+    expect((await addAnswer('l', 1)).statusCode).toBe(423);
     expect((await call('POST', `/api/v1/copies/${c.id}/duplicate`, {})).statusCode).toBe(423);
-    const withToken = await jsonPatch(
-      c.id,
-      [{ op: 'add', path: '/answers/l', value: { id: 'l', question_id: 'q', value: 1 } }],
-      1,
-      { 'lease-token': token },
-    );
+    const withToken = await addAnswer('l', 1, { 'lease-token': token });
     expect(withToken.statusCode).toBe(200);
-    expect(
-      (
-        await call(
-          'PUT',
-          `/api/v1/copies/${c.id}/lease`,
-          { ttlSeconds: 1 },
-          { 'lease-token': token },
-        )
-      ).statusCode,
-    ).toBe(200);
+    expect((await renew(token)).statusCode).toBe(200);
 
     await sleep(1200);
-    const late = await jsonPatch(
-      c.id,
-      [{ op: 'add', path: '/answers/m', value: { id: 'm', question_id: 'q', value: 2 } }],
-      2,
-      { 'lease-token': token },
-    );
+    const late = await addAnswer('m', 2, { 'lease-token': token });
     expect(late.statusCode).toBe(423);
-    expect(
-      (
-        await call(
-          'PUT',
-          `/api/v1/copies/${c.id}/lease`,
-          { ttlSeconds: 1 },
-          { 'lease-token': token },
-        )
-      ).statusCode,
-    ).toBe(423);
+    expect((await renew(token)).statusCode).toBe(423);
     // A new holder gets a larger fencing token.
     const next = await call('POST', `/api/v1/copies/${c.id}/lease`, {
       holder: 'other',
@@ -524,15 +497,7 @@ describe('form-copies through the gateway', () => {
         })
       ).statusCode,
     ).toBe(204);
-    expect(
-      (
-        await jsonPatch(
-          c.id,
-          [{ op: 'add', path: '/answers/m', value: { id: 'm', question_id: 'q', value: 2 } }],
-          2,
-        )
-      ).statusCode,
-    ).toBe(200);
+    expect((await addAnswer('m', 2)).statusCode).toBe(200);
   });
 
   it('keeps a locked copy read-only', async () => {

@@ -63,30 +63,19 @@ describe('pdf-workflow through the gateway', () => {
   let storageRoot: string;
   let pdf: Buffer;
 
-  const api = (
-    method: 'GET' | 'POST' | 'PATCH',
-    url: string,
-    payload?: object,
-    headers: Record<string, string> = {},
-  ) =>
-    gateway.inject({
-      method,
-      url,
-      headers: { 'x-api-key': KEY, ...headers },
-      ...(payload ? { payload } : {}),
-    });
-  const link = (
-    method: 'GET' | 'POST' | 'PATCH',
-    url: string,
-    payload?: object,
-    headers: Record<string, string> = {},
-  ) =>
-    gateway.inject({
-      method,
-      url,
-      headers: { 'user-agent': 'test-browser/1.0', ...headers },
-      ...(payload ? { payload } : {}),
-    });
+  type Method = 'GET' | 'POST' | 'PATCH';
+  const send =
+    (base: Record<string, string>) =>
+    (method: Method, url: string, payload?: object, headers: Record<string, string> = {}) =>
+      gateway.inject({
+        method,
+        url,
+        headers: { ...base, ...headers },
+        ...(payload ? { payload } : {}),
+      });
+  // Creators and operators use a key; recipients only their link.
+  const api = send({ 'x-api-key': KEY });
+  const link = send({ 'user-agent': 'test-browser/1.0' });
   const path = (url: string) => new URL(url).pathname;
   const recipients = [
     {

@@ -15,6 +15,7 @@ import {
   type BlobStorage,
   ObjectNotFoundError,
   type StoredObject,
+  streamToBuffer,
 } from './storage';
 
 /** S3 (or any S3-compatible store) behind the same interface as the filesystem driver. */
@@ -33,7 +34,7 @@ export class S3Storage implements BlobStorage {
     assertValidKey(key);
     // The hash is part of the contract, so the body is read once here; large uploads
     // should be streamed to the filesystem driver first or sent as multipart by the caller.
-    const buf = Buffer.isBuffer(body) ? body : await toBuffer(body);
+    const buf = Buffer.isBuffer(body) ? body : await streamToBuffer(body);
     const sha256 = createHash('sha256').update(buf).digest('hex');
     await this.client.send(
       new PutObjectCommand({
@@ -85,10 +86,4 @@ export class S3Storage implements BlobStorage {
       new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
     );
   }
-}
-
-async function toBuffer(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks);
 }

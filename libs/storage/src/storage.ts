@@ -38,3 +38,10 @@ export function assertValidKey(key: string): void {
     throw new InvalidKeyError(key);
   }
 }
+
+/** Reads a stream to the end (for bodies known to be small enough to hold). */
+export async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(chunks);
+}

@@ -276,19 +276,21 @@ export class CopiesService {
         to: crossTenant || s.id === form.id ? newId : randomUUID(),
       }));
       await this.repo.copyInto(m, mapping, newId, r.ownerId ?? null);
-      for (const mp of mapping) {
-        await this.outbox.add(m, 'form-copies.copy.cloned.v1', {
-          copy_id: mp.to,
-          application_form_id: newId,
-          source_copy_id: mp.from,
-          source_application_form_id: form.id,
-        });
-      }
+      await this.outbox.addMany(
+        m,
+        mapping.map((mp) => ({
+          name: 'form-copies.copy.cloned.v1' as const,
+          payload: {
+            copy_id: mp.to,
+            application_form_id: newId,
+            source_copy_id: mp.from,
+            source_application_form_id: form.id,
+          },
+        })),
+      );
       return {
         applicationForm: formView(target),
-        copies: await Promise.all(
-          mapping.map(async (mp) => copyView((await this.repo.meta(mp.to, m))!)),
-        ),
+        copies: (await this.repo.list(newId, m)).map((c) => copyView(c)),
       };
     });
     this.relay.kick();

@@ -7,8 +7,7 @@ import type { EfolderUser } from '@app/contracts';
 import { LOGGER } from '@app/service-kit';
 import type { BlobStorage } from '@app/storage';
 import { ServicesClient } from '../rpc';
-
-export const GATEWAY_STORAGE = Symbol('GATEWAY_STORAGE');
+import { GATEWAY_STORAGE } from '../storage';
 
 export function userFrom(h: Record<string, string | undefined>): EfolderUser {
   const cssId = h['css-id']?.trim();

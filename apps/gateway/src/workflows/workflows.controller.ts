@@ -44,7 +44,7 @@ import {
 import type { BlobStorage } from '@app/storage';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { Public, RequireScopes } from '../auth/decorators';
-import { GATEWAY_STORAGE } from '../efolder/efolder.service';
+import { GATEWAY_STORAGE } from '../storage';
 import { ServicesClient } from '../rpc';
 
 export class RecipientBody {

@@ -165,10 +165,13 @@ export class ManifestsRepository {
     return rows.length > 0;
   }
 
-  async fileNumberOf(manifestId: string): Promise<string | null> {
+  /** The manifest's file number if this user has asked for it, in one round trip. */
+  async ownedFileNumber(manifestId: string, user: EfolderUser): Promise<string | null> {
     const rows = await this.ds.query<Array<{ file_number: string }>>(
-      `SELECT file_number FROM manifests WHERE id = $1`,
-      [manifestId],
+      `SELECT m.file_number FROM manifests m
+        WHERE m.id = $1 AND EXISTS (SELECT 1 FROM user_manifests u
+                                     WHERE u.manifest_id = m.id AND u.css_id = $2 AND u.station_id = $3)`,
+      [manifestId, user.cssId, user.stationId],
     );
     return rows[0]?.file_number ?? null;
   }

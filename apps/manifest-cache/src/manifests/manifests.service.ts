@@ -184,11 +184,10 @@ export class ManifestsService {
   /** The manifest's file number, if this user has asked for it; otherwise not found. */
   private async ownedFileNumber(manifestId: string, user: EfolderUser): Promise<string> {
     assertUser(user);
-    if (!UUID.test(manifestId) || !(await this.repo.userHasManifest(manifestId, user))) {
-      throw rpcError('not_found', `no manifest ${manifestId} for this user`);
-    }
-    const fileNumber = await this.repo.fileNumberOf(manifestId);
-    if (!fileNumber) throw rpcError('not_found', `no manifest ${manifestId}`);
+    const fileNumber = UUID.test(manifestId)
+      ? await this.repo.ownedFileNumber(manifestId, user)
+      : null;
+    if (!fileNumber) throw rpcError('not_found', `no manifest ${manifestId} for this user`);
     return fileNumber;
   }
 

@@ -12,7 +12,7 @@ import {
 } from '@app/contracts';
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
-import type { BlobStorage } from '@app/storage';
+import { type BlobStorage, streamToBuffer } from '@app/storage';
 import { randomUUID } from 'node:crypto';
 import {
   hashAccessCode,
@@ -43,12 +43,6 @@ import {
 
 export const BLOB_STORAGE = Symbol('BLOB_STORAGE');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
-  return Buffer.concat(chunks);
-}
 
 type Link = { token: string; accessCode?: string; client: ClientInfo };
 
@@ -92,7 +86,7 @@ export class WorkflowsService {
       });
     let fields: FormField[];
     try {
-      fields = await readFields(await readAll(await this.storage.get(r.documentKey)));
+      fields = await readFields(await streamToBuffer(await this.storage.get(r.documentKey)));
     } catch (err) {
       if (err instanceof NotAPdfError)
         throw rpcError('validation_failed', err.message, { field: 'pdf' });
@@ -537,7 +531,7 @@ export class WorkflowsService {
       });
       const all = await this.repo.recipients(m, s.id);
       const values = Object.assign({}, ...all.map((x) => x.form_data)) as Record<string, unknown>;
-      const original = await readAll(await this.storage.get(s.original_key!));
+      const original = await streamToBuffer(await this.storage.get(s.original_key!));
       const last = updated.completed_recipients === updated.total_recipients;
       const bytes = await fill(original, values, last);
       const stored = await this.storage.put(
