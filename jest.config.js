@@ -13,12 +13,16 @@ const swc = [
     sourceMaps: 'inline',
   },
 ];
-const moduleNameMapper = { '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src' };
+const moduleNameMapper = {
+  '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src',
+  // unpdf loads its PDF.js build with import(), which Jest's CommonJS runtime cannot do.
+  '^unpdf/pdfjs$': '<rootDir>/node_modules/unpdf/dist/pdfjs.mjs',
+};
 // A few dependencies ship ESM only (Node 20 can require them, Jest cannot): compile those too.
-const esmOnly = ['content-disposition'];
+const esmOnly = ['content-disposition', 'unpdf'];
 const common = {
   rootDir: __dirname,
-  transform: { '^.+\\.ts$': swc, '^.+\\.js$': swc },
+  transform: { '^.+\\.ts$': swc, '^.+\\.[cm]?js$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper,
   testEnvironment: 'node',

@@ -1,9 +1,39 @@
 import { Module } from '@nestjs/common';
-import type { ServiceDefinition } from '@app/service-kit';
+import { ScheduleModule } from '@nestjs/schedule';
+import { SERVICE_CONFIG, type ServiceDefinition } from '@app/service-kit';
+import { createStorage } from '@app/storage';
+import { AccountsService } from './accounts/accounts.service';
+import { TokenVault } from './accounts/token-vault';
+import { AutomationsService } from './automations/automations.service';
+import { type ExtractionConfig, extractionSchema } from './config';
 import { migrations } from './database/migrations';
+import { ExportsService } from './exports/exports.service';
+import { ExtractionController } from './extraction.controller';
+import { GoogleClient } from './google/google.client';
+import { BLOB_STORAGE, JobsService } from './jobs/jobs.service';
+import { Maintenance } from './jobs/maintenance';
+import { TaskWorker } from './jobs/task.worker';
 
-/** extraction's feature module; its domain issue adds controllers, services and entities. */
-@Module({})
+/** Extraction jobs over uploads, Drive and Gmail; runs on a work queue; exports; automations. */
+@Module({
+  imports: [ScheduleModule.forRoot()],
+  controllers: [ExtractionController],
+  providers: [
+    GoogleClient,
+    TokenVault,
+    AccountsService,
+    JobsService,
+    TaskWorker,
+    ExportsService,
+    AutomationsService,
+    Maintenance,
+    {
+      provide: BLOB_STORAGE,
+      inject: [SERVICE_CONFIG],
+      useFactory: (c: ExtractionConfig) => createStorage(c),
+    },
+  ],
+})
 export class ExtractionModule {}
 
 export const ExtractionService: ServiceDefinition = {
@@ -11,4 +41,5 @@ export const ExtractionService: ServiceDefinition = {
   migrations,
   entities: [],
   imports: [ExtractionModule],
+  configSchema: extractionSchema,
 };

@@ -30,6 +30,7 @@ import { StatusController } from './status/status.controller';
 import { EfolderController } from './efolder/efolder.controller';
 import { UploadsController } from './uploads/uploads.controller';
 import { CopiesController } from './copies/copies.controller';
+import { ExtractionController, IntegrationsController } from './extraction/extraction.controller';
 import { RecipientLinksController, WorkflowsController } from './workflows/workflows.controller';
 import { EfolderService } from './efolder/efolder.service';
 import { GATEWAY_STORAGE } from './storage';
@@ -71,6 +72,8 @@ export class GatewayModule {
         CopiesController,
         WorkflowsController,
         RecipientLinksController,
+        ExtractionController,
+        IntegrationsController,
       ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
+import { type GoogleState, registerGoogle } from './google-sim';
 import { LighthouseState, registerLighthouse } from './lighthouse-sim';
 
 /**
@@ -164,10 +165,12 @@ export function createUpstreamSim(state = new SimState()): {
   app: FastifyInstance;
   state: SimState;
   lighthouse: LighthouseState;
+  google: GoogleState;
 } {
   const app = Fastify({ logger: false });
   void app.register(formbody);
   const lighthouse = registerLighthouse(app);
+  const google = registerGoogle(app);
 
   for (const source of ['vbms', 'vva'] as const) {
     app.get<{ Params: { fileNumber: string } }>(
@@ -276,5 +279,5 @@ export function createUpstreamSim(state = new SimState()): {
     state.notices = [];
     return { ok: true };
   });
-  return { app, state, lighthouse };
+  return { app, state, lighthouse, google };
 }

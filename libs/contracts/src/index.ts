@@ -6,3 +6,4 @@ export * from './manifest-cache';
 export * from './upload-status';
 export * from './form-copies';
 export * from './pdf-workflow';
+export * from './extraction';

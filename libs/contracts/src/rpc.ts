@@ -1,3 +1,4 @@
+import type { ExtractionRpc } from './extraction';
 import type { FormCopiesRpc } from './form-copies';
 import type { PdfWorkflowRpc } from './pdf-workflow';
 import type { ManifestCacheRpc } from './manifest-cache';
@@ -39,7 +40,8 @@ export type RpcContracts = {
 } & ManifestCacheRpc &
   UploadStatusRpc &
   FormCopiesRpc &
-  PdfWorkflowRpc;
+  PdfWorkflowRpc &
+  ExtractionRpc;
 
 export type RpcPattern = Extract<keyof RpcContracts, string>;
 export type RpcRequest<P extends RpcPattern> = RpcContracts[P]['request'];

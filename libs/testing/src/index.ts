@@ -2,3 +2,4 @@ export * from './env';
 export * from './tcp-proxy';
 export * from './eventually';
 export * from './streams';
+export * from './invoices';

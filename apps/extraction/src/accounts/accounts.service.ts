@@ -1,0 +1,297 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { IntegrationAccountView, Provider } from '@app/contracts';
+import { rpcError } from '@app/messaging';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import { assertId, ensureUser, iso, notFound } from '../common';
+import type { ExtractionConfig } from '../config';
+import { GoogleApiError, GoogleClient } from '../google/google.client';
+import { signState, verifyState } from './oauth-state';
+import { TokenVault } from './token-vault';
+
+interface AccountRow {
+  id: string;
+  user_id: string;
+  provider: Provider;
+  email: string | null;
+  scopes: string[];
+  access_token: Buffer | null;
+  refresh_token: Buffer | null;
+  expires_at: Date | null;
+  disconnected_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const VIEW_COLUMNS = `id, user_id, provider, email, scopes, expires_at, disconnected_at, created_at, updated_at,
+  access_token IS NOT NULL AS has_access`;
+
+function view(r: Omit<AccountRow, 'access_token' | 'refresh_token'>): IntegrationAccountView {
+  return {
+    id: r.id,
+    provider: r.provider,
+    email: r.email,
+    scopes: r.scopes,
+    expiresAt: iso(r.expires_at),
+    connected: !r.disconnected_at,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+/** Refresh a little before expiry, so a token is not used in its last seconds. */
+const EXPIRY_MARGIN_MS = 60_000;
+
+/**
+ * Integration accounts: the OAuth code flow, tokens sealed at rest, refresh once however many
+ * callers need it (one promise per account in a replica, a row lock across replicas), and
+ * disconnect (revoked at the provider, erased here).
+ */
+@Injectable()
+export class AccountsService {
+  private readonly refreshing = new Map<string, Promise<string>>();
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly google: GoogleClient,
+    private readonly vault: TokenVault,
+    @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  authorize(userId: string, provider: Provider, redirectUri: string) {
+    this.supported(provider);
+    this.vault.assertReady();
+    let u: URL;
+    try {
+      u = new URL(redirectUri);
+    } catch {
+      throw rpcError('validation_failed', 'redirectUri must be an absolute URL', {
+        field: 'redirectUri',
+      });
+    }
+    const state = signState(this.config.OAUTH_STATE_SECRET, {
+      u: userId,
+      p: provider,
+      r: u.toString(),
+    });
+    return { url: this.google.authorizeUrl(u.toString(), state), state };
+  }
+
+  async callback(userId: string, provider: Provider, code: string, state: string) {
+    this.supported(provider);
+    // Fail closed before the code is spent: no key, no token.
+    this.vault.assertReady();
+    const s = verifyState(this.config.OAUTH_STATE_SECRET, state);
+    if (!s || s.u !== userId || s.p !== provider)
+      throw rpcError('validation_failed', 'state is invalid, expired or not this caller’s', {
+        field: 'state',
+      });
+    let grant;
+    try {
+      grant = await this.google.exchangeCode(code, s.r);
+    } catch (err) {
+      throw this.upstream(err, 'code exchange');
+    }
+    let email: string;
+    try {
+      email = (await this.google.userinfo(grant.accessToken)).email;
+    } catch (err) {
+      throw this.upstream(err, 'userinfo');
+    }
+    const expiresAt = new Date(Date.now() + grant.expiresIn * 1000);
+    return this.ds.transaction(async (m) => {
+      await ensureUser(m, userId);
+      const [existing] = await m.query<Array<{ id: string }>>(
+        `SELECT id FROM integration_accounts
+          WHERE user_id = $1 AND provider = $2 AND lower(email) = lower($3) AND disconnected_at IS NULL
+          ORDER BY created_at LIMIT 1 FOR UPDATE`,
+        [userId, provider, email],
+      );
+      const id = existing?.id ?? randomUUID();
+      const access = this.vault.seal(id, 'access', grant.accessToken);
+      const refresh = grant.refreshToken
+        ? this.vault.seal(id, 'refresh', grant.refreshToken)
+        : null;
+      const [row] = await m.query<AccountRow[]>(
+        `INSERT INTO integration_accounts (id, user_id, provider, email, scopes, access_token, refresh_token, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes, access_token = EXCLUDED.access_token,
+           refresh_token = coalesce(EXCLUDED.refresh_token, integration_accounts.refresh_token),
+           expires_at = EXCLUDED.expires_at, updated_at = now()
+         RETURNING ${VIEW_COLUMNS}`,
+        [id, userId, provider, email, grant.scopes, access, refresh, expiresAt],
+      );
+      this.logger.info({ accountId: id, provider }, 'integration account connected');
+      return view(row);
+    });
+  }
+
+  async list(userId: string): Promise<IntegrationAccountView[]> {
+    const rows = await this.ds.query<AccountRow[]>(
+      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE user_id = $1 ORDER BY created_at, id`,
+      [userId],
+    );
+    return rows.map(view);
+  }
+
+  /** The caller's connected account, or 404. */
+  async owned(userId: string, id: unknown): Promise<IntegrationAccountView> {
+    assertId(id, 'integration account');
+    const [row] = await this.ds.query<AccountRow[]>(
+      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE id = $1 AND user_id = $2`,
+      [id, userId],
+    );
+    if (!row) throw notFound('integration account');
+    if (row.disconnected_at)
+      throw rpcError('conflict', 'integration account is disconnected; connect it again', {
+        accountId: id,
+      });
+    return view(row);
+  }
+
+  async disconnect(userId: string, id: string): Promise<IntegrationAccountView> {
+    assertId(id, 'integration account');
+    return this.ds.transaction(async (m) => {
+      const [row] = await m.query<AccountRow[]>(
+        `SELECT * FROM integration_accounts WHERE id = $1 AND user_id = $2 FOR UPDATE`,
+        [id, userId],
+      );
+      if (!row) throw notFound('integration account');
+      const sealed = row.refresh_token ?? row.access_token;
+      if (sealed && !row.disconnected_at) {
+        try {
+          const token = this.vault.open(id, row.refresh_token ? 'refresh' : 'access', sealed);
+          await this.google.revoke(token);
+        } catch (err) {
+          // The tokens are erased here whatever the provider says; it only expires them sooner.
+          this.logger.warn(
+            { accountId: id, err: (err as Error).message },
+            'revoking at the provider failed',
+          );
+        }
+      }
+      await m.query(
+        `UPDATE automations SET is_enabled = false, updated_at = now() WHERE integration_account_id = $1`,
+        [id],
+      );
+      const [out] = await m.query<AccountRow[]>(
+        `UPDATE integration_accounts SET access_token = NULL, refresh_token = NULL, expires_at = NULL,
+                disconnected_at = coalesce(disconnected_at, now()), watch_expires_at = NULL, updated_at = now()
+          WHERE id = $1 RETURNING ${VIEW_COLUMNS}`,
+        [id],
+      );
+      this.logger.info({ accountId: id }, 'integration account disconnected');
+      return view(out);
+    });
+  }
+
+  /** Runs `fn` with a live access token; on a 401 refreshes once and tries again. */
+  async withToken<T>(accountId: string, fn: (token: string) => Promise<T>): Promise<T> {
+    const token = await this.accessToken(accountId);
+    try {
+      return await fn(token);
+    } catch (err) {
+      if (!(err instanceof GoogleApiError && err.status === 401)) throw err;
+      return fn(await this.refresh(accountId, token));
+    }
+  }
+
+  async accessToken(accountId: string): Promise<string> {
+    const [row] = await this.ds.query<AccountRow[]>(
+      `SELECT id, access_token, expires_at, disconnected_at FROM integration_accounts WHERE id = $1`,
+      [accountId],
+    );
+    if (!row || row.disconnected_at) throw new AccountUnusableError(accountId, 'disconnected');
+    if (
+      row.access_token &&
+      row.expires_at &&
+      row.expires_at.getTime() - EXPIRY_MARGIN_MS > Date.now()
+    )
+      return this.vault.open(accountId, 'access', row.access_token);
+    return this.refresh(accountId);
+  }
+
+  /**
+   * A fresh access token, fetched once: concurrent callers in this replica share one promise,
+   * and the row lock makes other replicas wait and then read the token it stored.
+   * `stale` is a token the provider refused: anything else stored is taken as fresh.
+   */
+  refresh(accountId: string, stale?: string): Promise<string> {
+    let p = this.refreshing.get(accountId);
+    if (!p) {
+      p = this.refreshLocked(accountId, stale).finally(() => this.refreshing.delete(accountId));
+      this.refreshing.set(accountId, p);
+    }
+    return p;
+  }
+
+  private async refreshLocked(accountId: string, stale?: string): Promise<string> {
+    return this.ds.transaction(async (m) => {
+      const [row] = await m.query<AccountRow[]>(
+        `SELECT * FROM integration_accounts WHERE id = $1 FOR UPDATE`,
+        [accountId],
+      );
+      if (!row || row.disconnected_at) throw new AccountUnusableError(accountId, 'disconnected');
+      if (
+        row.access_token &&
+        row.expires_at &&
+        row.expires_at.getTime() - EXPIRY_MARGIN_MS > Date.now()
+      ) {
+        const current = this.vault.open(accountId, 'access', row.access_token);
+        if (current !== stale) return current;
+      }
+      if (!row.refresh_token)
+        throw new AccountUnusableError(accountId, 'no refresh token; connect again');
+      let grant;
+      try {
+        grant = await this.google.refresh(this.vault.open(accountId, 'refresh', row.refresh_token));
+      } catch (err) {
+        if (err instanceof GoogleApiError && err.reason === 'invalid_grant')
+          throw new AccountUnusableError(accountId, 'the provider revoked access; connect again');
+        throw err;
+      }
+      await m.query(
+        `UPDATE integration_accounts SET access_token = $2, expires_at = $3,
+                refresh_token = coalesce($4, refresh_token), updated_at = now() WHERE id = $1`,
+        [
+          accountId,
+          this.vault.seal(accountId, 'access', grant.accessToken),
+          new Date(Date.now() + grant.expiresIn * 1000),
+          grant.refreshToken ? this.vault.seal(accountId, 'refresh', grant.refreshToken) : null,
+        ],
+      );
+      this.logger.info({ accountId }, 'access token refreshed');
+      return grant.accessToken;
+    });
+  }
+
+  private supported(provider: Provider): void {
+    if (provider !== 'google')
+      throw rpcError('validation_failed', `provider "${String(provider)}" is not supported yet`, {
+        field: 'provider',
+      });
+  }
+
+  private upstream(err: unknown, what: string) {
+    if (err instanceof GoogleApiError && !err.retryable)
+      return rpcError('validation_failed', `the provider refused the ${what}: ${err.reason}`, {
+        reason: err.reason,
+      });
+    return rpcError('bad_gateway', `the provider is unavailable (${what})`);
+  }
+}
+
+/** An account that cannot give a token until the user connects it again. */
+export class AccountUnusableError extends Error {
+  constructor(
+    readonly accountId: string,
+    reason: string,
+  ) {
+    super(`integration account ${accountId}: ${reason}`);
+    this.name = 'AccountUnusableError';
+  }
+}

@@ -1,0 +1,485 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  type AutomationRunView,
+  type AutomationView,
+  EXPORT_DESTS,
+  EXPORT_FILE_TYPES,
+  type ExportConfig,
+  type GmailTriggerConfig,
+  type RpcErrorBody,
+  type RpcRequest,
+} from '@app/contracts';
+import { RpcException } from '@nestjs/microservices';
+import { EventBus, Outbox, OutboxRelay, rpcError } from '@app/messaging';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import { AccountsService, AccountUnusableError } from '../accounts/accounts.service';
+import { assertId, ensureUser, iso, notFound } from '../common';
+import type { ExtractionConfig } from '../config';
+import { ExportsService } from '../exports/exports.service';
+import { GoogleClient } from '../google/google.client';
+import { flattenParts, JobsService } from '../jobs/jobs.service';
+import type { RunRow } from '../jobs/views';
+
+interface AutomationRow {
+  id: string;
+  user_id: string;
+  name: string;
+  is_enabled: boolean;
+  trigger_type: 'gmail_attachment';
+  trigger_config: GmailTriggerConfig;
+  job_id: string;
+  integration_account_id: string;
+  export_config: ExportConfig;
+  history_cursor: string | null;
+  last_fired_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface AutomationRunRow {
+  id: string;
+  automation_id: string;
+  run_id: string | null;
+  export_id: string | null;
+  message_id: string;
+  attachment_id: string;
+  status: AutomationRunView['status'];
+  error_message: string | null;
+  triggered_at: Date;
+  completed_at: Date | null;
+}
+
+function view(r: AutomationRow): AutomationView {
+  return {
+    id: r.id,
+    name: r.name,
+    isEnabled: r.is_enabled,
+    triggerType: r.trigger_type,
+    triggerConfig: r.trigger_config,
+    jobId: r.job_id,
+    integrationAccountId: r.integration_account_id,
+    exportConfig: r.export_config,
+    lastFiredAt: iso(r.last_fired_at),
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+function runView(r: AutomationRunRow): AutomationRunView {
+  return {
+    id: r.id,
+    automationId: r.automation_id,
+    runId: r.run_id,
+    exportId: r.export_id,
+    messageId: r.message_id,
+    attachmentId: r.attachment_id,
+    status: r.status,
+    errorMessage: r.error_message,
+    triggeredAt: r.triggered_at.toISOString(),
+    completedAt: iso(r.completed_at),
+  };
+}
+
+interface Candidate {
+  messageId: string;
+  attachmentId: string;
+}
+
+/**
+ * Automations on Gmail's own model: a watch makes Gmail push `{emailAddress, historyId}`;
+ * each automation keeps a history cursor and reads what was added since; a cursor too old
+ * (Gmail answers 404) gets a bounded full re-sync. Each new matching attachment fires once
+ * (the unique constraint on automation, message and attachment decides, not this code):
+ * a run of the automation's job over that file, then its export.
+ */
+@Injectable()
+export class AutomationsService implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly bus: EventBus,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
+    private readonly jobs: JobsService,
+    private readonly exports: ExportsService,
+    private readonly accounts: AccountsService,
+    private readonly google: GoogleClient,
+    @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    this.bus.on<{ automationId: string }>('extraction.automation.sync.requested.v1', async (p) => {
+      await this.sync(p.automationId);
+    });
+  }
+
+  async create(r: RpcRequest<'extraction.automation.create.v1'>): Promise<AutomationView> {
+    if (typeof r.name !== 'string' || !r.name.trim() || r.name.length > 255)
+      throw rpcError('validation_failed', 'name must be 1 to 255 characters', { field: 'name' });
+    if (r.triggerType !== 'gmail_attachment')
+      throw rpcError('validation_failed', 'triggerType must be gmail_attachment', {
+        field: 'triggerType',
+      });
+    const t = r.triggerConfig;
+    if (typeof t?.query !== 'string' || !t.query.trim() || t.query.length > 500)
+      throw rpcError(
+        'validation_failed',
+        'triggerConfig.query must be a Gmail search of 1 to 500 characters',
+        {
+          field: 'triggerConfig.query',
+        },
+      );
+    if (
+      !Array.isArray(t.mimeTypes) ||
+      t.mimeTypes.length < 1 ||
+      !t.mimeTypes.every((x) => typeof x === 'string')
+    )
+      throw rpcError(
+        'validation_failed',
+        'triggerConfig.mimeTypes must list at least one MIME type',
+        {
+          field: 'triggerConfig.mimeTypes',
+        },
+      );
+    const e = r.exportConfig;
+    if (!EXPORT_DESTS.includes(e?.dest) || !EXPORT_FILE_TYPES.includes(e?.fileType))
+      throw rpcError(
+        'validation_failed',
+        'exportConfig needs dest (download, gdrive, gmail) and fileType (csv, xlsx)',
+        {
+          field: 'exportConfig',
+        },
+      );
+    if (
+      e.dest === 'gmail' &&
+      !(typeof e.to === 'string' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e.to))
+    )
+      throw rpcError('validation_failed', 'exportConfig.to must be an email address for gmail', {
+        field: 'exportConfig.to',
+      });
+    const job = await this.jobs.get(r.userId, r.jobId);
+    if (job.fields.length === 0)
+      throw rpcError('validation_failed', 'the job has no fields to extract', { field: 'jobId' });
+    await this.accounts.owned(r.userId, r.integrationAccountId);
+    const row = await this.ds.transaction(async (m) => {
+      await ensureUser(m, r.userId);
+      const [a] = await m.query<AutomationRow[]>(
+        `INSERT INTO automations (user_id, name, trigger_type, trigger_config, job_id, integration_account_id, export_config)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb) RETURNING *`,
+        [
+          r.userId,
+          r.name.trim(),
+          r.triggerType,
+          JSON.stringify({ query: t.query.trim(), mimeTypes: t.mimeTypes }),
+          r.jobId,
+          r.integrationAccountId,
+          JSON.stringify({ dest: e.dest, fileType: e.fileType, folderId: e.folderId, to: e.to }),
+        ],
+      );
+      return a;
+    });
+    // Start from now (mail already there does not fire) and make sure Gmail pushes. If Google
+    // is away, the maintenance job does both later.
+    try {
+      await this.accounts.withToken(row.integration_account_id, async (token) => {
+        const profile = await this.google.gmailProfile(token);
+        await this.advanceCursor(row.id, profile.historyId);
+      });
+      await this.renewWatch(row.integration_account_id);
+    } catch (err) {
+      this.logger.warn(
+        { automationId: row.id, err: (err as Error).message },
+        'automation set-up deferred',
+      );
+    }
+    return this.get(r.userId, row.id);
+  }
+
+  async get(userId: string, id: unknown): Promise<AutomationView> {
+    assertId(id, 'automation');
+    const [row] = await this.ds.query<AutomationRow[]>(
+      `SELECT * FROM automations WHERE id = $1 AND user_id = $2`,
+      [id, userId],
+    );
+    if (!row) throw notFound('automation');
+    return view(row);
+  }
+
+  async list(userId: string): Promise<AutomationView[]> {
+    const rows = await this.ds.query<AutomationRow[]>(
+      `SELECT * FROM automations WHERE user_id = $1 ORDER BY created_at DESC, id DESC`,
+      [userId],
+    );
+    return rows.map(view);
+  }
+
+  async update(userId: string, id: string, patch: { isEnabled?: boolean; name?: string }) {
+    assertId(id, 'automation');
+    if (
+      patch.name !== undefined &&
+      (typeof patch.name !== 'string' || !patch.name.trim() || patch.name.length > 255)
+    )
+      throw rpcError('validation_failed', 'name must be 1 to 255 characters', { field: 'name' });
+    if (patch.isEnabled !== undefined && typeof patch.isEnabled !== 'boolean')
+      throw rpcError('validation_failed', 'isEnabled must be true or false', {
+        field: 'isEnabled',
+      });
+    if (patch.isEnabled) {
+      const a = await this.get(userId, id);
+      await this.accounts.owned(userId, a.integrationAccountId);
+    }
+    const [row] = await this.ds.query<AutomationRow[]>(
+      `UPDATE automations SET is_enabled = coalesce($3, is_enabled), name = coalesce($4, name), updated_at = now()
+        WHERE id = $1 AND user_id = $2 RETURNING *`,
+      [id, userId, patch.isEnabled ?? null, patch.name?.trim() ?? null],
+    );
+    if (!row) throw notFound('automation');
+    return view(row);
+  }
+
+  async runs(userId: string, id: string): Promise<AutomationRunView[]> {
+    await this.get(userId, id);
+    const rows = await this.ds.query<AutomationRunRow[]>(
+      `SELECT * FROM automation_runs WHERE automation_id = $1 ORDER BY triggered_at DESC, id DESC LIMIT 500`,
+      [id],
+    );
+    return rows.map(runView);
+  }
+
+  /** A Gmail push: queue a sync of every enabled automation on that mailbox. */
+  async push(emailAddress: string, historyId: string): Promise<{ accepted: number }> {
+    if (typeof emailAddress !== 'string' || !emailAddress.includes('@'))
+      throw rpcError('validation_failed', 'emailAddress is missing from the notification', {
+        field: 'emailAddress',
+      });
+    const accepted = await this.ds.transaction(async (m) => {
+      const rows = await m.query<Array<{ id: string }>>(
+        `SELECT a.id FROM automations a JOIN integration_accounts i ON i.id = a.integration_account_id
+          WHERE a.is_enabled AND i.provider = 'google' AND i.disconnected_at IS NULL AND lower(i.email) = lower($1)`,
+        [emailAddress],
+      );
+      await this.outbox.addMany(
+        m,
+        rows.map((r) => ({
+          name: 'extraction.automation.sync.requested.v1' as const,
+          payload: { automationId: r.id, historyId: String(historyId) },
+        })),
+      );
+      return rows.length;
+    });
+    if (accepted) this.relay.kick();
+    return { accepted };
+  }
+
+  /** Reads what the mailbox added since the cursor and fires for each new matching attachment. */
+  async sync(automationId: string): Promise<{ fired: number; resynced: boolean }> {
+    const [a] = await this.ds.query<AutomationRow[]>(
+      `SELECT a.* FROM automations a JOIN integration_accounts i ON i.id = a.integration_account_id
+        WHERE a.id = $1 AND a.is_enabled AND i.disconnected_at IS NULL`,
+      [automationId],
+    );
+    if (!a) return { fired: 0, resynced: false };
+    try {
+      return await this.accounts.withToken(a.integration_account_id, (token) =>
+        this.syncWith(token, a),
+      );
+    } catch (err) {
+      if (err instanceof AccountUnusableError) {
+        this.logger.warn(
+          { automationId, err: err.message },
+          'automation cannot sync until its account reconnects',
+        );
+        return { fired: 0, resynced: false };
+      }
+      throw err;
+    }
+  }
+
+  private async syncWith(
+    token: string,
+    a: AutomationRow,
+  ): Promise<{ fired: number; resynced: boolean }> {
+    await this.ds.query(`UPDATE automations SET last_synced_at = now() WHERE id = $1`, [a.id]);
+    if (!a.history_cursor) {
+      const profile = await this.google.gmailProfile(token);
+      await this.advanceCursor(a.id, profile.historyId);
+      return { fired: 0, resynced: false };
+    }
+    let added: string[] = [];
+    let cursor: string | null = null;
+    let resynced = false;
+    for (let page: string | undefined; ;) {
+      const h = await this.google.gmailHistory(token, a.history_cursor, page);
+      if (!h) break;
+      cursor = h.historyId;
+      for (const e of h.history ?? [])
+        for (const x of e.messagesAdded ?? []) added.push(x.message.id);
+      if (!h.nextPageToken) break;
+      page = h.nextPageToken;
+    }
+    let matching: Set<string>;
+    if (cursor === null) {
+      // The cursor is older than Gmail keeps history: look back a bounded window instead.
+      // The profile is read first, so mail arriving during the re-sync is read next time.
+      resynced = true;
+      cursor = (await this.google.gmailProfile(token)).historyId;
+      added = await this.listIds(
+        token,
+        `${a.trigger_config.query} newer_than:${this.config.GMAIL_RESYNC_DAYS}d`,
+      );
+      matching = new Set(added);
+      this.logger.warn(
+        { automationId: a.id, messages: added.length },
+        'history cursor too old; re-synced',
+      );
+    } else if (added.length === 0) {
+      matching = new Set();
+    } else {
+      // Gmail applies the automation's search itself; what history added and it matches fires.
+      const hits = new Set(await this.listIds(token, a.trigger_config.query));
+      matching = new Set(added.filter((id) => hits.has(id)));
+    }
+    const candidates: Candidate[] = [];
+    const wanted = new Set(a.trigger_config.mimeTypes.map((t) => t.toLowerCase()));
+    for (const id of matching) {
+      const msg = await this.google.gmailMessage(token, id);
+      for (const p of flattenParts(msg.payload))
+        if (p.body.attachmentId && p.filename && wanted.has(p.mimeType.toLowerCase()))
+          candidates.push({ messageId: id, attachmentId: p.body.attachmentId });
+    }
+    const fired = await this.fire(a, candidates);
+    await this.advanceCursor(a.id, cursor);
+    return { fired, resynced };
+  }
+
+  private async listIds(token: string, q: string): Promise<string[]> {
+    const ids: string[] = [];
+    for (let page: string | undefined; ids.length < this.config.GMAIL_RESYNC_MAX_MESSAGES;) {
+      const r = await this.google.gmailList(
+        token,
+        q,
+        Math.min(500, this.config.GMAIL_RESYNC_MAX_MESSAGES),
+        page,
+      );
+      ids.push(...(r.messages ?? []).map((x) => x.id));
+      if (!r.nextPageToken) break;
+      page = r.nextPageToken;
+    }
+    return ids.slice(0, this.config.GMAIL_RESYNC_MAX_MESSAGES);
+  }
+
+  /** A cursor only moves forward, whichever of two syncs writes last. */
+  private async advanceCursor(id: string, historyId: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE automations SET history_cursor = $2, updated_at = now()
+        WHERE id = $1 AND (history_cursor IS NULL OR history_cursor::numeric < $2::numeric)`,
+      [id, historyId],
+    );
+  }
+
+  private async fire(a: AutomationRow, candidates: Candidate[]): Promise<number> {
+    if (candidates.length === 0) return 0;
+    // Skip, in one query, what fired before; the unique constraint still decides races.
+    const seen = await this.ds.query<Candidate[]>(
+      `SELECT message_id AS "messageId", attachment_id AS "attachmentId" FROM automation_runs
+        WHERE automation_id = $1 AND (message_id, attachment_id) IN
+          (SELECT * FROM unnest($2::text[], $3::text[]))`,
+      [a.id, candidates.map((c) => c.messageId), candidates.map((c) => c.attachmentId)],
+    );
+    const done = new Set(seen.map((s) => `${s.messageId}:${s.attachmentId}`));
+    let fired = 0;
+    for (const c of candidates.filter((x) => !done.has(`${x.messageId}:${x.attachmentId}`))) {
+      const file = await this.jobs.gmailAttachment(
+        a.integration_account_id,
+        c.messageId,
+        c.attachmentId,
+      );
+      const firedRun = await this.ds.transaction(async (m) => {
+        const [ar] = await m.query<Array<{ id: string }>>(
+          `INSERT INTO automation_runs (automation_id, message_id, attachment_id) VALUES ($1, $2, $3)
+           ON CONFLICT ON CONSTRAINT uq_automation_runs_attachment DO NOTHING RETURNING id`,
+          [a.id, c.messageId, c.attachmentId],
+        );
+        if (!ar) return null;
+        await m.query(`UPDATE automations SET last_fired_at = now() WHERE id = $1`, [a.id]);
+        try {
+          await m.query('SAVEPOINT fire');
+          const { file: f } = await this.jobs.storeFile(a.user_id, a.job_id, file, m);
+          const run = await this.jobs.startRunIn(m, a.user_id, a.job_id, [f.id]);
+          await m.query('RELEASE SAVEPOINT fire');
+          await m.query(`UPDATE automation_runs SET run_id = $2 WHERE id = $1`, [ar.id, run.id]);
+          await this.outbox.add(m, 'extraction.automation.fired.v1', {
+            automationId: a.id,
+            automationRunId: ar.id,
+            runId: run.id,
+            messageId: c.messageId,
+            attachmentId: c.attachmentId,
+          });
+          return run.id;
+        } catch (err) {
+          // A file that cannot be run (not a PDF, too large) is a failed firing, kept with why.
+          await m.query('ROLLBACK TO SAVEPOINT fire');
+          const message =
+            err instanceof RpcException
+              ? (err.getError() as RpcErrorBody).message
+              : (err as Error).message;
+          await m.query(
+            `UPDATE automation_runs SET status = 'failed', error_message = $2, completed_at = now() WHERE id = $1`,
+            [ar.id, String(message).slice(0, 2000)],
+          );
+          return null;
+        }
+      });
+      if (firedRun) fired++;
+    }
+    this.relay.kick();
+    if (fired) this.logger.info({ automationId: a.id, fired }, 'automation fired');
+    return fired;
+  }
+
+  /** Called in the transaction that finished a run: an automation's run goes on to its export. */
+  async onRunFinished(m: EntityManager, run: RunRow): Promise<void> {
+    const pending = await m.query<
+      Array<{ id: string; export_config: ExportConfig; integration_account_id: string }>
+    >(
+      `SELECT ar.id, a.export_config, a.integration_account_id
+         FROM automation_runs ar JOIN automations a ON a.id = ar.automation_id
+        WHERE ar.run_id = $1 AND ar.status = 'pending' AND ar.export_id IS NULL`,
+      [run.id],
+    );
+    for (const p of pending) {
+      if (run.status === 'failed') {
+        await m.query(
+          `UPDATE automation_runs SET status = 'failed', error_message = 'the run extracted nothing', completed_at = now()
+            WHERE id = $1`,
+          [p.id],
+        );
+        continue;
+      }
+      const e = p.export_config;
+      const row = await this.exports.createIn(m, {
+        runId: run.id,
+        destType: e.dest,
+        fileType: e.fileType,
+        accountId: e.dest === 'download' ? null : p.integration_account_id,
+        options: { folderId: e.folderId, to: e.to },
+      });
+      await m.query(`UPDATE automation_runs SET export_id = $2 WHERE id = $1`, [p.id, row.id]);
+    }
+  }
+
+  /** Asks Gmail to keep pushing for this account's mailbox (a watch lasts 7 days). */
+  async renewWatch(accountId: string): Promise<void> {
+    const w = await this.accounts.withToken(accountId, (token) =>
+      this.google.gmailWatch(token, this.config.GMAIL_PUSH_TOPIC),
+    );
+    await this.ds.query(
+      `UPDATE integration_accounts SET watch_history_id = $2, watch_expires_at = to_timestamp($3::bigint / 1000.0),
+              updated_at = now() WHERE id = $1`,
+      [accountId, w.historyId, w.expiration],
+    );
+  }
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { env, type ServiceConfig } from '@app/config';
+import { storageSchema } from '@app/storage';
+
+export const extractionSchema = storageSchema.extend({
+  /** Keys for OAuth tokens, `id:base64key,...`; without them no token is stored or read. */
+  ENCRYPTION_KEYS: z.string().optional(),
+  ENCRYPTION_ACTIVE_KEY: z.string().optional(),
+  /** Signs the OAuth `state` parameter (a Secret in production; 32+ characters). */
+  OAUTH_STATE_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  GOOGLE_CLIENT_ID: z.string().default('dev-client.apps.googleusercontent.com'),
+  GOOGLE_CLIENT_SECRET: z.string().default('dev-secret'),
+  /** Google's endpoints; the simulator's locally. */
+  GOOGLE_AUTH_URL: z.string().url().default('http://127.0.0.1:3200/google/o/oauth2/v2/auth'),
+  GOOGLE_OAUTH_URL: z.string().url().default('http://127.0.0.1:3200/google/oauth2'),
+  GOOGLE_API_URL: z.string().url().default('http://127.0.0.1:3200/google'),
+  GOOGLE_TIMEOUT_MS: env.int(20_000, 100),
+  GOOGLE_MAX_ATTEMPTS: env.int(4, 1),
+  GOOGLE_BACKOFF_MS: env.int(500, 1),
+  /** The Pub/Sub topic Gmail pushes mailbox changes to. */
+  GMAIL_PUSH_TOPIC: z.string().default('projects/document-platform/topics/gmail-push'),
+  /** A watch is renewed when it lapses within this (Gmail's last 7 days). */
+  GMAIL_WATCH_RENEW_BEFORE_HOURS: env.int(24, 1),
+  /** A full re-sync (cursor too old) looks at most this far back and this many messages. */
+  GMAIL_RESYNC_DAYS: env.int(7, 1),
+  GMAIL_RESYNC_MAX_MESSAGES: env.int(500, 1),
+  /** Enabled automations are also synced this often, in case a push was lost. */
+  AUTOMATION_SYNC_SECONDS: env.int(600, 1),
+  /** Largest file taken from any source. */
+  MAX_FILE_BYTES: env.int(25 * 1024 * 1024, 1),
+  MAX_PDF_PAGES: env.int(200, 1),
+  /** A task still open this long after its last change is queued again (its worker died). */
+  TASK_STALE_SECONDS: env.int(300, 1),
+  JOBS_ENABLED: env.bool.default('true'),
+  JOB_TICK_SECONDS: env.int(60, 1),
+});
+/** Its own settings and the shared ones (the bus's attempts and delays among them). */
+export type ExtractionConfig = z.infer<typeof extractionSchema> & ServiceConfig;

@@ -1,0 +1,69 @@
+import { expectedValues, INVOICE_FIELDS, invoicePdf, sampleInvoice } from '@app/testing';
+import { PARSERS } from './data-types';
+import { extractFields, labelsOf } from './extractor';
+import { pdfLines, UnreadablePdfError } from './pdf-text';
+
+describe('field extraction', () => {
+  it('reads every typed field of generated invoices, whatever their date order', async () => {
+    for (const n of [0, 1, 2, 3, 7]) {
+      const inv = sampleInvoice(n);
+      const lines = await pdfLines(await invoicePdf(inv));
+      const got = extractFields(lines, INVOICE_FIELDS);
+      const values = Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v.value]));
+      expect(values).toEqual(expectedValues(inv));
+      for (const v of Object.values(got)) expect(v.confidence).toBeGreaterThanOrEqual(0.9);
+    }
+  });
+
+  it('says when a field is not there, and is less sure of values found without a label', async () => {
+    const lines = ['Contact us at help@example.org today', 'Reference   77'];
+    const got = extractFields(lines, [
+      { name: 'po_number', dataType: 'text' },
+      { name: 'contact', dataType: 'email' },
+    ]);
+    expect(got.po_number).toEqual({ value: null, confidence: 0, raw: null });
+    expect(got.contact.value).toBe('help@example.org');
+    expect(got.contact.confidence).toBeLessThan(0.9);
+  });
+
+  it('parses dates in several orders and flags ambiguous ones', () => {
+    expect(PARSERS.date('2026-03-05')).toMatchObject({ value: '2026-03-05', quality: 1 });
+    expect(PARSERS.date('25/12/2026')).toMatchObject({ value: '2026-12-25', quality: 1 });
+    expect(PARSERS.date('12/25/2026')).toMatchObject({ value: '2026-12-25', quality: 1 });
+    expect(PARSERS.date('05.03.2026')).toMatchObject({ value: '2026-03-05', quality: 0.75 });
+    expect(PARSERS.date('03/05/2026')).toMatchObject({ value: '2026-03-05', quality: 0.75 });
+    expect(PARSERS.date('March 5, 2026')).toMatchObject({ value: '2026-03-05' });
+    expect(PARSERS.date('5 Mar 2026')).toMatchObject({ value: '2026-03-05' });
+    expect(PARSERS.date('31/02/2026')).toBeNull();
+  });
+
+  it('normalises each data type', () => {
+    expect(PARSERS.currency('EUR 1.234,00')?.value).toEqual({ amount: 1234, currency: 'EUR' });
+    expect(PARSERS.currency('£99.5')?.value).toEqual({ amount: 99.5, currency: 'GBP' });
+    expect(PARSERS.currency('(42.00) USD')?.value).toEqual({ amount: -42, currency: 'USD' });
+    expect(PARSERS.number('1,234.5 units')?.value).toBe(1234.5);
+    expect(PARSERS.integer('3.5')).toBeNull();
+    expect(PARSERS.percentage('12.5 %')?.value).toBe(12.5);
+    expect(PARSERS.time('9:05 pm')?.value).toBe('21:05:00');
+    expect(PARSERS.time('12:00 AM')?.value).toBe('00:00:00');
+    expect(PARSERS.boolean('Checked')?.value).toBe(true);
+    expect(PARSERS.phone('(555) 010-4477')?.value).toBe('5550104477');
+    expect(PARSERS.phone('2026-03-05')).toBeNull();
+    expect(PARSERS.url('see www.example.org/x')?.value).toBe('https://www.example.org/x');
+    expect(PARSERS.email('Mail: A.B@Example.COM')?.value).toBe('a.b@example.com');
+  });
+
+  it('takes labels from the field name and its hints', () => {
+    expect(
+      labelsOf({
+        name: 'totalDue',
+        dataType: 'currency',
+        description: 'hints: amount due; balance',
+      }),
+    ).toEqual(['amount due', 'total due', 'balance']);
+  });
+
+  it('refuses what is not a PDF', async () => {
+    await expect(pdfLines(Buffer.from('hello'))).rejects.toBeInstanceOf(UnreadablePdfError);
+  });
+});

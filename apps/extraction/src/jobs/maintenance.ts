@@ -1,0 +1,129 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { Outbox, OutboxRelay } from '@app/messaging';
+import { LOGGER, scheduleEvery, SERVICE_CONFIG } from '@app/service-kit';
+import { AutomationsService } from '../automations/automations.service';
+import type { ExtractionConfig } from '../config';
+
+/**
+ * Scheduled on every replica (claims use SKIP LOCKED): queue again tasks whose worker died
+ * without the broker noticing, renew Gmail watches before they lapse, and sync automations
+ * that have not synced for a while in case a push was lost.
+ */
+@Injectable()
+export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdown {
+  private unschedule?: () => void;
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
+    private readonly automations: AutomationsService,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.JOBS_ENABLED) return;
+    this.unschedule = scheduleEvery(
+      this.scheduler,
+      'extraction.maintenance',
+      this.config.JOB_TICK_SECONDS,
+      () => this.tick(),
+      this.logger,
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.unschedule?.();
+  }
+
+  async tick(now = new Date()) {
+    return {
+      requeued: await this.requeueStaleTasks(now),
+      watches: await this.renewWatches(now),
+      syncs: await this.queueSyncs(now),
+    };
+  }
+
+  async requeueStaleTasks(now = new Date()): Promise<number> {
+    const n = await this.ds.transaction(async (m) => {
+      const rows = await m.query<Array<{ id: string; run_id: string }>>(
+        `UPDATE extraction_tasks SET updated_at = $1
+          WHERE id IN (SELECT id FROM extraction_tasks
+                        WHERE status IN ('pending', 'processing') AND updated_at < $1::timestamptz - make_interval(secs => $2)
+                        ORDER BY updated_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
+          RETURNING id, run_id`,
+        [now, this.config.TASK_STALE_SECONDS],
+      );
+      await this.outbox.addMany(
+        m,
+        rows.map((r) => ({
+          name: 'extraction.task.requested.v1' as const,
+          payload: { taskId: r.id, runId: r.run_id },
+        })),
+      );
+      return rows.length;
+    });
+    if (n) {
+      this.relay.kick();
+      this.logger.warn({ tasks: n }, 'stale tasks queued again');
+    }
+    return n;
+  }
+
+  async renewWatches(now = new Date()): Promise<number> {
+    const due = await this.ds.query<Array<{ id: string }>>(
+      `SELECT DISTINCT i.id FROM integration_accounts i JOIN automations a ON a.integration_account_id = i.id
+        WHERE a.is_enabled AND i.provider = 'google' AND i.disconnected_at IS NULL
+          AND (i.watch_expires_at IS NULL OR i.watch_expires_at < $1::timestamptz + make_interval(hours => $2))
+        LIMIT 100`,
+      [now, this.config.GMAIL_WATCH_RENEW_BEFORE_HOURS],
+    );
+    let renewed = 0;
+    for (const a of due) {
+      try {
+        await this.automations.renewWatch(a.id);
+        renewed++;
+      } catch (err) {
+        this.logger.warn(
+          { accountId: a.id, err: (err as Error).message },
+          'watch renewal failed; next tick retries',
+        );
+      }
+    }
+    return renewed;
+  }
+
+  async queueSyncs(now = new Date()): Promise<number> {
+    const n = await this.ds.transaction(async (m) => {
+      const rows = await m.query<Array<{ id: string }>>(
+        `UPDATE automations SET last_synced_at = $1
+          WHERE id IN (SELECT id FROM automations
+                        WHERE is_enabled AND (last_synced_at IS NULL OR last_synced_at < $1::timestamptz - make_interval(secs => $2))
+                        LIMIT 500 FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
+        [now, this.config.AUTOMATION_SYNC_SECONDS],
+      );
+      await this.outbox.addMany(
+        m,
+        rows.map((r) => ({
+          name: 'extraction.automation.sync.requested.v1' as const,
+          payload: { automationId: r.id },
+        })),
+      );
+      return rows.length;
+    });
+    if (n) this.relay.kick();
+    return n;
+  }
+}

@@ -1,0 +1,164 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { ExtractedValue, JobFieldView } from '@app/contracts';
+import { EventBus, Outbox, OutboxRelay } from '@app/messaging';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import { type BlobStorage, streamToBuffer } from '@app/storage';
+import { AutomationsService } from '../automations/automations.service';
+import type { ExtractionConfig } from '../config';
+import { extractFields } from '../extract/extractor';
+import { pdfLines, UnreadablePdfError } from '../extract/pdf-text';
+import { BLOB_STORAGE } from './jobs.service';
+import type { RunRow } from './views';
+
+interface ClaimedTask {
+  id: string;
+  run_id: string;
+  attempts: number;
+  storage_key: string;
+  fields_snapshot: JobFieldView[];
+}
+
+/**
+ * Workers: each task message extracts one file. A task is claimed by a conditional update,
+ * finished by another that also moves the run's counters in the same statement, so a task
+ * delivered twice (a worker died before its ack) counts once and the counters stay exact
+ * however many workers run. A failure is retried with back-off by the bus; the last attempt
+ * records the task as failed with its error, and the run ends completed, partially completed
+ * or failed when its last task is done.
+ */
+@Injectable()
+export class TaskWorker implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly bus: EventBus,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
+    private readonly automations: AutomationsService,
+    @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
+    @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    this.bus.on<{ taskId: string }>('extraction.task.requested.v1', async (p, ctx) => {
+      await this.process(p.taskId, ctx.attempt);
+    });
+  }
+
+  /** Handles one delivery of a task; `attempt` is the bus's count for this message. */
+  async process(
+    taskId: string,
+    attempt = 1,
+  ): Promise<'completed' | 'failed' | 'retry' | 'skipped'> {
+    const [task] = await this.ds.query<ClaimedTask[]>(
+      `WITH claimed AS (
+         UPDATE extraction_tasks SET status = 'processing', attempts = attempts + 1, updated_at = now()
+          WHERE id = $1 AND status IN ('pending', 'processing')
+          RETURNING id, run_id, source_file_id, attempts),
+       started AS (
+         UPDATE job_runs SET status = 'in_progress', started_at = coalesce(started_at, now())
+          WHERE id = (SELECT run_id FROM claimed) AND status = 'pending' RETURNING id)
+       SELECT c.id, c.run_id, c.attempts, s.storage_key, r.fields_snapshot
+         FROM claimed c JOIN source_files s ON s.id = c.source_file_id JOIN job_runs r ON r.id = c.run_id`,
+      [taskId],
+    );
+    if (!task) return 'skipped'; // finished already: a second delivery of the same task
+    const max = this.config.EVENT_MAX_ATTEMPTS;
+    if (task.attempts > max) {
+      // Claimed more often than allowed: workers keep dying on it.
+      await this.finish(task, null, `gave up after ${task.attempts - 1} attempts`);
+      return 'failed';
+    }
+    let data: Record<string, ExtractedValue>;
+    try {
+      const bytes = await streamToBuffer(await this.storage.get(task.storage_key));
+      const lines = await pdfLines(bytes, this.config.MAX_PDF_PAGES);
+      data = extractFields(lines, task.fields_snapshot);
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      const permanent = err instanceof UnreadablePdfError;
+      if (!permanent && Math.max(attempt, task.attempts) < max) {
+        await this.ds.query(
+          `UPDATE extraction_tasks SET error_message = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,
+          [task.id, message.slice(0, 2000)],
+        );
+        this.logger.warn({ taskId, attempt, err: message }, 'task failed; will retry');
+        throw err;
+      }
+      await this.finish(task, null, message);
+      return 'failed';
+    }
+    await this.finish(task, data, null);
+    return 'completed';
+  }
+
+  private async finish(
+    task: ClaimedTask,
+    data: Record<string, ExtractedValue> | null,
+    error: string | null,
+  ): Promise<void> {
+    const ok = data !== null;
+    const finished = await this.ds.transaction(async (m) => {
+      const [run] = await m.query<RunRow[]>(
+        `WITH done AS (
+           UPDATE extraction_tasks SET status = $2, error_message = $3, processed_at = now(), updated_at = now()
+            WHERE id = $1 AND status = 'processing'
+            RETURNING id, job_id, run_id, source_file_id),
+         result AS (
+           INSERT INTO extraction_results (job_id, run_id, task_id, source_file_id, extracted_data)
+           SELECT job_id, run_id, id, source_file_id, $4::jsonb FROM done WHERE $4::jsonb IS NOT NULL
+           RETURNING 1)
+         UPDATE job_runs r
+            SET tasks_completed = r.tasks_completed + $5::int,
+                tasks_failed = r.tasks_failed + (1 - $5::int),
+                status = CASE
+                  WHEN r.tasks_completed + r.tasks_failed + 1 < r.tasks_total THEN 'in_progress'
+                  WHEN r.tasks_failed + (1 - $5::int) = 0 THEN 'completed'
+                  WHEN r.tasks_completed + $5::int = 0 THEN 'failed'
+                  ELSE 'partially_completed' END,
+                completed_at = CASE WHEN r.tasks_completed + r.tasks_failed + 1 = r.tasks_total THEN now() END
+           FROM done WHERE r.id = done.run_id
+         RETURNING r.*`,
+        [
+          task.id,
+          ok ? 'completed' : 'failed',
+          error?.slice(0, 2000) ?? null,
+          ok ? JSON.stringify(data) : null,
+          ok ? 1 : 0,
+        ],
+      );
+      if (!run || run.completed_at === null) return null;
+      await this.runFinished(m, run);
+      return run;
+    });
+    if (!ok) this.logger.warn({ taskId: task.id, err: error }, 'task failed for good');
+    if (finished) {
+      this.relay.kick();
+      this.logger.info(
+        {
+          runId: finished.id,
+          status: finished.status,
+          completed: finished.tasks_completed,
+          failed: finished.tasks_failed,
+        },
+        'run finished',
+      );
+    }
+  }
+
+  private async runFinished(m: EntityManager, run: RunRow): Promise<void> {
+    await this.outbox.add(m, 'extraction.run.completed.v1', {
+      runId: run.id,
+      jobId: run.job_id,
+      runNumber: run.run_number,
+      status: run.status,
+      tasksTotal: run.tasks_total,
+      tasksCompleted: run.tasks_completed,
+      tasksFailed: run.tasks_failed,
+    });
+    await this.automations.onRunFinished(m, run);
+  }
+}

@@ -1,0 +1,455 @@
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import {
+  DATA_TYPES,
+  type DataTypeId,
+  EXPORT_DESTS,
+  EXPORT_FILE_TYPES,
+  type ExportDest,
+  type ExportFileType,
+  type FileInput,
+  PROVIDERS,
+  type Provider,
+  SOURCE_TYPES,
+  type SourceType,
+} from '@app/contracts';
+import type { BlobStorage } from '@app/storage';
+import type { AuthedRequest } from '../auth/api-key.guard';
+import { RequireScopes } from '../auth/decorators';
+import { ServicesClient } from '../rpc';
+import { GATEWAY_STORAGE } from '../storage';
+
+export class FieldBody {
+  @IsString() @MinLength(1) @MaxLength(100) name!: string;
+  @IsIn(DATA_TYPES) dataType!: DataTypeId;
+  @IsOptional() @IsString() @MaxLength(2000) description?: string;
+}
+
+export class CreateJobBody {
+  @IsString() @MinLength(1) @MaxLength(255) name!: string;
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => FieldBody)
+  fields!: FieldBody[];
+  @IsOptional() @IsString() templateId?: string;
+}
+
+export class FieldsBody {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => FieldBody)
+  fields!: FieldBody[];
+}
+
+export class AddFileBody {
+  @IsIn(SOURCE_TYPES) source!: SourceType;
+  /** upload: the file's name and its bytes, base64. */
+  @IsOptional() @IsString() @MaxLength(500) fileName?: string;
+  @IsOptional() @IsString() contentBase64?: string;
+  /** gdrive and gmail: the connected account to read with. */
+  @IsOptional() @IsString() accountId?: string;
+  @IsOptional() @IsString() @MaxLength(200) fileId?: string;
+  @IsOptional() @IsString() @MaxLength(200) messageId?: string;
+  @IsOptional() @IsString() @MaxLength(1000) attachmentId?: string;
+}
+
+export class ListQuery {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit?: number;
+  @IsOptional() @IsString() @MaxLength(512) cursor?: string;
+}
+
+export class ExportBody {
+  @IsIn(EXPORT_DESTS) destType!: ExportDest;
+  @IsIn(EXPORT_FILE_TYPES) fileType!: ExportFileType;
+  @IsOptional() @IsString() accountId?: string;
+  @IsOptional() @IsString() @MaxLength(200) folderId?: string;
+  @IsOptional() @IsEmail() to?: string;
+}
+
+export class AuthorizeQuery {
+  @IsString() @MaxLength(2000) redirectUri!: string;
+}
+
+export class CallbackQuery {
+  @IsString() @MinLength(1) @MaxLength(2000) code!: string;
+  @IsString() @MinLength(1) @MaxLength(2000) state!: string;
+  /** Google adds the granted scopes to the redirect. */
+  @IsOptional() @IsString() scope?: string;
+  @IsOptional() @IsString() authuser?: string;
+  @IsOptional() @IsString() prompt?: string;
+}
+
+export class TriggerConfigBody {
+  @IsString() @MinLength(1) @MaxLength(500) query!: string;
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(20) @IsString({ each: true }) mimeTypes!: string[];
+}
+
+export class ExportConfigBody {
+  @IsIn(EXPORT_DESTS) dest!: ExportDest;
+  @IsIn(EXPORT_FILE_TYPES) fileType!: ExportFileType;
+  @IsOptional() @IsString() @MaxLength(200) folderId?: string;
+  @IsOptional() @IsEmail() to?: string;
+}
+
+export class CreateAutomationBody {
+  @IsString() @MinLength(1) @MaxLength(255) name!: string;
+  @IsIn(['gmail_attachment']) triggerType!: 'gmail_attachment';
+  @IsObject() @ValidateNested() @Type(() => TriggerConfigBody) triggerConfig!: TriggerConfigBody;
+  @IsString() jobId!: string;
+  @IsString() integrationAccountId!: string;
+  @IsObject() @ValidateNested() @Type(() => ExportConfigBody) exportConfig!: ExportConfigBody;
+}
+
+export class UpdateAutomationBody {
+  @IsOptional() @IsBoolean() isEnabled?: boolean;
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(255) name?: string;
+}
+
+export class PubSubMessageBody {
+  @IsString() data!: string;
+  @IsOptional() @IsString() messageId?: string;
+  @IsOptional() @IsString() message_id?: string;
+  @IsOptional() @IsString() publishTime?: string;
+  @IsOptional() @IsString() publish_time?: string;
+  @IsOptional() @IsObject() attributes?: Record<string, string>;
+}
+
+export class PubSubPushBody {
+  @IsObject() @ValidateNested() @Type(() => PubSubMessageBody) message!: PubSubMessageBody;
+  @IsOptional() @IsString() subscription?: string;
+}
+
+const user = (req: AuthedRequest) => req.caller!.keyId;
+
+function need<T>(v: T | undefined, field: string, source: string): T {
+  if (v === undefined || v === '')
+    throw new BadRequestException(`${field} is required for source ${source}`);
+  return v;
+}
+
+/** Extraction jobs, their files and runs, results and exports. */
+@ApiTags('extraction')
+@ApiSecurity('api-key')
+@Controller('api/v1')
+export class ExtractionController {
+  constructor(
+    private readonly rpc: ServicesClient,
+    @Inject(GATEWAY_STORAGE) private readonly storage: BlobStorage,
+  ) {}
+
+  @Get('data-types')
+  @RequireScopes('extraction:read')
+  dataTypes() {
+    return this.rpc.send('extraction.data-type.list.v1', {});
+  }
+
+  @Post('extraction-jobs')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Create a job with the fields to extract' })
+  createJob(@Body() b: CreateJobBody, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.job.create.v1', { userId: user(req), ...b });
+  }
+
+  @Get('extraction-jobs')
+  @RequireScopes('extraction:read')
+  listJobs(@Query() q: ListQuery, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.job.list.v1', { userId: user(req), ...q });
+  }
+
+  @Get('extraction-jobs/:id')
+  @RequireScopes('extraction:read')
+  getJob(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.job.get.v1', { userId: user(req), id });
+  }
+
+  @Put('extraction-jobs/:id/fields')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Replace the fields; runs already made keep theirs' })
+  replaceFields(@Param('id') id: string, @Body() b: FieldsBody, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.job.fields.replace.v1', {
+      userId: user(req),
+      id,
+      fields: b.fields,
+    });
+  }
+
+  @Post('extraction-jobs/:id/files')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Add a file: an upload, a Drive file or a Gmail attachment' })
+  async addFile(
+    @Param('id') jobId: string,
+    @Body() b: AddFileBody,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    let file: FileInput;
+    if (b.source === 'upload') {
+      const data = Buffer.from(need(b.contentBase64, 'contentBase64', 'upload'), 'base64');
+      if (data.length === 0) throw new BadRequestException('contentBase64 holds no bytes');
+      // Bytes go to storage, not through RabbitMQ; the service hashes and keeps them.
+      const storageKey = `uploads/${randomUUID()}`;
+      await this.storage.put(storageKey, data, 'application/pdf');
+      file = {
+        source: 'upload',
+        fileName: need(b.fileName, 'fileName', 'upload'),
+        contentType: 'application/pdf',
+        storageKey,
+      };
+    } else if (b.source === 'gdrive') {
+      file = {
+        source: 'gdrive',
+        accountId: need(b.accountId, 'accountId', 'gdrive'),
+        fileId: need(b.fileId, 'fileId', 'gdrive'),
+      };
+    } else {
+      file = {
+        source: 'gmail',
+        accountId: need(b.accountId, 'accountId', 'gmail'),
+        messageId: need(b.messageId, 'messageId', 'gmail'),
+        attachmentId: need(b.attachmentId, 'attachmentId', 'gmail'),
+      };
+    }
+    const r = await this.rpc.send(
+      'extraction.file.add.v1',
+      { userId: user(req), jobId, file },
+      { timeoutMs: 60_000 },
+    );
+    // A file whose content the job already holds is not added twice.
+    void reply.status(r.created ? 201 : 200);
+    return r.file;
+  }
+
+  @Get('extraction-jobs/:id/files')
+  @RequireScopes('extraction:read')
+  files(@Param('id') jobId: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.file.list.v1', { userId: user(req), jobId });
+  }
+
+  @Delete('extraction-jobs/:id/files/:fileId')
+  @HttpCode(204)
+  @RequireScopes('extraction:write')
+  async removeFile(
+    @Param('id') jobId: string,
+    @Param('fileId') fileId: string,
+    @Req() req: AuthedRequest,
+  ) {
+    await this.rpc.send('extraction.file.remove.v1', { userId: user(req), jobId, fileId });
+  }
+
+  @Post('extraction-jobs/:id/runs')
+  @HttpCode(202)
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Start a run: one task per file, worked off a queue' })
+  startRun(@Param('id') jobId: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.run.start.v1', { userId: user(req), jobId });
+  }
+
+  @Get('extraction-jobs/:id/runs')
+  @RequireScopes('extraction:read')
+  runs(@Param('id') jobId: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.run.list.v1', { userId: user(req), jobId });
+  }
+
+  @Get('job-runs/:id')
+  @RequireScopes('extraction:read')
+  run(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.run.get.v1', { userId: user(req), id });
+  }
+
+  @Get('job-runs/:id/results')
+  @RequireScopes('extraction:read')
+  results(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.run.results.v1', { userId: user(req), id });
+  }
+
+  @Post('job-runs/:id/exports')
+  @HttpCode(202)
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Export a run as csv or xlsx to a download, Drive or Gmail' })
+  createExport(@Param('id') runId: string, @Body() b: ExportBody, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.export.create.v1', { userId: user(req), runId, ...b });
+  }
+
+  @Get('job-exports/:id')
+  @RequireScopes('extraction:read')
+  async getExport(@Param('id') id: string, @Req() req: AuthedRequest) {
+    const e = await this.rpc.send('extraction.export.get.v1', { userId: user(req), id });
+    // The storage key and content type are for this gateway, not for callers.
+    return Object.fromEntries(
+      Object.entries(e).filter(([k]) => k !== 'storageKey' && k !== 'contentType'),
+    );
+  }
+
+  @Get('job-exports/:id/download')
+  @RequireScopes('extraction:read')
+  async download(@Param('id') id: string, @Req() req: AuthedRequest, @Res() reply: FastifyReply) {
+    const e = await this.rpc.send('extraction.export.get.v1', { userId: user(req), id });
+    if (e.status !== 'completed' || !e.storageKey)
+      throw new ConflictException(`export is ${e.status}; download it when it has completed`);
+    await reply
+      .type(e.contentType)
+      .header(
+        'content-disposition',
+        `attachment; filename="${(e.fileName ?? 'export').replace(/"/g, '')}"`,
+      )
+      .send(await this.storage.get(e.storageKey));
+  }
+}
+
+/** Integration accounts (OAuth) and automations. */
+@ApiTags('extraction integrations')
+@ApiSecurity('api-key')
+@Controller('api/v1')
+export class IntegrationsController {
+  constructor(private readonly rpc: ServicesClient) {}
+
+  @Get('integrations/:provider/authorize')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Where to send the user to grant access, with a signed state' })
+  authorize(
+    @Param('provider') provider: string,
+    @Query() q: AuthorizeQuery,
+    @Req() req: AuthedRequest,
+  ) {
+    return this.rpc.send('extraction.oauth.authorize.v1', {
+      userId: user(req),
+      provider: providerOf(provider),
+      redirectUri: q.redirectUri,
+    });
+  }
+
+  @Get('integrations/:provider/callback')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'OAuth callback: exchanges the code and keeps the tokens, encrypted' })
+  callback(
+    @Param('provider') provider: string,
+    @Query() q: CallbackQuery,
+    @Req() req: AuthedRequest,
+  ) {
+    return this.rpc.send(
+      'extraction.oauth.callback.v1',
+      { userId: user(req), provider: providerOf(provider), code: q.code, state: q.state },
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  @Get('integration-accounts')
+  @RequireScopes('extraction:read')
+  accounts(@Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.account.list.v1', { userId: user(req) });
+  }
+
+  @Delete('integration-accounts/:id')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Disconnect: revoke at the provider and erase the tokens' })
+  disconnect(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send(
+      'extraction.account.disconnect.v1',
+      { userId: user(req), id },
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  @Post('integrations/google/gmail/push')
+  @HttpCode(204)
+  @RequireScopes('extraction:push')
+  @ApiOperation({ summary: 'Gmail push notifications, as Pub/Sub push delivers them' })
+  async push(@Body() b: PubSubPushBody) {
+    let n: { emailAddress?: unknown; historyId?: unknown };
+    try {
+      n = JSON.parse(Buffer.from(b.message.data, 'base64').toString('utf8')) as typeof n;
+    } catch {
+      throw new BadRequestException('message.data is not base64 JSON');
+    }
+    if (typeof n?.emailAddress !== 'string' || !['string', 'number'].includes(typeof n.historyId))
+      throw new BadRequestException('message.data must carry emailAddress and historyId');
+    await this.rpc.send('extraction.gmail.push.v1', {
+      emailAddress: n.emailAddress,
+      historyId: String(n.historyId as string | number),
+    });
+  }
+
+  @Post('automations')
+  @RequireScopes('extraction:write')
+  createAutomation(@Body() b: CreateAutomationBody, @Req() req: AuthedRequest) {
+    return this.rpc.send(
+      'extraction.automation.create.v1',
+      { userId: user(req), ...b },
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  @Get('automations')
+  @RequireScopes('extraction:read')
+  automations(@Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.automation.list.v1', { userId: user(req) });
+  }
+
+  @Get('automations/:id')
+  @RequireScopes('extraction:read')
+  automation(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.automation.get.v1', { userId: user(req), id });
+  }
+
+  @Patch('automations/:id')
+  @RequireScopes('extraction:write')
+  updateAutomation(
+    @Param('id') id: string,
+    @Body() b: UpdateAutomationBody,
+    @Req() req: AuthedRequest,
+  ) {
+    return this.rpc.send('extraction.automation.update.v1', { userId: user(req), id, ...b });
+  }
+
+  @Get('automations/:id/runs')
+  @RequireScopes('extraction:read')
+  automationRuns(@Param('id') id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.automation.runs.v1', { userId: user(req), id });
+  }
+}
+
+function providerOf(p: string): Provider {
+  if (!(PROVIDERS as readonly string[]).includes(p))
+    throw new BadRequestException(`provider must be one of ${PROVIDERS.join(', ')}`);
+  return p as Provider;
+}
