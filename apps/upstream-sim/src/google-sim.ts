@@ -322,12 +322,10 @@ export function registerGoogle(app: FastifyInstance): GoogleState {
       if (b.grant_type === 'refresh_token') {
         const r = b.refresh_token ? state.refreshTokens.get(b.refresh_token) : undefined;
         if (!r)
-          return reply
-            .status(400)
-            .send({
-              error: 'invalid_grant',
-              error_description: 'Token has been expired or revoked.',
-            });
+          return reply.status(400).send({
+            error: 'invalid_grant',
+            error_description: 'Token has been expired or revoked.',
+          });
         return {
           access_token: issueAccess(r.email),
           expires_in: state.config.accessTokenTtlSeconds,

@@ -178,7 +178,7 @@ export class AccountsService {
         `UPDATE automations SET is_enabled = false, updated_at = now() WHERE integration_account_id = $1`,
         [id],
       );
-      const [out] = await m.query<AccountRow[]>(
+      const [[out]] = await m.query<[AccountRow[], number]>(
         `UPDATE integration_accounts SET access_token = NULL, refresh_token = NULL, expires_at = NULL,
                 disconnected_at = coalesce(disconnected_at, now()), watch_expires_at = NULL, updated_at = now()
           WHERE id = $1 RETURNING ${VIEW_COLUMNS}`,

@@ -231,7 +231,7 @@ export class AutomationsService implements OnModuleInit {
       const a = await this.get(userId, id);
       await this.accounts.owned(userId, a.integrationAccountId);
     }
-    const [row] = await this.ds.query<AutomationRow[]>(
+    const [[row]] = await this.ds.query<[AutomationRow[], number]>(
       `UPDATE automations SET is_enabled = coalesce($3, is_enabled), name = coalesce($4, name), updated_at = now()
         WHERE id = $1 AND user_id = $2 RETURNING *`,
       [id, userId, patch.isEnabled ?? null, patch.name?.trim() ?? null],

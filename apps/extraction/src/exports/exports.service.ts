@@ -68,8 +68,9 @@ export function cellText(v: unknown): string {
     const c = v as { amount: number; currency: string };
     return `${c.amount.toFixed(2)} ${c.currency}`;
   }
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v as string | number | boolean);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
 }
 
 /** The table of a run: one row per file, a column per field and one per field's confidence. */
@@ -213,8 +214,8 @@ export class ExportsService implements OnModuleInit {
     );
     if (!row) return; // finished already
     try {
-      const results = (await this.ds.query<ResultRow[]>(RESULTS_SELECT, [row.run_id])).map(
-        resultView,
+      const results = (await this.ds.query<ResultRow[]>(RESULTS_SELECT, [row.run_id])).map((r) =>
+        resultView(r, row.fields_snapshot),
       );
       const { header, rows } = resultTable(row.fields_snapshot, results);
       const data = row.file_type === 'csv' ? toCsv(header, rows) : await toXlsx(header, rows);
@@ -229,7 +230,7 @@ export class ExportsService implements OnModuleInit {
       await this.storage.put(key, data, CONTENT_TYPES[row.file_type]);
       const externalId = await this.deliver(row, fileName, data, row.job_name, row.run_number);
       await this.ds.transaction(async (m) => {
-        const [done] = await m.query<ExportRow[]>(
+        const [[done]] = await m.query<[ExportRow[], number]>(
           `UPDATE job_exports SET status = 'completed', storage_key = $2, file_name = $3, external_id = $4,
                   error_message = NULL, updated_at = now()
             WHERE id = $1 AND status = 'in_progress' RETURNING *`,
@@ -267,7 +268,7 @@ export class ExportsService implements OnModuleInit {
 
   private async fail(row: ExportRow, message: string): Promise<void> {
     await this.ds.transaction(async (m) => {
-      const [done] = await m.query<ExportRow[]>(
+      const [[done]] = await m.query<[ExportRow[], number]>(
         `UPDATE job_exports SET status = 'failed', error_message = $2, updated_at = now()
           WHERE id = $1 AND status = 'in_progress' RETURNING id`,
         [row.id, message.slice(0, 2000)],

@@ -144,20 +144,17 @@ export class JobsService {
   }
 
   private async writeFields(m: EntityManager, jobId: string, fields: JobFieldInput[]) {
+    const rows = fields.map((f, i) => ({
+      name: f.name,
+      dataType: f.dataType,
+      description: f.description ?? null,
+      ord: i,
+    }));
     await m.query(
       `INSERT INTO job_fields (job_id, field_name, data_type_id, description, display_order)
-       SELECT $1, f.name, f."dataType", f.description, f.ord - 1
-         FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY AS f(name text, "dataType" text, description text, ord int)`,
-      [
-        jobId,
-        JSON.stringify(
-          fields.map((f) => ({
-            name: f.name,
-            dataType: f.dataType,
-            description: f.description ?? null,
-          })),
-        ),
-      ],
+       SELECT $1, f.name, f."dataType", f.description, f.ord
+         FROM jsonb_to_recordset($2::jsonb) AS f(name text, "dataType" text, description text, ord int)`,
+      [jobId, JSON.stringify(rows)],
     );
   }
 
@@ -373,7 +370,7 @@ export class JobsService {
     );
     if (tasks.length === 0)
       throw rpcError('validation_failed', 'the job has no files to extract', { field: 'files' });
-    const [counted] = await m.query<RunRow[]>(
+    const [[counted]] = await m.query<[RunRow[], number]>(
       `UPDATE job_runs SET tasks_total = $2 WHERE id = $1 RETURNING *`,
       [run.id, tasks.length],
     );
@@ -413,7 +410,7 @@ export class JobsService {
   async results(userId: string, id: string) {
     const run = await this.run(userId, id);
     const rows = await this.ds.query<ResultRow[]>(RESULTS_SELECT, [id]);
-    return { run, results: rows.map(resultView) };
+    return { run, results: rows.map((r) => resultView(r, run.fields)) };
   }
 }
 

@@ -57,7 +57,7 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
 
   async requeueStaleTasks(now = new Date()): Promise<number> {
     const n = await this.ds.transaction(async (m) => {
-      const rows = await m.query<Array<{ id: string; run_id: string }>>(
+      const [rows] = await m.query<[Array<{ id: string; run_id: string }>, number]>(
         `UPDATE extraction_tasks SET updated_at = $1
           WHERE id IN (SELECT id FROM extraction_tasks
                         WHERE status IN ('pending', 'processing') AND updated_at < $1::timestamptz - make_interval(secs => $2)
@@ -106,7 +106,7 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
 
   async queueSyncs(now = new Date()): Promise<number> {
     const n = await this.ds.transaction(async (m) => {
-      const rows = await m.query<Array<{ id: string }>>(
+      const [rows] = await m.query<[Array<{ id: string }>, number]>(
         `UPDATE automations SET last_synced_at = $1
           WHERE id IN (SELECT id FROM automations
                         WHERE is_enabled AND (last_synced_at IS NULL OR last_synced_at < $1::timestamptz - make_interval(secs => $2))

@@ -102,7 +102,7 @@ export class TaskWorker implements OnModuleInit {
   ): Promise<void> {
     const ok = data !== null;
     const finished = await this.ds.transaction(async (m) => {
-      const [run] = await m.query<RunRow[]>(
+      const [[run]] = await m.query<[RunRow[], number]>(
         `WITH done AS (
            UPDATE extraction_tasks SET status = $2, error_message = $3, processed_at = now(), updated_at = now()
             WHERE id = $1 AND status = 'processing'

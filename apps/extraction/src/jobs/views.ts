@@ -122,7 +122,15 @@ export const RESULTS_SELECT = `
    WHERE t.run_id = $1
    ORDER BY s.uploaded_at, s.id`;
 
-export function resultView(r: ResultRow): ResultView {
+/** A result, its values in the order of the fields the run ran with (jsonb keeps no order). */
+export function resultView(r: ResultRow, fields: JobFieldView[]): ResultView {
+  const data = r.extracted_data
+    ? Object.fromEntries(
+        fields
+          .filter((f) => f.name in r.extracted_data!)
+          .map((f) => [f.name, r.extracted_data![f.name]]),
+      )
+    : null;
   return {
     taskId: r.task_id,
     sourceFileId: r.source_file_id,
@@ -131,7 +139,7 @@ export function resultView(r: ResultRow): ResultView {
     status: r.status,
     attempts: r.attempts,
     error: r.error_message,
-    data: r.extracted_data ?? null,
+    data,
     processedAt: r.processed_at?.toISOString() ?? null,
   };
 }

@@ -1,0 +1,731 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
+import type { FastifyInstance } from 'fastify';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import type {
+  AutomationRunView,
+  ExportView,
+  IntegrationAccountView,
+  JobView,
+  ResultView,
+  RunView,
+  SourceFileView,
+} from '@app/contracts';
+import { serviceDataSource } from '@app/service-kit';
+import {
+  eventually,
+  expectedValues,
+  INVOICE_FIELDS,
+  invoicePdf,
+  sampleInvoice,
+  testEnv,
+  testServiceConfig,
+} from '@app/testing';
+import type { GoogleState } from '../apps/upstream-sim/src/google-sim';
+import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
+import { extractionSchema } from '../apps/extraction/src/config';
+import { ExtractionService } from '../apps/extraction/src/extraction.module';
+import { startGateway, startService } from './harness';
+
+const KEY = 'extraction-test-key-0123456789';
+const PREFIX = 'ex.';
+const ALICE = 'alice@example.com';
+const REDIRECT = 'https://app.example.org/oauth/google';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('extraction through the gateway', () => {
+  let sim: FastifyInstance;
+  let google: GoogleState;
+  let simUrl: string;
+  let services: NestFastifyApplication[];
+  let gateway: NestFastifyApplication;
+  let ds: DataSource;
+  let storageRoot: string;
+  let env: Record<string, string>;
+  let account: IntegrationAccountView;
+  let job: JobView;
+  let firstRun: RunView;
+  let secondRun: RunView;
+
+  const api = async <T = unknown>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: object,
+  ) => {
+    const res = await gateway.inject({
+      method,
+      url,
+      headers: { 'x-api-key': KEY },
+      ...(payload ? { payload } : {}),
+    });
+    const json = String(res.headers['content-type'] ?? '').includes('json');
+    return { status: res.statusCode, body: (json ? res.json() : undefined) as T, res };
+  };
+  const simPost = async <T>(path: string, body: object = {}) =>
+    (await (
+      await fetch(`${simUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json()) as T;
+  const b64 = (b: Buffer) => b.toString('base64');
+  const invoice = async (n: number) => invoicePdf(sampleInvoice(n));
+  const upload = (jobId: string, fileName: string, data: Buffer) =>
+    api<SourceFileView>('POST', `/api/v1/extraction-jobs/${jobId}/files`, {
+      source: 'upload',
+      fileName,
+      contentBase64: b64(data),
+    });
+  const finished = (runId: string, timeoutMs = 30_000) =>
+    eventually(
+      async () => {
+        const r = await api<RunView>('GET', `/api/v1/job-runs/${runId}`);
+        if (!['completed', 'partially_completed', 'failed'].includes(r.body.status))
+          throw new Error(`run is ${r.body.status}`);
+        return r.body;
+      },
+      timeoutMs,
+      100,
+    );
+  const exported = (id: string) =>
+    eventually(async () => {
+      const e = await api<ExportView>('GET', `/api/v1/job-exports/${id}`);
+      if (e.body.status !== 'completed' && e.body.status !== 'failed')
+        throw new Error(`export is ${e.body.status}`);
+      return e.body;
+    });
+  const results = async (runId: string) =>
+    (await api<{ run: RunView; results: ResultView[] }>('GET', `/api/v1/job-runs/${runId}/results`))
+      .body;
+  const connect = async (email: string) => {
+    const auth = await api<{ url: string; state: string }>(
+      'GET',
+      `/api/v1/integrations/google/authorize?redirectUri=${encodeURIComponent(REDIRECT)}`,
+    );
+    expect(auth.status).toBe(200);
+    // The user consents at Google, which redirects back with a code and the state.
+    const consent = await fetch(`${auth.body.url}&login_hint=${encodeURIComponent(email)}`, {
+      redirect: 'manual',
+    });
+    expect(consent.status).toBe(302);
+    const back = new URL(consent.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe(REDIRECT);
+    const cb = await api<IntegrationAccountView>(
+      'GET',
+      `/api/v1/integrations/google/callback${back.search}`,
+    );
+    expect(cb.status).toBe(200);
+    return cb.body;
+  };
+  const calls = (key: string) => google.calls.get(key) ?? 0;
+
+  beforeAll(async () => {
+    const sm = createUpstreamSim();
+    sim = sm.app;
+    google = sm.google;
+    await sim.listen({ port: 0, host: '127.0.0.1' });
+    simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
+    storageRoot = await mkdtemp(join(tmpdir(), 'ex-storage-'));
+    env = {
+      MESSAGING_PREFIX: PREFIX,
+      STORAGE_ROOT: storageRoot,
+      GOOGLE_AUTH_URL: `${simUrl}/google/o/oauth2/v2/auth`,
+      GOOGLE_OAUTH_URL: `${simUrl}/google/oauth2`,
+      GOOGLE_API_URL: `${simUrl}/google`,
+      GOOGLE_BACKOFF_MS: '10',
+      OAUTH_STATE_SECRET: 'a-test-oauth-state-secret-of-32-chars!',
+      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      JOBS_ENABLED: 'false',
+      EVENT_MAX_ATTEMPTS: '3',
+    };
+    const config = testServiceConfig(env, extractionSchema);
+    // Two replicas: every test runs with competing workers.
+    services = await startService(ExtractionService, config, 2);
+    ds = serviceDataSource(ExtractionService, config);
+    await ds.initialize();
+    gateway = await startGateway({
+      MESSAGING_PREFIX: PREFIX,
+      DEV_API_KEY: KEY,
+      STORAGE_ROOT: storageRoot,
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    for (const s of services ?? []) await s.close();
+    await ds?.destroy();
+    await sim?.close();
+    await rm(storageRoot, { recursive: true, force: true });
+  });
+
+  it('connects a Google account through the OAuth callback, keeping its tokens encrypted', async () => {
+    account = await connect(ALICE);
+    expect(account).toMatchObject({ provider: 'google', email: ALICE, connected: true });
+    expect(account.scopes).toContain('https://www.googleapis.com/auth/gmail.readonly');
+    expect(JSON.stringify(account)).not.toMatch(/token/i);
+    const [row] = await ds.query<Array<{ access_token: Buffer; refresh_token: Buffer }>>(
+      `SELECT access_token, refresh_token FROM extraction.integration_accounts WHERE id = $1`,
+      [account.id],
+    );
+    const stored = `${row.access_token.toString('latin1')} ${row.refresh_token.toString('latin1')}`;
+    const issued = [...google.accessTokens.keys(), ...google.refreshTokens.keys()];
+    expect(issued.length).toBeGreaterThanOrEqual(2);
+    for (const t of issued) expect(stored).not.toContain(t);
+    expect(row.access_token.toString('utf8')).toMatch(/^v1\.k1\./);
+    // A state that is not this caller's, or tampered with, is refused.
+    const bad = await api(
+      'GET',
+      `/api/v1/integrations/google/callback?code=x&state=${'e30'}.${'A'.repeat(43)}`,
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.res.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('runs a job over uploaded, Drive and Gmail PDFs, extracting the known values', async () => {
+    const created = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+      name: 'Vendor invoices',
+      fields: INVOICE_FIELDS,
+    });
+    expect(created.body).toMatchObject({ name: 'Vendor invoices' });
+    expect(created.status).toBe(201);
+    job = created.body;
+    expect(job.fields.map((f) => f.name)).toEqual(INVOICE_FIELDS.map((f) => f.name));
+
+    const uploads = [];
+    for (const n of [0, 1, 2])
+      uploads.push(await upload(job.id, `invoice-${n}.pdf`, await invoice(n)));
+    expect(uploads.map((u) => u.status)).toEqual([201, 201, 201]);
+    // The same content again is the same file, not a second one.
+    const again = await upload(job.id, 'copy-of-invoice-0.pdf', await invoice(0));
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(uploads[0].body.id);
+    const notPdf = await upload(job.id, 'notes.txt', Buffer.from('just text'));
+    expect(notPdf.status).toBe(422);
+    expect(notPdf.body).toMatchObject({ detail: expect.stringContaining('not a PDF') });
+
+    const drive = await simPost<{ id: string }>('/_sim/google/drive/files', {
+      owner: ALICE,
+      name: 'invoice-3.pdf',
+      mimeType: 'application/pdf',
+      dataBase64: b64(await invoice(3)),
+    });
+    const fromDrive = await api<SourceFileView>('POST', `/api/v1/extraction-jobs/${job.id}/files`, {
+      source: 'gdrive',
+      accountId: account.id,
+      fileId: drive.id,
+    });
+    expect(fromDrive.status).toBe(201);
+    expect(fromDrive.body).toMatchObject({
+      sourceType: 'gdrive',
+      externalId: drive.id,
+      fileName: 'invoice-3.pdf',
+    });
+    const mail = await simPost<{ id: string; attachmentIds: string[] }>(
+      '/_sim/google/gmail/messages',
+      {
+        to: ALICE,
+        from: 'billing@vendor.example',
+        subject: 'Invoice 4',
+        attachments: [
+          {
+            filename: 'invoice-4.pdf',
+            mimeType: 'application/pdf',
+            dataBase64: b64(await invoice(4)),
+          },
+        ],
+      },
+    );
+    const fromGmail = await api<SourceFileView>('POST', `/api/v1/extraction-jobs/${job.id}/files`, {
+      source: 'gmail',
+      accountId: account.id,
+      messageId: mail.id,
+      attachmentId: mail.attachmentIds[0],
+    });
+    expect(fromGmail.status).toBe(201);
+    expect(fromGmail.body).toMatchObject({
+      sourceType: 'gmail',
+      externalId: `${mail.id}:${mail.attachmentIds[0]}`,
+    });
+    const missing = await api('POST', `/api/v1/extraction-jobs/${job.id}/files`, {
+      source: 'gdrive',
+      accountId: account.id,
+      fileId: 'no-such-file',
+    });
+    expect(missing.status).toBe(404);
+    // A PDF no reader can open: its task fails after its attempts, the others go on.
+    const broken = await upload(
+      job.id,
+      'broken.pdf',
+      Buffer.from('%PDF-1.4\nthis is not a real pdf'),
+    );
+    expect(broken.status).toBe(201);
+
+    const started = await api<RunView>('POST', `/api/v1/extraction-jobs/${job.id}/runs`);
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ runNumber: 1, tasksTotal: 6, status: 'pending' });
+    firstRun = await finished(started.body.id);
+    expect(firstRun).toMatchObject({
+      status: 'partially_completed',
+      tasksTotal: 6,
+      tasksCompleted: 5,
+      tasksFailed: 1,
+    });
+    const { results: rows } = await results(firstRun.id);
+    const byName = new Map(rows.map((r) => [r.fileName, r]));
+    for (const n of [0, 1, 2, 3, 4]) {
+      const r = byName.get(`invoice-${n}.pdf`)!;
+      expect(r.status).toBe('completed');
+      const values = Object.fromEntries(Object.entries(r.data!).map(([k, v]) => [k, v.value]));
+      expect(values).toEqual(expectedValues(sampleInvoice(n)));
+      for (const v of Object.values(r.data!)) expect(v.confidence).toBeGreaterThanOrEqual(0.9);
+    }
+    expect(byName.get('broken.pdf')).toMatchObject({
+      status: 'failed',
+      data: null,
+      error: expect.stringContaining('PDF'),
+    });
+    // Bytes are kept once per content, whichever job holds them.
+    const other = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+      name: 'Other',
+      fields: [{ name: 'total', dataType: 'currency' }],
+    });
+    await upload(other.body.id, 'same.pdf', await invoice(0));
+    const keys = await ds.query<Array<{ n: number; keys: number }>>(
+      `SELECT count(*)::int AS n, count(DISTINCT storage_key)::int AS keys FROM extraction.source_files
+        WHERE content_hash = (SELECT content_hash FROM extraction.source_files WHERE id = $1)`,
+      [uploads[0].body.id],
+    );
+    expect(keys).toEqual([{ n: 2, keys: 1 }]);
+  });
+
+  it('runs again after the fields change, leaving the first run as it was', async () => {
+    const before = await results(firstRun.id);
+    const changed = await api<JobView>('PUT', `/api/v1/extraction-jobs/${job.id}/fields`, {
+      fields: [
+        { name: 'total', dataType: 'currency', description: 'hints: total due' },
+        { name: 'invoice_date', dataType: 'date' },
+        { name: 'po_number', dataType: 'text', description: 'hints: purchase order' },
+      ],
+    });
+    expect(changed.status).toBe(200);
+    const files = await api<SourceFileView[]>('GET', `/api/v1/extraction-jobs/${job.id}/files`);
+    const broken = files.body.find((f) => f.fileName === 'broken.pdf')!;
+    expect(
+      (await api('DELETE', `/api/v1/extraction-jobs/${job.id}/files/${broken.id}`)).status,
+    ).toBe(204);
+    const started = await api<RunView>('POST', `/api/v1/extraction-jobs/${job.id}/runs`);
+    secondRun = await finished(started.body.id);
+    expect(secondRun).toMatchObject({
+      runNumber: 2,
+      status: 'completed',
+      tasksTotal: 5,
+      tasksCompleted: 5,
+      tasksFailed: 0,
+    });
+    expect(secondRun.fields.map((f) => f.name)).toEqual(['total', 'invoice_date', 'po_number']);
+    const second = await results(secondRun.id);
+    for (const r of second.results) {
+      expect(Object.keys(r.data!)).toEqual(['total', 'invoice_date', 'po_number']);
+      expect(r.data!.po_number).toEqual({ value: null, confidence: 0, raw: null });
+    }
+    // The first run: same fields, same files, same results.
+    expect(await results(firstRun.id)).toEqual(before);
+    const runs = await api<RunView[]>('GET', `/api/v1/extraction-jobs/${job.id}/runs`);
+    expect(runs.body.map((r) => r.runNumber)).toEqual([2, 1]);
+  });
+
+  it('exports a run as csv and xlsx, to a download, Drive and Gmail', async () => {
+    const { results: rows } = await results(secondRun.id);
+    const expectedRows = rows.map((r) => [
+      r.fileName,
+      r.sourceType,
+      'completed',
+      `${(r.data!.total.value as { amount: number }).amount.toFixed(2)} USD`,
+      String(r.data!.invoice_date.value),
+      '',
+    ]);
+
+    const csv = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'download',
+      fileType: 'csv',
+    });
+    expect(csv.status).toBe(202);
+    expect(csv.body.status).toBe('pending');
+    expect(await exported(csv.body.id)).toMatchObject({
+      status: 'completed',
+      fileName: 'vendor-invoices-run-2.csv',
+    });
+    const csvFile = await api('GET', `/api/v1/job-exports/${csv.body.id}/download`);
+    expect(csvFile.res.headers['content-type']).toContain('text/csv');
+    expect(csvFile.res.headers['content-disposition']).toBe(
+      'attachment; filename="vendor-invoices-run-2.csv"',
+    );
+    const table: string[][] = parse(csvFile.res.body);
+    expect(table[0].slice(0, 6)).toEqual([
+      'file_name',
+      'source_type',
+      'status',
+      'total',
+      'invoice_date',
+      'po_number',
+    ]);
+    expect(table.slice(1).map((r) => r.slice(0, 6))).toEqual(expectedRows);
+
+    const xlsx = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'download',
+      fileType: 'xlsx',
+    });
+    await exported(xlsx.body.id);
+    const xlsxFile = await api('GET', `/api/v1/job-exports/${xlsx.body.id}/download`);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(xlsxFile.res.rawPayload);
+    const sheet = wb.getWorksheet('Results')!;
+    const cells: string[][] = [];
+    sheet.eachRow((row) =>
+      cells.push(
+        (row.values as Array<string | number | boolean | null | undefined>)
+          .slice(1)
+          .map((v) => (v === null || v === undefined ? '' : String(v))),
+      ),
+    );
+    expect(cells[0].slice(0, 6)).toEqual(table[0].slice(0, 6));
+    expect(cells.slice(1).map((r) => r.slice(0, 6))).toEqual(expectedRows);
+    // Confidence columns are numbers in the workbook.
+    expect(typeof sheet.getRow(2).getCell(7).value).toBe('number');
+
+    const toDrive = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'gdrive',
+      fileType: 'csv',
+      accountId: account.id,
+      folderId: 'folder-reports',
+    });
+    const drive = await exported(toDrive.body.id);
+    expect(drive.status).toBe('completed');
+    const uploaded = (await (
+      await fetch(`${simUrl}/_sim/google/drive/files/${drive.externalId}`)
+    ).json()) as {
+      name: string;
+      parents: string[];
+      data: string;
+    };
+    expect(uploaded).toMatchObject({
+      name: 'vendor-invoices-run-2.csv',
+      parents: ['folder-reports'],
+    });
+    expect(parse(Buffer.from(uploaded.data, 'base64'))).toEqual(table);
+
+    const byMail = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'gmail',
+      fileType: 'xlsx',
+      accountId: account.id,
+      to: 'auditor@example.org',
+    });
+    expect((await exported(byMail.body.id)).status).toBe('completed');
+    const state = (await (await fetch(`${simUrl}/_sim/google/state`)).json()) as {
+      sent: Array<{ to: string; subject: string; raw: string }>;
+    };
+    const sent = state.sent.find((s) => s.to === 'auditor@example.org')!;
+    expect(sent.subject).toBe('Extraction results: Vendor invoices, run 2');
+    expect(sent.raw).toContain('filename=vendor-invoices-run-2.xlsx');
+
+    // Refusals name what is wrong.
+    const noAccount = await api('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'gdrive',
+      fileType: 'csv',
+    });
+    expect(noAccount.status).toBe(400);
+    expect(noAccount.body).toMatchObject({ detail: expect.stringContaining('accountId') });
+    const badType = await api('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'download',
+      fileType: 'pdf',
+    });
+    expect(badType.status).toBe(400);
+  });
+
+  it('refreshes an expired token once however many callers need it, and again after a 401', async () => {
+    const files = [];
+    for (const n of [10, 11, 12, 13, 14, 15])
+      files.push(
+        await simPost<{ id: string }>('/_sim/google/drive/files', {
+          owner: ALICE,
+          name: `d-${n}.pdf`,
+          mimeType: 'application/pdf',
+          dataBase64: b64(await invoice(n)),
+        }),
+      );
+    await ds.query(
+      `UPDATE extraction.integration_accounts SET expires_at = now() - interval '1 minute' WHERE id = $1`,
+      [account.id],
+    );
+    google.config.tokenDelayMs = 300;
+    const refreshes = calls('token:refresh_token');
+    // Six adds at once, spread over both replicas by the broker.
+    const adds = await Promise.all(
+      files.map((f) =>
+        api('POST', `/api/v1/extraction-jobs/${job.id}/files`, {
+          source: 'gdrive',
+          accountId: account.id,
+          fileId: f.id,
+        }),
+      ),
+    );
+    expect(adds.map((a) => a.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect(calls('token:refresh_token') - refreshes).toBe(1);
+    google.config.tokenDelayMs = 0;
+
+    // Google revokes the access token early: a 401, one refresh, the call succeeds.
+    await simPost('/_sim/google/expire-access-tokens');
+    const drive = await simPost<{ id: string }>('/_sim/google/drive/files', {
+      owner: ALICE,
+      name: 'late.pdf',
+      mimeType: 'application/pdf',
+      dataBase64: b64(await invoice(16)),
+    });
+    const late = await api('POST', `/api/v1/extraction-jobs/${job.id}/files`, {
+      source: 'gdrive',
+      accountId: account.id,
+      fileId: drive.id,
+    });
+    expect(late.status).toBe(201);
+    expect(calls('token:refresh_token') - refreshes).toBe(2);
+  });
+
+  it('disconnects an account: revoked at Google, tokens erased, no longer usable', async () => {
+    const carol = await connect('carol@example.com');
+    const revokes = calls('token:revoke');
+    const out = await api<IntegrationAccountView>(
+      'DELETE',
+      `/api/v1/integration-accounts/${carol.id}`,
+    );
+    expect(out.status).toBe(200);
+    expect(out.body.connected).toBe(false);
+    expect(calls('token:revoke') - revokes).toBe(1);
+    const [row] = await ds.query<
+      Array<{ access_token: Buffer | null; refresh_token: Buffer | null }>
+    >(`SELECT access_token, refresh_token FROM extraction.integration_accounts WHERE id = $1`, [
+      carol.id,
+    ]);
+    expect(row).toEqual({ access_token: null, refresh_token: null });
+    const refused = await api('POST', `/api/v1/extraction-jobs/${job.id}/files`, {
+      source: 'gdrive',
+      accountId: carol.id,
+      fileId: 'x',
+    });
+    expect(refused.status).toBe(409);
+  });
+
+  it('fires an automation once per new matching attachment, then runs the job and exports', async () => {
+    const auto = await api<{ id: string }>('POST', '/api/v1/automations', {
+      name: 'Vendor mail',
+      triggerType: 'gmail_attachment',
+      triggerConfig: {
+        query: 'from:vendor@example.com has:attachment',
+        mimeTypes: ['application/pdf'],
+      },
+      jobId: job.id,
+      integrationAccountId: account.id,
+      exportConfig: { dest: 'gdrive', fileType: 'csv', folderId: 'auto-reports' },
+    });
+    expect(auto.status).toBe(201);
+    // Gmail is asked to push for the mailbox.
+    expect(google.mailbox(ALICE).watch?.topicName).toMatch(/^projects\//);
+    const send = async (from: string, files: Array<[string, string, Buffer]>) =>
+      simPost<{ id: string; historyId: number; attachmentIds: string[] }>(
+        '/_sim/google/gmail/messages',
+        {
+          to: ALICE,
+          from,
+          subject: 'Invoices attached',
+          attachments: files.map(([filename, mimeType, data]) => ({
+            filename,
+            mimeType,
+            dataBase64: b64(data),
+          })),
+        },
+      );
+    const push = (historyId: number) =>
+      api('POST', '/api/v1/integrations/google/gmail/push', {
+        message: {
+          data: b64(Buffer.from(JSON.stringify({ emailAddress: ALICE, historyId }))),
+          messageId: '1',
+          publishTime: new Date().toISOString(),
+        },
+        subscription: 'projects/p/subscriptions/s',
+      });
+    const m1 = await send('Vendor <vendor@example.com>', [
+      ['inv-5.pdf', 'application/pdf', await invoice(5)],
+      ['inv-6.pdf', 'application/pdf', await invoice(6)],
+      ['logo.png', 'image/png', Buffer.from('png')],
+    ]);
+    const m2 = await send('someone@else.example', [
+      ['inv-7.pdf', 'application/pdf', await invoice(7)],
+    ]);
+    // Pub/Sub delivers at least once: the same notification twice.
+    expect((await push(m2.historyId)).status).toBe(204);
+    expect((await push(m2.historyId)).status).toBe(204);
+
+    const runsOf = async () =>
+      (await api<AutomationRunView[]>('GET', `/api/v1/automations/${auto.body.id}/runs`)).body;
+    const fired = await eventually(async () => {
+      const r = await runsOf();
+      if (r.length !== 2 || r.some((x) => x.status !== 'completed'))
+        throw new Error(JSON.stringify(r));
+      return r;
+    }, 30_000);
+    expect(new Set(fired.map((f) => f.messageId))).toEqual(new Set([m1.id]));
+    expect(new Set(fired.map((f) => f.attachmentId))).toEqual(
+      new Set(m1.attachmentIds.slice(0, 2)),
+    );
+    for (const f of fired) {
+      const { run, results: rows } = await results(f.runId!);
+      expect(run).toMatchObject({ status: 'completed', tasksTotal: 1, automationId: auto.body.id });
+      const n = rows[0].fileName === 'inv-5.pdf' ? 5 : 6;
+      expect(rows[0].data!.total.value).toEqual({
+        amount: sampleInvoice(n).total,
+        currency: 'USD',
+      });
+      const e = await api<ExportView>('GET', `/api/v1/job-exports/${f.exportId}`);
+      expect(e.body).toMatchObject({ status: 'completed', destType: 'gdrive' });
+      expect(google.drive.get(e.body.externalId!)?.parents).toEqual(['auto-reports']);
+    }
+
+    // Gmail forgets history; a new mail arrives; the next sync re-syncs and fires only for it.
+    await simPost(`/_sim/google/gmail/${ALICE}/expire-history`);
+    const m3 = await send('vendor@example.com', [
+      ['inv-8.pdf', 'application/pdf', await invoice(8)],
+    ]);
+    await push(m3.historyId);
+    const after = await eventually(async () => {
+      const r = await runsOf();
+      if (r.length !== 3 || r.some((x) => x.status !== 'completed'))
+        throw new Error(JSON.stringify(r));
+      return r;
+    }, 30_000);
+    expect(after.filter((r) => r.messageId === m3.id)).toHaveLength(1);
+    await push(m3.historyId);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await runsOf()).toHaveLength(3);
+    // The database, not this code, refuses a second firing for the same attachment.
+    await expect(
+      ds.query(
+        `INSERT INTO extraction.automation_runs (automation_id, message_id, attachment_id) VALUES ($1, $2, $3)`,
+        [auto.body.id, m3.id, after.find((r) => r.messageId === m3.id)!.attachmentId],
+      ),
+    ).rejects.toThrow(/uq_automation_runs_attachment/);
+  });
+
+  it('finishes a run with exact counters when a worker is killed in the middle of it', async () => {
+    const big = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+      name: 'Long invoices',
+      fields: INVOICE_FIELDS,
+    });
+    for (let n = 100; n < 124; n++)
+      expect(
+        (await upload(big.body.id, `long-${n}.pdf`, await invoicePdf(sampleInvoice(n), 25))).status,
+      ).toBe(201);
+    // Only a worker in its own process takes tasks now.
+    for (const s of services) await s.close();
+    services = [];
+    const port = await freePort();
+    const t = testEnv();
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['-r', '@swc-node/register', 'apps/extraction/src/main.ts'],
+      {
+        cwd: join(__dirname, '..'),
+        env: {
+          ...process.env,
+          ...env,
+          SWC_NODE_PROJECT: 'tsconfig.json',
+          NODE_ENV: 'test',
+          LOG_LEVEL: 'silent',
+          DATABASE_URL: t.databaseUrl,
+          RABBITMQ_URL: t.rabbitUrl,
+          HEALTH_PORT: String(port),
+          EVENT_PREFETCH: '6',
+          EVENT_RETRY_DELAYS_MS: '100,200',
+          OUTBOX_POLL_MS: '200',
+        },
+        stdio: 'ignore',
+      },
+    );
+    try {
+      await eventually(
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${port}/health/ready`);
+          if (!r.ok) throw new Error(`not ready: ${r.status}`);
+        },
+        45_000,
+        250,
+      );
+      const started = await api<RunView>('POST', `/api/v1/extraction-jobs/${big.body.id}/runs`);
+      expect(started.status).toBe(202);
+      await eventually(
+        async () => {
+          const [r] = await ds.query<Array<{ tasks_completed: number }>>(
+            `SELECT tasks_completed FROM extraction.job_runs WHERE id = $1`,
+            [started.body.id],
+          );
+          if (r.tasks_completed < 2) throw new Error('not yet');
+        },
+        30_000,
+        20,
+      );
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      // A statement the worker sent just before it died still commits; let it land.
+      await new Promise((r) => setTimeout(r, 500));
+      const [mid] = await ds.query<Array<{ tasks_completed: number; processing: number }>>(
+        `SELECT r.tasks_completed, (SELECT count(*)::int FROM extraction.extraction_tasks t
+                 WHERE t.run_id = r.id AND t.status = 'processing') AS processing
+           FROM extraction.job_runs r WHERE r.id = $1`,
+        [started.body.id],
+      );
+      expect(mid.tasks_completed).toBeLessThan(24);
+      expect(mid.processing).toBeGreaterThan(0);
+
+      // A new worker takes over what the dead one held (the broker redelivers it).
+      services = await startService(ExtractionService, testServiceConfig(env, extractionSchema));
+      const run = await finished(started.body.id, 60_000);
+      expect(run).toMatchObject({
+        status: 'completed',
+        tasksTotal: 24,
+        tasksCompleted: 24,
+        tasksFailed: 0,
+      });
+      const [counts] = await ds.query<Array<{ results: number; tasks: number; retried: number }>>(
+        `SELECT (SELECT count(*)::int FROM extraction.extraction_results WHERE run_id = $1) AS results,
+                (SELECT count(*)::int FROM extraction.extraction_tasks WHERE run_id = $1 AND status = 'completed') AS tasks,
+                (SELECT count(*)::int FROM extraction.extraction_tasks WHERE run_id = $1 AND attempts > 1) AS retried`,
+        [started.body.id],
+      );
+      expect(counts.results).toBe(24);
+      expect(counts.tasks).toBe(24);
+      // Tasks the killed worker had claimed were claimed again, and counted once.
+      expect(counts.retried).toBe(mid.processing);
+      const { results: rows } = await results(started.body.id);
+      for (const r of rows) {
+        const n = Number(/long-(\d+)/.exec(r.fileName)![1]);
+        expect(r.data!.invoice_number.value).toBe(sampleInvoice(n).number);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 180_000);
+});
