@@ -133,6 +133,7 @@ function checkCompose(): void {
           ...process.env,
           DEV_API_KEY: '',
           LINK_SECRET: process.env.LINK_SECRET ?? 'x'.repeat(32),
+          OAUTH_STATE_SECRET: process.env.OAUTH_STATE_SECRET ?? 'x'.repeat(32),
         },
       });
       console.log(

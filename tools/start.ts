@@ -146,6 +146,9 @@ async function main(): Promise<void> {
   const linkSecret =
     env.LINK_SECRET ??
     (await devSecret('dev-link-secret', () => randomBytes(32).toString('base64url')));
+  const oauthStateSecret =
+    env.OAUTH_STATE_SECRET ??
+    (await devSecret('dev-oauth-state-secret', () => randomBytes(32).toString('base64url')));
   const simBase = `http://127.0.0.1:${simPort}`;
   const common: NodeJS.ProcessEnv = {
     ...env,
@@ -160,13 +163,23 @@ async function main(): Promise<void> {
     ENCRYPTION_KEYS: encryptionKeys,
     LINK_SECRET: linkSecret,
     NOTIFY_URL: env.NOTIFY_URL ?? `${simBase}/notify`,
+    OAUTH_STATE_SECRET: oauthStateSecret,
+    GOOGLE_AUTH_URL: env.GOOGLE_AUTH_URL ?? `${simBase}/google/o/oauth2/v2/auth`,
+    GOOGLE_OAUTH_URL: env.GOOGLE_OAUTH_URL ?? `${simBase}/google/oauth2`,
+    GOOGLE_API_URL: env.GOOGLE_API_URL ?? `${simBase}/google`,
     PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`,
   };
   if (env.UPSTREAM_SIM !== 'false') {
     apps.push({
       name: 'upstream-sim',
       entry: join(DIST, 'apps', 'upstream-sim', 'src', 'main.js'),
-      env: { ...common, SIM_PORT: String(simPort) },
+      env: {
+        ...common,
+        SIM_PORT: String(simPort),
+        // The simulated Gmail pushes to the gateway as Pub/Sub would.
+        SIM_GMAIL_PUSH_URL: `http://127.0.0.1:${port}/api/v1/integrations/google/gmail/push`,
+        SIM_GMAIL_PUSH_API_KEY: devKey,
+      },
       restarts: [],
     });
   }

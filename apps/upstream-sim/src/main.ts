@@ -1,8 +1,18 @@
 import { createUpstreamSim } from './sim';
 
-/** Upstream simulators for local runs: VBMS at /vbms, VVA at /vva, BGS at /bgs. */
+/**
+ * Upstream simulators for local runs: VBMS at /vbms, VVA at /vva, BGS at /bgs, Lighthouse at
+ * /lighthouse, notifications at /notify, Google (OAuth, Drive, Gmail) at /google.
+ */
 async function main(): Promise<void> {
-  const { app, state } = createUpstreamSim();
+  const { app, state, google } = createUpstreamSim();
+  if (process.env.SIM_GMAIL_PUSH_URL)
+    google.config.push = {
+      url: process.env.SIM_GMAIL_PUSH_URL,
+      headers: process.env.SIM_GMAIL_PUSH_API_KEY
+        ? { 'x-api-key': process.env.SIM_GMAIL_PUSH_API_KEY }
+        : {},
+    };
   for (const fn of (process.env.SIM_RESTRICTED_FILE_NUMBERS ?? '').split(',').filter(Boolean))
     state.restricted.add(fn);
   const port = Number(process.env.SIM_PORT ?? 3200);

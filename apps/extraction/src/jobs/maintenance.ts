@@ -12,10 +12,12 @@ import { Outbox, OutboxRelay } from '@app/messaging';
 import { LOGGER, scheduleEvery, SERVICE_CONFIG } from '@app/service-kit';
 import { AutomationsService } from '../automations/automations.service';
 import type { ExtractionConfig } from '../config';
+import { TaskWorker } from './task.worker';
 
 /**
  * Scheduled on every replica (claims use SKIP LOCKED): queue again tasks whose worker died
- * without the broker noticing, renew Gmail watches before they lapse, and sync automations
+ * without the broker noticing, announce runs whose worker died after their last task, renew
+ * Gmail watches before they lapse, and sync automations
  * that have not synced for a while in case a push was lost.
  */
 @Injectable()
@@ -27,6 +29,7 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly automations: AutomationsService,
+    private readonly worker: TaskWorker,
     private readonly scheduler: SchedulerRegistry,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -50,6 +53,7 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
   async tick(now = new Date()) {
     return {
       requeued: await this.requeueStaleTasks(now),
+      announced: await this.announceFinishedRuns(now),
       watches: await this.renewWatches(now),
       syncs: await this.queueSyncs(now),
     };
@@ -78,6 +82,18 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
       this.relay.kick();
       this.logger.warn({ tasks: n }, 'stale tasks queued again');
     }
+    return n;
+  }
+
+  /** Runs whose last task finished but whose worker died before announcing them. */
+  async announceFinishedRuns(now = new Date()): Promise<number> {
+    const runs = await this.ds.query<Array<{ id: string }>>(
+      `SELECT id FROM job_runs WHERE announced_at IS NULL AND completed_at IS NOT NULL
+          AND completed_at < $1::timestamptz - interval '30 seconds' LIMIT 100`,
+      [now],
+    );
+    let n = 0;
+    for (const r of runs) if (await this.worker.announce(r.id)) n++;
     return n;
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { ExtractedValue, JobFieldView } from '@app/contracts';
 import { EventBus, Outbox, OutboxRelay } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
@@ -95,22 +95,28 @@ export class TaskWorker implements OnModuleInit {
     return 'completed';
   }
 
+  /**
+   * Finishes a task in one statement: its status, its result and the run's counters (and the
+   * run's status when it was the last). One statement, not a transaction, because every task
+   * of a run updates the same run row: its lock is held only while Postgres runs the
+   * statement, never across a round trip to a busy worker, so workers do not queue on it.
+   */
   private async finish(
     task: ClaimedTask,
     data: Record<string, ExtractedValue> | null,
     error: string | null,
   ): Promise<void> {
     const ok = data !== null;
-    const finished = await this.ds.transaction(async (m) => {
-      const [[run]] = await m.query<[RunRow[], number]>(
-        `WITH done AS (
-           UPDATE extraction_tasks SET status = $2, error_message = $3, processed_at = now(), updated_at = now()
-            WHERE id = $1 AND status = 'processing'
-            RETURNING id, job_id, run_id, source_file_id),
-         result AS (
-           INSERT INTO extraction_results (job_id, run_id, task_id, source_file_id, extracted_data)
-           SELECT job_id, run_id, id, source_file_id, $4::jsonb FROM done WHERE $4::jsonb IS NOT NULL
-           RETURNING 1)
+    const [run] = await this.ds.query<RunRow[]>(
+      `WITH done AS (
+         UPDATE extraction_tasks SET status = $2, error_message = $3, processed_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'processing'
+          RETURNING id, job_id, run_id, source_file_id),
+       result AS (
+         INSERT INTO extraction_results (job_id, run_id, task_id, source_file_id, extracted_data)
+         SELECT job_id, run_id, id, source_file_id, $4::jsonb FROM done WHERE $4::jsonb IS NOT NULL
+         RETURNING 1),
+       counted AS (
          UPDATE job_runs r
             SET tasks_completed = r.tasks_completed + $5::int,
                 tasks_failed = r.tasks_failed + (1 - $5::int),
@@ -121,44 +127,51 @@ export class TaskWorker implements OnModuleInit {
                   ELSE 'partially_completed' END,
                 completed_at = CASE WHEN r.tasks_completed + r.tasks_failed + 1 = r.tasks_total THEN now() END
            FROM done WHERE r.id = done.run_id
-         RETURNING r.*`,
-        [
-          task.id,
-          ok ? 'completed' : 'failed',
-          error?.slice(0, 2000) ?? null,
-          ok ? JSON.stringify(data) : null,
-          ok ? 1 : 0,
-        ],
-      );
-      if (!run || run.completed_at === null) return null;
-      await this.runFinished(m, run);
-      return run;
-    });
+         RETURNING r.*)
+       SELECT * FROM counted`,
+      [
+        task.id,
+        ok ? 'completed' : 'failed',
+        error?.slice(0, 2000) ?? null,
+        ok ? JSON.stringify(data) : null,
+        ok ? 1 : 0,
+      ],
+    );
     if (!ok) this.logger.warn({ taskId: task.id, err: error }, 'task failed for good');
-    if (finished) {
-      this.relay.kick();
-      this.logger.info(
-        {
-          runId: finished.id,
-          status: finished.status,
-          completed: finished.tasks_completed,
-          failed: finished.tasks_failed,
-        },
-        'run finished',
-      );
-    }
+    if (run?.completed_at) await this.announce(run.id);
   }
 
-  private async runFinished(m: EntityManager, run: RunRow): Promise<void> {
-    await this.outbox.add(m, 'extraction.run.completed.v1', {
-      runId: run.id,
-      jobId: run.job_id,
-      runNumber: run.run_number,
-      status: run.status,
-      tasksTotal: run.tasks_total,
-      tasksCompleted: run.tasks_completed,
-      tasksFailed: run.tasks_failed,
+  /**
+   * Publishes a finished run once: its event and its automation's export, in one transaction
+   * with the mark that says it was done. The maintenance job announces any run whose worker
+   * died between its last task and this.
+   */
+  async announce(runId: string): Promise<boolean> {
+    const run = await this.ds.transaction(async (m) => {
+      const [[r]] = await m.query<[RunRow[], number]>(
+        `UPDATE job_runs SET announced_at = now()
+          WHERE id = $1 AND completed_at IS NOT NULL AND announced_at IS NULL RETURNING *`,
+        [runId],
+      );
+      if (!r) return null;
+      await this.outbox.add(m, 'extraction.run.completed.v1', {
+        runId: r.id,
+        jobId: r.job_id,
+        runNumber: r.run_number,
+        status: r.status,
+        tasksTotal: r.tasks_total,
+        tasksCompleted: r.tasks_completed,
+        tasksFailed: r.tasks_failed,
+      });
+      await this.automations.onRunFinished(m, r);
+      return r;
     });
-    await this.automations.onRunFinished(m, run);
+    if (!run) return false;
+    this.relay.kick();
+    this.logger.info(
+      { runId, status: run.status, completed: run.tasks_completed, failed: run.tasks_failed },
+      'run finished',
+    );
+    return true;
   }
 }

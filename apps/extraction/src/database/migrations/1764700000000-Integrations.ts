@@ -55,6 +55,8 @@ export class Integrations1764700000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         started_at timestamptz,
         completed_at timestamptz,
+        -- When the run's completion was published (its event and automation follow-up).
+        announced_at timestamptz,
         UNIQUE (job_id, run_number),
         CHECK (tasks_completed >= 0 AND tasks_failed >= 0
                AND tasks_completed + tasks_failed <= tasks_total)
@@ -130,12 +132,12 @@ export class Integrations1764700000000 implements MigrationInterface {
     // 3. Run #1 for every job that has tasks or results, with the fields it ran with.
     await q.query(`
       INSERT INTO job_runs (job_id, run_number, status, tasks_total, tasks_completed, tasks_failed,
-                            fields_snapshot, created_at, started_at, completed_at)
+                            fields_snapshot, created_at, started_at, completed_at, announced_at)
       SELECT j.id, 1,
              CASE WHEN j.status IN ('pending', 'in_progress', 'completed', 'partially_completed', 'failed')
                   THEN j.status WHEN j.status = 'processing' THEN 'in_progress' ELSE 'completed' END,
              greatest(j.tasks_total, j.tasks_completed + j.tasks_failed), j.tasks_completed, j.tasks_failed,
-             coalesce(f.snapshot, '[]'::jsonb), j.created_at, t.first_at, t.last_at
+             coalesce(f.snapshot, '[]'::jsonb), j.created_at, t.first_at, t.last_at, now()
         FROM extraction_jobs j
         LEFT JOIN (SELECT job_id, min(created_at) AS first_at, max(processed_at) AS last_at
                      FROM extraction_tasks GROUP BY job_id) t ON t.job_id = j.id
@@ -179,6 +181,9 @@ export class Integrations1764700000000 implements MigrationInterface {
       `CREATE UNIQUE INDEX uq_extraction_results_task ON extraction_results (task_id) WHERE task_id IS NOT NULL`,
     );
     await q.query(`CREATE INDEX idx_extraction_results_run ON extraction_results (run_id)`);
+    await q.query(
+      `CREATE INDEX idx_job_runs_unannounced ON job_runs (completed_at) WHERE announced_at IS NULL AND completed_at IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
