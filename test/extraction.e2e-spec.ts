@@ -299,6 +299,20 @@ describe('extraction through the gateway', () => {
       data: null,
       error: expect.stringContaining('PDF'),
     });
+    // The replicas' metrics add up to what happened.
+    const metric = async (name: string, label: string) => {
+      let total = 0;
+      for (const s of services) {
+        const text = (await s.inject({ method: 'GET', url: '/metrics' })).body;
+        for (const line of text.split('\n'))
+          if (line.startsWith(`${name}{`) && line.includes(label))
+            total += Number(line.split(' ').pop());
+      }
+      return total;
+    };
+    expect(await metric('extraction_tasks_total', 'outcome="completed"')).toBe(5);
+    expect(await metric('extraction_tasks_total', 'outcome="failed"')).toBe(1);
+    expect(await metric('extraction_runs_finished_total', 'status="partially_completed"')).toBe(1);
     // Bytes are kept once per content, whichever job holds them.
     const other = await api<JobView>('POST', '/api/v1/extraction-jobs', {
       name: 'Other',
@@ -347,6 +361,37 @@ describe('extraction through the gateway', () => {
     expect(await results(firstRun.id)).toEqual(before);
     const runs = await api<RunView[]>('GET', `/api/v1/extraction-jobs/${job.id}/runs`);
     expect(runs.body.map((r) => r.runNumber)).toEqual([2, 1]);
+  });
+
+  it('retries a task that keeps failing, then records it failed with its error', async () => {
+    const lone = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+      name: 'Lone',
+      fields: [{ name: 'total', dataType: 'currency' }],
+    });
+    const file = await upload(lone.body.id, 'lone.pdf', await invoice(900));
+    // Its bytes vanish from storage: every attempt fails the same way.
+    const [{ storage_key: key }] = await ds.query<Array<{ storage_key: string }>>(
+      `SELECT storage_key FROM extraction.source_files WHERE id = $1`,
+      [file.body.id],
+    );
+    await rm(join(storageRoot, key));
+    const started = await api<RunView>('POST', `/api/v1/extraction-jobs/${lone.body.id}/runs`);
+    const run = await finished(started.body.id);
+    expect(run).toMatchObject({
+      status: 'failed',
+      tasksTotal: 1,
+      tasksCompleted: 0,
+      tasksFailed: 1,
+    });
+    const { results: rows } = await results(run.id);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        attempts: 3,
+        data: null,
+        error: expect.stringContaining('not found'),
+      }),
+    ]);
   });
 
   it('exports a run as csv and xlsx, to a download, Drive and Gmail', async () => {

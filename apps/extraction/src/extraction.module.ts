@@ -10,6 +10,7 @@ import { migrations } from './database/migrations';
 import { ExportsService } from './exports/exports.service';
 import { ExtractionController } from './extraction.controller';
 import { GoogleClient } from './google/google.client';
+import { ExtractionMetrics } from './jobs/extraction-metrics';
 import { BLOB_STORAGE, JobsService } from './jobs/jobs.service';
 import { Maintenance } from './jobs/maintenance';
 import { TaskWorker } from './jobs/task.worker';
@@ -19,6 +20,7 @@ import { TaskWorker } from './jobs/task.worker';
   imports: [ScheduleModule.forRoot()],
   controllers: [ExtractionController],
   providers: [
+    ExtractionMetrics,
     GoogleClient,
     TokenVault,
     AccountsService,

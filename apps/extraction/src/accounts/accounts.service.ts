@@ -9,6 +9,7 @@ import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { assertId, ensureUser, iso, notFound } from '../common';
 import type { ExtractionConfig } from '../config';
 import { GoogleApiError, GoogleClient } from '../google/google.client';
+import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { signState, verifyState } from './oauth-state';
 import { TokenVault } from './token-vault';
 
@@ -58,6 +59,7 @@ export class AccountsService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly google: GoogleClient,
     private readonly vault: TokenVault,
+    private readonly metrics: ExtractionMetrics,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -250,6 +252,7 @@ export class AccountsService {
       try {
         grant = await this.google.refresh(this.vault.open(accountId, 'refresh', row.refresh_token));
       } catch (err) {
+        this.metrics.tokenRefreshes.inc({ outcome: 'failed' });
         if (err instanceof GoogleApiError && err.reason === 'invalid_grant')
           throw new AccountUnusableError(accountId, 'the provider revoked access; connect again');
         throw err;
@@ -264,6 +267,7 @@ export class AccountsService {
           grant.refreshToken ? this.vault.seal(accountId, 'refresh', grant.refreshToken) : null,
         ],
       );
+      this.metrics.tokenRefreshes.inc({ outcome: 'ok' });
       this.logger.info({ accountId }, 'access token refreshed');
       return grant.accessToken;
     });

@@ -20,6 +20,7 @@ import { assertId, ensureUser, iso, notFound } from '../common';
 import type { ExtractionConfig } from '../config';
 import { ExportsService } from '../exports/exports.service';
 import { GoogleClient } from '../google/google.client';
+import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { flattenParts, JobsService } from '../jobs/jobs.service';
 import type { RunRow } from '../jobs/views';
 
@@ -106,6 +107,7 @@ export class AutomationsService implements OnModuleInit {
     private readonly exports: ExportsService,
     private readonly accounts: AccountsService,
     private readonly google: GoogleClient,
+    private readonly metrics: ExtractionMetrics,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -433,7 +435,10 @@ export class AutomationsService implements OnModuleInit {
           return null;
         }
       });
-      if (firedRun) fired++;
+      if (firedRun) {
+        fired++;
+        this.metrics.firings.inc();
+      }
     }
     this.relay.kick();
     if (fired) this.logger.info({ automationId: a.id, fired }, 'automation fired');

@@ -21,6 +21,7 @@ import { AccountsService, AccountUnusableError } from '../accounts/accounts.serv
 import { assertId, notFound } from '../common';
 import type { ExtractionConfig } from '../config';
 import { GoogleApiError, GoogleClient } from '../google/google.client';
+import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { BLOB_STORAGE, JobsService } from '../jobs/jobs.service';
 import { RESULTS_SELECT, type ResultRow, resultView } from '../jobs/views';
 
@@ -109,6 +110,7 @@ export class ExportsService implements OnModuleInit {
     private readonly jobs: JobsService,
     private readonly accounts: AccountsService,
     private readonly google: GoogleClient,
+    private readonly metrics: ExtractionMetrics,
     @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -250,6 +252,7 @@ export class ExportsService implements OnModuleInit {
         );
       });
       this.relay.kick();
+      this.metrics.exports.inc({ dest: row.dest_type, outcome: 'completed' });
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const retryable =
@@ -286,6 +289,7 @@ export class ExportsService implements OnModuleInit {
       );
     });
     this.relay.kick();
+    this.metrics.exports.inc({ dest: row.dest_type, outcome: 'failed' });
     this.logger.warn({ exportId: row.id, err: message }, 'export failed for good');
   }
 

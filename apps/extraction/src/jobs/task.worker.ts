@@ -8,6 +8,7 @@ import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { type BlobStorage, streamToBuffer } from '@app/storage';
 import { AutomationsService } from '../automations/automations.service';
 import type { ExtractionConfig } from '../config';
+import { ExtractionMetrics } from './extraction-metrics';
 import { extractFields } from '../extract/extractor';
 import { pdfLines, UnreadablePdfError } from '../extract/pdf-text';
 import { BLOB_STORAGE } from './jobs.service';
@@ -37,6 +38,7 @@ export class TaskWorker implements OnModuleInit {
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly automations: AutomationsService,
+    private readonly metrics: ExtractionMetrics,
     @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -44,7 +46,12 @@ export class TaskWorker implements OnModuleInit {
 
   onModuleInit(): void {
     this.bus.on<{ taskId: string }>('extraction.task.requested.v1', async (p, ctx) => {
-      await this.process(p.taskId, ctx.attempt);
+      let outcome = 'retry';
+      try {
+        outcome = await this.process(p.taskId, ctx.attempt);
+      } finally {
+        this.metrics.tasks.inc({ outcome });
+      }
     });
   }
 
@@ -73,10 +80,12 @@ export class TaskWorker implements OnModuleInit {
       return 'failed';
     }
     let data: Record<string, ExtractedValue>;
+    const end = this.metrics.taskSeconds.startTimer();
     try {
       const bytes = await streamToBuffer(await this.storage.get(task.storage_key));
       const lines = await pdfLines(bytes, this.config.MAX_PDF_PAGES);
       data = extractFields(lines, task.fields_snapshot);
+      end();
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const permanent = err instanceof UnreadablePdfError;
@@ -168,6 +177,7 @@ export class TaskWorker implements OnModuleInit {
     });
     if (!run) return false;
     this.relay.kick();
+    this.metrics.runs.inc({ status: run.status });
     this.logger.info(
       { runId, status: run.status, completed: run.tasks_completed, failed: run.tasks_failed },
       'run finished',
