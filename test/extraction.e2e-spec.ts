@@ -32,6 +32,7 @@ import type { GoogleState } from '../apps/upstream-sim/src/google-sim';
 import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
 import { extractionSchema } from '../apps/extraction/src/config';
 import { ExtractionService } from '../apps/extraction/src/extraction.module';
+import { Maintenance } from '../apps/extraction/src/jobs/maintenance';
 import { startGateway, startService } from './harness';
 
 const KEY = 'extraction-test-key-0123456789';
@@ -672,6 +673,57 @@ describe('extraction through the gateway', () => {
         [auto.body.id, m3.id, after.find((r) => r.messageId === m3.id)!.attachmentId],
       ),
     ).rejects.toThrow(/uq_automation_runs_attachment/);
+  });
+
+  it('sweeps: renews a lapsing watch, queues a task whose message was lost, announces a straggler', async () => {
+    const maintenance = services[0].get(Maintenance);
+    // A watch lapsing within the renewal window is renewed.
+    await ds.query(
+      `UPDATE extraction.integration_accounts SET watch_expires_at = now() + interval '1 hour' WHERE id = $1`,
+      [account.id],
+    );
+    const watches = calls('gmail:watch');
+    expect(await maintenance.renewWatches()).toBe(1);
+    expect(calls('gmail:watch') - watches).toBe(1);
+    const [w] = await ds.query<Array<{ days: number }>>(
+      `SELECT extract(epoch FROM watch_expires_at - now()) / 86400 AS days FROM extraction.integration_accounts WHERE id = $1`,
+      [account.id],
+    );
+    expect(Number(w.days)).toBeGreaterThan(6.9);
+    expect(await maintenance.renewWatches()).toBe(0);
+
+    // A run whose task message never reached the queue: the sweep queues it again.
+    const files = await api<SourceFileView[]>('GET', `/api/v1/extraction-jobs/${job.id}/files`);
+    const [lost] = await ds.query<Array<{ id: string }>>(
+      `INSERT INTO extraction.job_runs (job_id, run_number, fields_snapshot, tasks_total)
+       SELECT $1, 1 + max(run_number), (SELECT fields_snapshot FROM extraction.job_runs WHERE id = $2), 1
+         FROM extraction.job_runs WHERE job_id = $1 RETURNING id`,
+      [job.id, secondRun.id],
+    );
+    await ds.query(
+      `INSERT INTO extraction.extraction_tasks (job_id, run_id, source_file_id, updated_at)
+       VALUES ($1, $2, $3, now() - interval '1 hour')`,
+      [job.id, lost.id, files.body[0].id],
+    );
+    expect(await maintenance.requeueStaleTasks()).toBe(1);
+    expect(await finished(lost.id)).toMatchObject({ status: 'completed', tasksCompleted: 1 });
+
+    // A run finished but never announced (its worker died in between) is announced once.
+    await ds.query(
+      `UPDATE extraction.job_runs SET announced_at = NULL, completed_at = now() - interval '1 minute' WHERE id = $1`,
+      [lost.id],
+    );
+    const before = await ds.query<unknown[]>(
+      `SELECT id FROM extraction.outbox WHERE event_name = 'extraction.run.completed.v1' AND payload->>'runId' = $1`,
+      [lost.id],
+    );
+    expect(await maintenance.announceFinishedRuns()).toBe(1);
+    expect(await maintenance.announceFinishedRuns()).toBe(0);
+    const after = await ds.query<unknown[]>(
+      `SELECT id FROM extraction.outbox WHERE event_name = 'extraction.run.completed.v1' AND payload->>'runId' = $1`,
+      [lost.id],
+    );
+    expect(after.length - before.length).toBe(1);
   });
 
   it('finishes a run with exact counters when a worker is killed in the middle of it', async () => {
