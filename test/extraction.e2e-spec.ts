@@ -503,6 +503,40 @@ describe('extraction through the gateway', () => {
     expect(badType.status).toBe(400);
   });
 
+  it('rides out transient Google failures and records a refusal as a failed export', async () => {
+    // Drive answers 503 twice, then recovers: the upload is retried and lands.
+    google.config.faults = [{ api: 'drive', status: 503, times: 2 }];
+    const uploads = calls('drive:upload');
+    const toDrive = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'gdrive',
+      fileType: 'xlsx',
+      accountId: account.id,
+    });
+    expect(await exported(toDrive.body.id)).toMatchObject({ status: 'completed' });
+    expect(calls('drive:fault')).toBeGreaterThanOrEqual(2);
+    expect(calls('drive:upload') - uploads).toBe(3);
+
+    // Gmail refuses (403) until told otherwise: the export fails with the reason, once.
+    google.config.faults = [{ api: 'gmail', status: 403 }];
+    const byMail = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
+      destType: 'gmail',
+      fileType: 'csv',
+      accountId: account.id,
+      to: 'auditor@example.org',
+    });
+    const failed = await exported(byMail.body.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.errorMessage).toContain('Simulated failure');
+    const events = await ds.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM extraction.outbox WHERE event_name = 'extraction.export.failed.v1' AND payload->>'exportId' = $1`,
+      [byMail.body.id],
+    );
+    expect(events).toEqual([{ n: 1 }]);
+    const notReady = await api('GET', `/api/v1/job-exports/${byMail.body.id}/download`);
+    expect(notReady.status).toBe(409);
+    google.config.faults = [];
+  });
+
   it('refreshes an expired token once however many callers need it, and again after a 401', async () => {
     const files = [];
     for (const n of [10, 11, 12, 13, 14, 15])
