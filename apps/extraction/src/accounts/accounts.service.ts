@@ -208,13 +208,7 @@ export class AccountsService {
       [accountId],
     );
     if (!row || row.disconnected_at) throw new AccountUnusableError(accountId, 'disconnected');
-    if (
-      row.access_token &&
-      row.expires_at &&
-      row.expires_at.getTime() - EXPIRY_MARGIN_MS > Date.now()
-    )
-      return this.vault.open(accountId, 'access', row.access_token);
-    return this.refresh(accountId);
+    return this.liveToken(row) ?? this.refresh(accountId);
   }
 
   /**
@@ -238,14 +232,8 @@ export class AccountsService {
         [accountId],
       );
       if (!row || row.disconnected_at) throw new AccountUnusableError(accountId, 'disconnected');
-      if (
-        row.access_token &&
-        row.expires_at &&
-        row.expires_at.getTime() - EXPIRY_MARGIN_MS > Date.now()
-      ) {
-        const current = this.vault.open(accountId, 'access', row.access_token);
-        if (current !== stale) return current;
-      }
+      const current = this.liveToken(row);
+      if (current !== null && current !== stale) return current;
       if (!row.refresh_token)
         throw new AccountUnusableError(accountId, 'no refresh token; connect again');
       let grant;
@@ -271,6 +259,13 @@ export class AccountsService {
       this.logger.info({ accountId }, 'access token refreshed');
       return grant.accessToken;
     });
+  }
+
+  /** The stored access token while it stays good past the margin, else null. */
+  private liveToken(row: Pick<AccountRow, 'id' | 'access_token' | 'expires_at'>): string | null {
+    if (!row.access_token || !row.expires_at) return null;
+    if (row.expires_at.getTime() - EXPIRY_MARGIN_MS <= Date.now()) return null;
+    return this.vault.open(row.id, 'access', row.access_token);
   }
 
   private supported(provider: Provider): void {

@@ -13,6 +13,7 @@ import {
   type ExportView,
   type JobFieldView,
   type ResultView,
+  type RpcRequest,
 } from '@app/contracts';
 import { EventBus, Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
@@ -122,15 +123,7 @@ export class ExportsService implements OnModuleInit {
     });
   }
 
-  async create(r: {
-    userId: string;
-    runId: string;
-    destType: ExportDest;
-    fileType: ExportFileType;
-    accountId?: string;
-    folderId?: string;
-    to?: string;
-  }): Promise<ExportView> {
+  async create(r: RpcRequest<'extraction.export.create.v1'>): Promise<ExportView> {
     if (!EXPORT_DESTS.includes(r.destType))
       throw rpcError('validation_failed', `destType must be one of ${EXPORT_DESTS.join(', ')}`, {
         field: 'destType',
