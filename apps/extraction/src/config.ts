@@ -31,6 +31,12 @@ export const extractionSchema = storageSchema.extend({
   MAX_PDF_PAGES: env.int(200, 1),
   /** A task still open this long after its last change is queued again (its worker died). */
   TASK_STALE_SECONDS: env.int(300, 1),
+  /**
+   * Messages a replica holds at once (the shared default is 16). Extraction is CPU-bound: a
+   * few at a time per replica keep the queue's work spread over all replicas to the end of a
+   * run, and fewer PDFs in memory at once.
+   */
+  EVENT_PREFETCH: env.int(4, 1),
   JOBS_ENABLED: env.bool.default('true'),
   JOB_TICK_SECONDS: env.int(60, 1),
 });
