@@ -174,6 +174,32 @@ describe('extraction through the gateway', () => {
     await rm(storageRoot, { recursive: true, force: true });
   });
 
+  it('documents its routes and refuses callers without a key', async () => {
+    const doc = await api<{ paths: Record<string, object> }>('GET', '/docs/openapi.json');
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/extraction-jobs/{id}/runs',
+        '/api/v1/job-runs/{id}',
+        '/api/v1/job-runs/{id}/results',
+        '/api/v1/job-runs/{id}/exports',
+        '/api/v1/integrations/{provider}/callback',
+        '/api/v1/automations',
+      ]),
+    );
+    const anonymous = await gateway.inject({
+      method: 'POST',
+      url: '/api/v1/extraction-jobs',
+      payload: {},
+    });
+    expect(anonymous.statusCode).toBe(401);
+    const invalid = await api('POST', '/api/v1/extraction-jobs', {
+      name: 'x',
+      fields: [{ name: 'total', dataType: 'money' }],
+    });
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.body)).toContain('fields.0.dataType');
+  });
+
   it('connects a Google account through the OAuth callback, keeping its tokens encrypted', async () => {
     account = await connect(ALICE);
     expect(account).toMatchObject({ provider: 'google', email: ALICE, connected: true });

@@ -57,6 +57,7 @@ export class GatewayModule {
       url: config.RABBITMQ_URL,
       prefix: config.MESSAGING_PREFIX,
       timeoutMs: config.RPC_TIMEOUT_MS,
+      logger,
     });
     void rpc.connect(SERVICES);
     return {

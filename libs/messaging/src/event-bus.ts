@@ -15,6 +15,7 @@ import {
   coalesceSocketWrites,
   eventQueueNames,
   type EventQueueNames,
+  reportChannelErrors,
 } from './topology';
 
 export interface EventBusOptions {
@@ -72,7 +73,10 @@ export class EventBus {
   constructor(private readonly opts: EventBusOptions) {
     this.exchange = eventsExchange(opts.prefix);
     this.queues = eventQueueNames(opts.consumer, opts.prefix);
-    this.connection = coalesceSocketWrites(amqp.connect([opts.url], amqpConnectionOptions()));
+    this.connection = reportChannelErrors(
+      coalesceSocketWrites(amqp.connect([opts.url], amqpConnectionOptions())),
+      opts.logger,
+    );
     this.connection.on('disconnect', ({ err }) =>
       opts.logger.warn({ err: err?.message }, 'event bus lost its broker connection'),
     );

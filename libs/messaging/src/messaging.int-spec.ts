@@ -16,6 +16,8 @@ import { RpcClient } from './rpc-client';
 import { rpcError, RpcCallError } from './rpc-errors';
 import { ReliableRmqServer } from './rpc-server';
 import amqp from 'amqplib';
+import { connect as amqpConnect } from 'amqp-connection-manager';
+import { amqpConnectionOptions, reportChannelErrors } from './topology';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -427,5 +429,30 @@ describe('events: outbox, relay, bus, inbox', () => {
       'SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL',
     );
     expect(unpublished).toBe(0);
+  });
+});
+
+describe('channel set-up failures', () => {
+  it('are logged, not thrown: an error event nobody listens to would end the process', async () => {
+    const warned: string[] = [];
+    const conn = reportChannelErrors(amqpConnect([testEnv().rabbitUrl], amqpConnectionOptions()), {
+      warn: (o: object) => void warned.push(JSON.stringify(o)),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // What amqplib answers when the connection drops while a channel is being set up.
+      const wrapper = conn.createChannel({
+        setup: () => Promise.reject(new Error('Channel ended, no reply will be forthcoming')),
+      });
+      await eventually(() => expect(warned.join()).toContain('Channel ended'));
+      await sleep(100);
+      expect(unhandled).toEqual([]);
+      await wrapper.close();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await conn.close();
+    }
   });
 });

@@ -13,17 +13,21 @@ import {
 import { CORRELATION_HEADER, currentCorrelationId } from '@app/observability';
 import { RpcCallError } from './rpc-errors';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { Logger } from 'pino';
 import {
   amqpConnectionOptions,
   RPC_QUEUE_OPTIONS,
   withoutPublisherConfirms,
   coalesceSocketWrites,
+  reportChannelErrors,
 } from './topology';
 
 export interface RpcClientOptions {
   url: string;
   prefix?: string;
   timeoutMs: number;
+  /** Where channel set-up failures are reported (they are never thrown). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -83,7 +87,7 @@ export class RpcClient {
   private clientFor(service: ServiceName): ClientRMQ {
     let client = this.clients.get(service);
     if (!client) {
-      client = new RpcClientRmq({
+      client = new RpcClientRmq(this.opts.logger, {
         urls: [this.opts.url],
         queue: rpcQueueOf(service, this.opts.prefix),
         queueOptions: RPC_QUEUE_OPTIONS,
@@ -98,9 +102,17 @@ export class RpcClient {
 }
 
 class RpcClientRmq extends ClientRMQ {
+  constructor(
+    private readonly reportTo: Pick<Logger, 'warn'> | undefined,
+    options: ConstructorParameters<typeof ClientRMQ>[0],
+  ) {
+    super(options);
+  }
+
   override createClient(): AmqpConnectionManager {
-    return coalesceSocketWrites(
-      withoutPublisherConfirms(super.createClient() as AmqpConnectionManager),
+    return reportChannelErrors(
+      coalesceSocketWrites(withoutPublisherConfirms(super.createClient() as AmqpConnectionManager)),
+      this.reportTo,
     );
   }
 }

@@ -16,6 +16,7 @@ import {
   RPC_QUEUE_OPTIONS,
   withoutPublisherConfirms,
   coalesceSocketWrites,
+  reportChannelErrors,
 } from './topology';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 
@@ -55,8 +56,9 @@ export class ReliableRmqServer extends ServerRMQ {
   }
 
   override createClient<T = AmqpConnectionManager>(): T {
-    return coalesceSocketWrites(
-      withoutPublisherConfirms(super.createClient<AmqpConnectionManager>()),
+    return reportChannelErrors(
+      coalesceSocketWrites(withoutPublisherConfirms(super.createClient<AmqpConnectionManager>())),
+      this.opts.logger,
     ) as T;
   }
 

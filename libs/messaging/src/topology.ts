@@ -1,5 +1,6 @@
 import type { AmqpConnectionManager, AmqpConnectionManagerOptions } from 'amqp-connection-manager';
 import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 
 /**
  * Socket settings for every connection to RabbitMQ. `noDelay` turns off Nagle's
@@ -71,3 +72,25 @@ export function coalesceSocketWrites(conn: AmqpConnectionManager): AmqpConnectio
 }
 
 type CorkedSocket = Socket & { coalescing?: boolean };
+
+/**
+ * A channel whose setup fails (the connection dropped while it was being set up, say) emits
+ * 'error' on its wrapper, and an 'error' nobody listens to ends the process. The wrapper sets
+ * itself up again on the next connection, so the failure is logged and not thrown.
+ */
+export function reportChannelErrors(
+  conn: AmqpConnectionManager,
+  logger?: Pick<Logger, 'warn'>,
+): AmqpConnectionManager {
+  const create = conn.createChannel.bind(conn);
+  conn.createChannel = (opts = {}) => {
+    const wrapper = create(opts);
+    wrapper.on('error', (err: Error, info?: { name?: string }) => {
+      if (logger)
+        logger.warn({ err: err.message, channel: info?.name }, 'broker channel set-up failed');
+      else process.emitWarning(`broker channel set-up failed: ${err.message}`);
+    });
+    return wrapper;
+  };
+  return conn;
+}
