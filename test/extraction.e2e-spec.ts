@@ -200,6 +200,35 @@ describe('extraction through the gateway', () => {
     expect(JSON.stringify(invalid.body)).toContain('fields.0.dataType');
   });
 
+  it('starts jobs from a saved template', async () => {
+    const t = await api<{ id: string }>('POST', '/api/v1/templates', {
+      name: 'Invoice basics',
+      fields: [
+        { name: 'total', dataType: 'currency', description: 'hints: total due' },
+        { name: 'invoice_date', dataType: 'date' },
+      ],
+    });
+    expect(t.status).toBe(201);
+    const fromTemplate = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+      name: 'From a template',
+      templateId: t.body.id,
+    });
+    expect(fromTemplate.status).toBe(201);
+    expect(fromTemplate.body.templateId).toBe(t.body.id);
+    expect(fromTemplate.body.fields.map((f) => [f.name, f.dataType])).toEqual([
+      ['total', 'currency'],
+      ['invoice_date', 'date'],
+    ]);
+    const listed = await api<Array<{ id: string }>>('GET', '/api/v1/templates');
+    expect(listed.body.map((x) => x.id)).toContain(t.body.id);
+    const unknown = await api('POST', '/api/v1/extraction-jobs', {
+      name: 'x',
+      templateId: '00000000-0000-4000-8000-000000000000',
+    });
+    expect(unknown.status).toBe(404);
+    expect((await api('POST', '/api/v1/extraction-jobs', { name: 'no fields' })).status).toBe(400);
+  });
+
   it('connects a Google account through the OAuth callback, keeping its tokens encrypted', async () => {
     account = await connect(ALICE);
     expect(account).toMatchObject({ provider: 'google', email: ALICE, connected: true });

@@ -27,6 +27,16 @@ export class ExtractionController {
     return this.jobs.create(r.userId, r.name, r.fields, r.templateId);
   }
 
+  @MessagePattern('extraction.template.create.v1')
+  createTemplate(@Payload() r: R<'extraction.template.create.v1'>) {
+    return this.jobs.createTemplate(r.userId, r.name, r.fields);
+  }
+
+  @MessagePattern('extraction.template.list.v1')
+  templates(@Payload() r: R<'extraction.template.list.v1'>) {
+    return this.jobs.templates(r.userId);
+  }
+
   @MessagePattern('extraction.job.get.v1')
   getJob(@Payload() r: R<'extraction.job.get.v1'>) {
     return this.jobs.get(r.userId, r.id);

@@ -51,6 +51,14 @@ export interface JobView {
   updatedAt: string;
 }
 
+export interface TemplateView {
+  id: string;
+  name: string;
+  fields: JobFieldInput[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface SourceFileView {
   id: string;
   jobId: string;
@@ -173,9 +181,15 @@ export interface ExtractionRpc {
     response: Array<{ id: DataTypeId; displayName: string; description: string }>;
   };
   'extraction.job.create.v1': {
-    request: Owned<{ name: string; fields: JobFieldInput[]; templateId?: string }>;
+    /** With a template and no fields, the job starts with the template's fields. */
+    request: Owned<{ name: string; fields?: JobFieldInput[]; templateId?: string }>;
     response: JobView;
   };
+  'extraction.template.create.v1': {
+    request: Owned<{ name: string; fields: JobFieldInput[] }>;
+    response: TemplateView;
+  };
+  'extraction.template.list.v1': { request: { userId: string }; response: TemplateView[] };
   'extraction.job.get.v1': { request: Owned<{ id: string }>; response: JobView };
   'extraction.job.list.v1': {
     request: Owned<{ limit?: number; cursor?: string }>;

@@ -10,6 +10,7 @@ import {
   type JobView,
   type RunView,
   type SourceFileView,
+  type TemplateView,
 } from '@app/contracts';
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
@@ -68,30 +69,69 @@ export class JobsService {
   async create(
     userId: string,
     name: string,
-    fields: JobFieldInput[],
+    fields: JobFieldInput[] | undefined,
     templateId?: string,
   ): Promise<JobView> {
-    if (typeof name !== 'string' || !name.trim() || name.length > 255)
-      throw rpcError('validation_failed', 'name must be 1 to 255 characters', { field: 'name' });
-    checkFields(fields);
+    checkName(name);
     if (templateId !== undefined) assertId(templateId, 'template');
+    else checkFields(fields);
     const id = await this.ds.transaction(async (m) => {
       await ensureUser(m, userId);
+      let own = fields;
       if (templateId) {
-        const [t] = await m.query<unknown[]>(
-          `SELECT 1 FROM templates WHERE id = $1 AND user_id = $2`,
+        const [t] = await m.query<Array<{ fields: JobFieldInput[] }>>(
+          `SELECT fields FROM templates WHERE id = $1 AND user_id = $2`,
           [templateId, userId],
         );
         if (!t) throw notFound('template');
+        own = fields ?? t.fields;
+        checkFields(own);
       }
       const [job] = await m.query<Array<{ id: string }>>(
         `INSERT INTO extraction_jobs (user_id, name, template_id) VALUES ($1, $2, $3) RETURNING id`,
         [userId, name.trim(), templateId ?? null],
       );
-      await this.writeFields(m, job.id, fields);
+      await this.writeFields(m, job.id, own!);
       return job.id;
     });
     return this.get(userId, id);
+  }
+
+  // --- templates: named field sets a job can start from ---
+
+  async createTemplate(
+    userId: string,
+    name: string,
+    fields: JobFieldInput[],
+  ): Promise<TemplateView> {
+    checkName(name);
+    checkFields(fields);
+    return this.ds.transaction(async (m) => {
+      await ensureUser(m, userId);
+      const [t] = await m.query<TemplateRow[]>(
+        `INSERT INTO templates (user_id, name, fields) VALUES ($1, $2, $3::jsonb) RETURNING *`,
+        [
+          userId,
+          name.trim(),
+          JSON.stringify(
+            fields.map(({ name: n, dataType, description }) => ({
+              name: n,
+              dataType,
+              description,
+            })),
+          ),
+        ],
+      );
+      return templateView(t);
+    });
+  }
+
+  async templates(userId: string): Promise<TemplateView[]> {
+    const rows = await this.ds.query<TemplateRow[]>(
+      `SELECT * FROM templates WHERE user_id = $1 ORDER BY created_at DESC, id DESC`,
+      [userId],
+    );
+    return rows.map(templateView);
   }
 
   async get(userId: string, id: unknown): Promise<JobView> {
@@ -419,7 +459,28 @@ export function flattenParts(p?: GmailPart): GmailPart[] {
   return [p, ...(p.parts ?? []).flatMap(flattenParts)];
 }
 
-function checkFields(fields: JobFieldInput[]): void {
+interface TemplateRow {
+  id: string;
+  name: string;
+  fields: JobFieldInput[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+const templateView = (t: TemplateRow): TemplateView => ({
+  id: t.id,
+  name: t.name,
+  fields: t.fields,
+  createdAt: t.created_at.toISOString(),
+  updatedAt: t.updated_at.toISOString(),
+});
+
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !name.trim() || name.length > 255)
+    throw rpcError('validation_failed', 'name must be 1 to 255 characters', { field: 'name' });
+}
+
+function checkFields(fields: JobFieldInput[] | undefined): asserts fields is JobFieldInput[] {
   if (!Array.isArray(fields) || fields.length < 1 || fields.length > 100)
     throw rpcError('validation_failed', 'fields must list 1 to 100 fields', { field: 'fields' });
   const seen = new Set<string>();

@@ -32,6 +32,7 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import type { FastifyReply } from 'fastify';
@@ -63,13 +64,25 @@ export class FieldBody {
 
 export class CreateJobBody {
   @IsString() @MinLength(1) @MaxLength(255) name!: string;
+  /** Required unless templateId is given (the job then starts with the template's fields). */
+  @ValidateIf((b: CreateJobBody) => b.templateId === undefined || b.fields !== undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => FieldBody)
+  fields?: FieldBody[];
+  @IsOptional() @IsString() templateId?: string;
+}
+
+export class CreateTemplateBody {
+  @IsString() @MinLength(1) @MaxLength(255) name!: string;
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
   @ValidateNested({ each: true })
   @Type(() => FieldBody)
   fields!: FieldBody[];
-  @IsOptional() @IsString() templateId?: string;
 }
 
 export class FieldsBody {
@@ -181,6 +194,19 @@ export class ExtractionController {
   @RequireScopes('extraction:read')
   dataTypes() {
     return this.rpc.send('extraction.data-type.list.v1', {});
+  }
+
+  @Post('templates')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: 'Save a named set of fields that jobs can start from' })
+  createTemplate(@Body() b: CreateTemplateBody, @Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.template.create.v1', { userId: user(req), ...b });
+  }
+
+  @Get('templates')
+  @RequireScopes('extraction:read')
+  templates(@Req() req: AuthedRequest) {
+    return this.rpc.send('extraction.template.list.v1', { userId: user(req) });
   }
 
   @Post('extraction-jobs')
