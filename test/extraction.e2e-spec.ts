@@ -755,6 +755,30 @@ describe('extraction through the gateway', () => {
     await push(m3.historyId);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await runsOf()).toHaveLength(3);
+    // An attachment that cannot be read any more is a failed firing with its reason; the
+    // automation goes on with the next mail.
+    const m4 = await send('vendor@example.com', [
+      ['inv-9.pdf', 'application/pdf', await invoice(9)],
+    ]);
+    await simPost(`/_sim/google/gmail/${ALICE}/messages/${m4.id}/drop-attachments`);
+    await push(m4.historyId);
+    const m5 = await send('vendor@example.com', [
+      ['inv-10.pdf', 'application/pdf', await invoice(10)],
+    ]);
+    await push(m5.historyId);
+    const later = await eventually(async () => {
+      const r = await runsOf();
+      if (r.length !== 5 || r.some((x) => x.status === 'pending'))
+        throw new Error(JSON.stringify(r));
+      return r;
+    }, 30_000);
+    expect(later.find((r) => r.messageId === m4.id)).toMatchObject({
+      status: 'failed',
+      runId: null,
+      errorMessage: expect.stringContaining('could not be read'),
+    });
+    expect(later.find((r) => r.messageId === m5.id)?.status).toBe('completed');
+
     // The database, not this code, refuses a second firing for the same attachment.
     await expect(
       ds.query(

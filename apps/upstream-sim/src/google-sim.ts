@@ -32,6 +32,8 @@ interface SimAttachment {
   filename: string;
   mimeType: string;
   data: Buffer;
+  /** Listed in the message but no longer served (404), as after a deletion. */
+  gone?: boolean;
 }
 
 interface SimMessage {
@@ -488,7 +490,7 @@ export function registerGoogle(app: FastifyInstance): GoogleState {
       const a = m.box.messages
         .find((x) => x.id === req.params.id)
         ?.attachments.find((x) => x.attachmentId === req.params.aid);
-      if (!a) return googleError(reply, 404, 'Requested entity was not found.');
+      if (!a || a.gone) return googleError(reply, 404, 'Requested entity was not found.');
       return { size: a.data.length, data: b64url(a.data) };
     },
   );
@@ -659,6 +661,16 @@ export function registerGoogle(app: FastifyInstance): GoogleState {
       pushStatus: pushed,
     };
   });
+  /** Stops serving a message's attachments (they stay listed in the message). */
+  app.post<{ Params: { email: string; id: string } }>(
+    '/_sim/google/gmail/:email/messages/:id/drop-attachments',
+    async (req, reply) => {
+      const msg = state.mailbox(req.params.email).messages.find((m) => m.id === req.params.id);
+      if (!msg) return reply.status(404).send({ error: 'no such message' });
+      for (const a of msg.attachments) a.gone = true;
+      return { dropped: msg.attachments.length };
+    },
+  );
   /** Forgets all history so far, as Gmail does after about a week. */
   app.post<{ Params: { email: string } }>(
     '/_sim/google/gmail/:email/expire-history',

@@ -19,7 +19,7 @@ import { AccountsService, AccountUnusableError } from '../accounts/accounts.serv
 import { assertId, ensureUser, iso, notFound } from '../common';
 import type { ExtractionConfig } from '../config';
 import { ExportsService } from '../exports/exports.service';
-import { GoogleClient } from '../google/google.client';
+import { GoogleApiError, GoogleClient } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { flattenParts, JobsService } from '../jobs/jobs.service';
 import type { RunRow } from '../jobs/views';
@@ -113,9 +113,12 @@ export class AutomationsService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.on<{ automationId: string }>('extraction.automation.sync.requested.v1', async (p) => {
-      await this.sync(p.automationId);
-    });
+    this.bus.on<{ automationId: string; historyId?: string }>(
+      'extraction.automation.sync.requested.v1',
+      async (p) => {
+        await this.sync(p.automationId, p.historyId);
+      },
+    );
   }
 
   async create(r: RpcRequest<'extraction.automation.create.v1'>): Promise<AutomationView> {
@@ -277,13 +280,19 @@ export class AutomationsService implements OnModuleInit {
   }
 
   /** Reads what the mailbox added since the cursor and fires for each new matching attachment. */
-  async sync(automationId: string): Promise<{ fired: number; resynced: boolean }> {
+  async sync(
+    automationId: string,
+    pushedHistoryId?: string,
+  ): Promise<{ fired: number; resynced: boolean }> {
     const [a] = await this.ds.query<AutomationRow[]>(
       `SELECT a.* FROM automations a JOIN integration_accounts i ON i.id = a.integration_account_id
         WHERE a.id = $1 AND a.is_enabled AND i.disconnected_at IS NULL`,
       [automationId],
     );
     if (!a) return { fired: 0, resynced: false };
+    // A push about changes the cursor is already past (a redelivery, say) needs no calls.
+    if (pushedHistoryId && a.history_cursor && /^\d+$/.test(pushedHistoryId))
+      if (BigInt(pushedHistoryId) <= BigInt(a.history_cursor)) return { fired: 0, resynced: false };
     try {
       return await this.accounts.withToken(a.integration_account_id, (token) =>
         this.syncWith(token, a),
@@ -394,11 +403,20 @@ export class AutomationsService implements OnModuleInit {
     const done = new Set(seen.map((s) => `${s.messageId}:${s.attachmentId}`));
     let fired = 0;
     for (const c of candidates.filter((x) => !done.has(`${x.messageId}:${x.attachmentId}`))) {
-      const file = await this.jobs.gmailAttachment(
-        a.integration_account_id,
-        c.messageId,
-        c.attachmentId,
-      );
+      let file: Awaited<ReturnType<JobsService['gmailAttachment']>> | null = null;
+      let unreadable: string | null = null;
+      try {
+        file = await this.jobs.gmailAttachment(
+          a.integration_account_id,
+          c.messageId,
+          c.attachmentId,
+        );
+      } catch (err) {
+        // Gone or refused for good: a failed firing, so the cursor can move past it. Anything
+        // transient is thrown, and the sync is retried from the same cursor.
+        if (!(err instanceof GoogleApiError) || err.retryable) throw err;
+        unreadable = `the attachment could not be read: ${err.message}`;
+      }
       const firedRun = await this.ds.transaction(async (m) => {
         const [ar] = await m.query<Array<{ id: string }>>(
           `INSERT INTO automation_runs (automation_id, message_id, attachment_id) VALUES ($1, $2, $3)
@@ -407,6 +425,13 @@ export class AutomationsService implements OnModuleInit {
         );
         if (!ar) return null;
         await m.query(`UPDATE automations SET last_fired_at = now() WHERE id = $1`, [a.id]);
+        if (!file) {
+          await m.query(
+            `UPDATE automation_runs SET status = 'failed', error_message = $2, completed_at = now() WHERE id = $1`,
+            [ar.id, unreadable!.slice(0, 2000)],
+          );
+          return null;
+        }
         try {
           await m.query('SAVEPOINT fire');
           const { file: f } = await this.jobs.storeFile(a.user_id, a.job_id, file, m);
