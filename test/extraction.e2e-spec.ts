@@ -821,6 +821,15 @@ describe('extraction through the gateway', () => {
     expect(await maintenance.requeueStaleTasks()).toBe(1);
     expect(await finished(lost.id)).toMatchObject({ status: 'completed', tasksCompleted: 1 });
 
+    // An export whose message was lost: queued again, then done.
+    const [lostExport] = await ds.query<Array<{ id: string }>>(
+      `INSERT INTO extraction.job_exports (run_id, dest_type, file_type, updated_at)
+       VALUES ($1, 'download', 'csv', now() - interval '1 hour') RETURNING id`,
+      [secondRun.id],
+    );
+    expect(await maintenance.requeueStaleExports()).toBe(1);
+    expect(await exported(lostExport.id)).toMatchObject({ status: 'completed' });
+
     // A run finished but never announced (its worker died in between) is announced once.
     await ds.query(
       `UPDATE extraction.job_runs SET announced_at = NULL, completed_at = now() - interval '1 minute' WHERE id = $1`,

@@ -15,8 +15,8 @@ import type { ExtractionConfig } from '../config';
 import { TaskWorker } from './task.worker';
 
 /**
- * Scheduled on every replica (claims use SKIP LOCKED): queue again tasks whose worker died
- * without the broker noticing, announce runs whose worker died after their last task, renew
+ * Scheduled on every replica (claims use SKIP LOCKED): queue again tasks and exports whose
+ * message was lost or whose worker died without the broker noticing, announce runs whose worker died after their last task, renew
  * Gmail watches before they lapse, and sync automations
  * that have not synced for a while in case a push was lost.
  */
@@ -53,6 +53,7 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
   async tick(now = new Date()) {
     return {
       requeued: await this.requeueStaleTasks(now),
+      exports: await this.requeueStaleExports(now),
       announced: await this.announceFinishedRuns(now),
       watches: await this.renewWatches(now),
       syncs: await this.queueSyncs(now),
@@ -81,6 +82,34 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
     if (n) {
       this.relay.kick();
       this.logger.warn({ tasks: n }, 'stale tasks queued again');
+    }
+    return n;
+  }
+
+  /** Exports whose message was lost or dead-lettered: queued again, as tasks are. */
+  async requeueStaleExports(now = new Date()): Promise<number> {
+    const n = await this.ds.transaction(async (m) => {
+      const [rows] = await m.query<[Array<{ id: string }>, number]>(
+        `UPDATE job_exports SET updated_at = $1
+          WHERE id IN (SELECT id FROM job_exports
+                        WHERE status IN ('pending', 'in_progress')
+                          AND updated_at < $1::timestamptz - make_interval(secs => $2)
+                        ORDER BY updated_at LIMIT 500 FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
+        [now, this.config.TASK_STALE_SECONDS],
+      );
+      await this.outbox.addMany(
+        m,
+        rows.map((r) => ({
+          name: 'extraction.export.requested.v1' as const,
+          payload: { exportId: r.id },
+        })),
+      );
+      return rows.length;
+    });
+    if (n) {
+      this.relay.kick();
+      this.logger.warn({ exports: n }, 'stale exports queued again');
     }
     return n;
   }

@@ -85,6 +85,9 @@ export class Integrations1764700000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE INDEX idx_job_exports_run ON job_exports (run_id)`);
+    await q.query(
+      `CREATE INDEX idx_job_exports_open ON job_exports (updated_at) WHERE status IN ('pending', 'in_progress')`,
+    );
     await q.query(`
       CREATE TABLE automations (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
