@@ -855,7 +855,7 @@ describe('extraction through the gateway', () => {
     });
     for (let n = 100; n < 124; n++)
       expect(
-        (await upload(big.body.id, `long-${n}.pdf`, await invoicePdf(sampleInvoice(n), 25))).status,
+        (await upload(big.body.id, `long-${n}.pdf`, await invoicePdf(sampleInvoice(n), 40))).status,
       ).toBe(201);
     // Only a worker in its own process takes tasks now.
     for (const s of services) await s.close();
@@ -894,16 +894,19 @@ describe('extraction through the gateway', () => {
       );
       const started = await api<RunView>('POST', `/api/v1/extraction-jobs/${big.body.id}/runs`);
       expect(started.status).toBe(202);
+      // Kill it once it has finished some tasks and holds others it has claimed.
       await eventually(
         async () => {
-          const [r] = await ds.query<Array<{ tasks_completed: number }>>(
-            `SELECT tasks_completed FROM extraction.job_runs WHERE id = $1`,
+          const [r] = await ds.query<Array<{ tasks_completed: number; processing: number }>>(
+            `SELECT r.tasks_completed, (SELECT count(*)::int FROM extraction.extraction_tasks t
+                     WHERE t.run_id = r.id AND t.status = 'processing') AS processing
+               FROM extraction.job_runs r WHERE r.id = $1`,
             [started.body.id],
           );
-          if (r.tasks_completed < 2) throw new Error('not yet');
+          if (r.tasks_completed < 1 || r.processing < 1) throw new Error('not yet');
         },
         30_000,
-        20,
+        10,
       );
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
@@ -917,7 +920,6 @@ describe('extraction through the gateway', () => {
         [started.body.id],
       );
       expect(mid.tasks_completed).toBeLessThan(24);
-      expect(mid.processing).toBeGreaterThan(0);
 
       // A new worker takes over what the dead one held (the broker redelivers it).
       services = await startService(ExtractionService, testServiceConfig(env, extractionSchema));
