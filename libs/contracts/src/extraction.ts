@@ -282,6 +282,8 @@ export interface ExtractionEvents {
   'extraction.export.requested.v1': { exportId: string };
   /** Work queue: sync one automation's mailbox from its history cursor. */
   'extraction.automation.sync.requested.v1': { automationId: string; historyId?: string };
+  /** Work queue: renew a mailbox's Gmail watch before it lapses. */
+  'extraction.watch.renewal.requested.v1': { accountId: string };
   'extraction.run.completed.v1': {
     runId: string;
     jobId: string;

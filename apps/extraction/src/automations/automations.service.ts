@@ -113,6 +113,14 @@ export class AutomationsService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    this.bus.on<{ accountId: string }>('extraction.watch.renewal.requested.v1', async (p) => {
+      try {
+        await this.renewWatch(p.accountId);
+      } catch (err) {
+        // A disconnected account needs no watch; anything else is retried by the bus.
+        if (!(err instanceof AccountUnusableError)) throw err;
+      }
+    });
     this.bus.on<{ automationId: string; historyId?: string }>(
       'extraction.automation.sync.requested.v1',
       async (p) => {

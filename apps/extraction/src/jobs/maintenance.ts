@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { Outbox, OutboxRelay } from '@app/messaging';
 import { LOGGER, scheduleEvery, SERVICE_CONFIG } from '@app/service-kit';
-import { AutomationsService } from '../automations/automations.service';
 import type { ExtractionConfig } from '../config';
 import { TaskWorker } from './task.worker';
 
@@ -28,7 +27,6 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
     @InjectDataSource() private readonly ds: DataSource,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
-    private readonly automations: AutomationsService,
     private readonly worker: TaskWorker,
     private readonly scheduler: SchedulerRegistry,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
@@ -126,27 +124,32 @@ export class Maintenance implements OnApplicationBootstrap, OnApplicationShutdow
     return n;
   }
 
+  /** Queues a renewal for each mailbox whose watch lapses soon (claimed, so once a while). */
   async renewWatches(now = new Date()): Promise<number> {
-    const due = await this.ds.query<Array<{ id: string }>>(
-      `SELECT DISTINCT i.id FROM integration_accounts i JOIN automations a ON a.integration_account_id = i.id
-        WHERE a.is_enabled AND i.provider = 'google' AND i.disconnected_at IS NULL
-          AND (i.watch_expires_at IS NULL OR i.watch_expires_at < $1::timestamptz + make_interval(hours => $2))
-        LIMIT 100`,
-      [now, this.config.GMAIL_WATCH_RENEW_BEFORE_HOURS],
-    );
-    let renewed = 0;
-    for (const a of due) {
-      try {
-        await this.automations.renewWatch(a.id);
-        renewed++;
-      } catch (err) {
-        this.logger.warn(
-          { accountId: a.id, err: (err as Error).message },
-          'watch renewal failed; next tick retries',
-        );
-      }
-    }
-    return renewed;
+    const n = await this.ds.transaction(async (m) => {
+      const [rows] = await m.query<[Array<{ id: string }>, number]>(
+        `UPDATE integration_accounts SET watch_renew_after = $1::timestamptz + interval '5 minutes'
+          WHERE id IN (
+            SELECT i.id FROM integration_accounts i
+             WHERE i.provider = 'google' AND i.disconnected_at IS NULL
+               AND (i.watch_expires_at IS NULL OR i.watch_expires_at < $1::timestamptz + make_interval(hours => $2))
+               AND (i.watch_renew_after IS NULL OR i.watch_renew_after < $1)
+               AND EXISTS (SELECT 1 FROM automations a WHERE a.integration_account_id = i.id AND a.is_enabled)
+             LIMIT 100 FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
+        [now, this.config.GMAIL_WATCH_RENEW_BEFORE_HOURS],
+      );
+      await this.outbox.addMany(
+        m,
+        rows.map((r) => ({
+          name: 'extraction.watch.renewal.requested.v1' as const,
+          payload: { accountId: r.id },
+        })),
+      );
+      return rows.length;
+    });
+    if (n) this.relay.kick();
+    return n;
   }
 
   async queueSyncs(now = new Date()): Promise<number> {

@@ -22,6 +22,8 @@ export class Integrations1764700000000 implements MigrationInterface {
         expires_at timestamptz,
         watch_history_id text,
         watch_expires_at timestamptz,
+        -- A renewal is queued; another is not queued before this time.
+        watch_renew_after timestamptz,
         disconnected_at timestamptz,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
