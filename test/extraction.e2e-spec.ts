@@ -29,11 +29,10 @@ import {
   testServiceConfig,
 } from '@app/testing';
 import type { GoogleState } from '../apps/upstream-sim/src/google-sim';
-import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
 import { extractionSchema } from '../apps/extraction/src/config';
 import { ExtractionService } from '../apps/extraction/src/extraction.module';
 import { Maintenance } from '../apps/extraction/src/jobs/maintenance';
-import { startGateway, startService } from './harness';
+import { startGateway, startService, startSim } from './harness';
 
 const KEY = 'extraction-test-key-0123456789';
 const PREFIX = 'ex.';
@@ -136,11 +135,10 @@ describe('extraction through the gateway', () => {
   const calls = (key: string) => google.calls.get(key) ?? 0;
 
   beforeAll(async () => {
-    const sm = createUpstreamSim();
+    const sm = await startSim();
     sim = sm.app;
     google = sm.google;
-    await sim.listen({ port: 0, host: '127.0.0.1' });
-    simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
+    simUrl = sm.url;
     storageRoot = await mkdtemp(join(tmpdir(), 'ex-storage-'));
     env = {
       MESSAGING_PREFIX: PREFIX,

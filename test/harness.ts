@@ -6,6 +6,7 @@ import type { ServiceConfig } from '@app/config';
 import { testEnv } from '@app/testing';
 import { createGatewayApp } from '../apps/gateway/src/app';
 import { gatewaySchema } from '../apps/gateway/src/config';
+import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
 
 /** Migrates the service's schema in this run's database, then starts `instances` replicas. */
 export async function startService(
@@ -39,4 +40,11 @@ export async function startGateway(env: Record<string, string>): Promise<NestFas
   await gateway.init();
   await gateway.getHttpAdapter().getInstance().ready();
   return gateway;
+}
+
+/** The upstream simulators (VBMS, VVA, BGS, Lighthouse, notifications, Google) on a free port. */
+export async function startSim() {
+  const sim = createUpstreamSim();
+  await sim.app.listen({ port: 0, host: '127.0.0.1' });
+  return { ...sim, url: `http://127.0.0.1:${(sim.app.server.address() as { port: number }).port}` };
 }

@@ -10,8 +10,8 @@ import { serviceDataSource } from '@app/service-kit';
 import { eventually, sleep, testServiceConfig } from '@app/testing';
 import { manifestCacheSchema } from '../apps/manifest-cache/src/config';
 import { ManifestCacheService } from '../apps/manifest-cache/src/manifest-cache.module';
-import { createUpstreamSim, type SimState } from '../apps/upstream-sim/src/sim';
-import { startGateway, startService } from './harness';
+import type { SimState } from '../apps/upstream-sim/src/sim';
+import { startGateway, startService, startSim } from './harness';
 
 const KEY = 'efolder-test-key-0123456789';
 const ALICE = { 'css-id': 'ALICE', 'station-id': '101' };
@@ -89,11 +89,10 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
   };
 
   beforeAll(async () => {
-    const sm = createUpstreamSim();
+    const sm = await startSim();
     sim = sm.app;
     state = sm.state;
-    await sim.listen({ port: 0, host: '127.0.0.1' });
-    const simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
+    const simUrl = sm.url;
     storageRoot = await mkdtemp(join(tmpdir(), 'mc-storage-'));
     const over = {
       MESSAGING_PREFIX: 'mc.',

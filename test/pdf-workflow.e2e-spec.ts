@@ -9,11 +9,11 @@ import type { DataSource } from 'typeorm';
 import type { WorkflowView } from '@app/contracts';
 import { serviceDataSource } from '@app/service-kit';
 import { testServiceConfig } from '@app/testing';
-import { createUpstreamSim, type SimState } from '../apps/upstream-sim/src/sim';
+import type { SimState } from '../apps/upstream-sim/src/sim';
 import { pdfWorkflowSchema } from '../apps/pdf-workflow/src/config';
 import { PdfWorkflowService } from '../apps/pdf-workflow/src/pdf-workflow.module';
 import { WorkflowJobs } from '../apps/pdf-workflow/src/workflows/jobs';
-import { startGateway, startService } from './harness';
+import { startGateway, startService, startSim } from './harness';
 
 const KEY = 'workflow-test-key-0123456789';
 const PREFIX = 'pw.';
@@ -107,11 +107,10 @@ describe('pdf-workflow through the gateway', () => {
 
   beforeAll(async () => {
     pdf = await formPdf();
-    const sm = createUpstreamSim();
+    const sm = await startSim();
     sim = sm.app;
     state = sm.state;
-    await sim.listen({ port: 0, host: '127.0.0.1' });
-    const simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
+    const simUrl = sm.url;
     storageRoot = await mkdtemp(join(tmpdir(), 'pw-storage-'));
     const config = testServiceConfig(
       {

@@ -6,12 +6,11 @@ import type { UploadView } from '@app/contracts';
 import { EventBus } from '@app/messaging';
 import { serviceDataSource } from '@app/service-kit';
 import { eventually, sleep, testEnv, testServiceConfig } from '@app/testing';
-import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
 import type { LighthouseState } from '../apps/upstream-sim/src/lighthouse-sim';
 import { uploadStatusSchema } from '../apps/upload-status/src/config';
 import { Poller } from '../apps/upload-status/src/polling/poller';
 import { UploadStatusService } from '../apps/upload-status/src/upload-status.module';
-import { startGateway, startService } from './harness';
+import { startGateway, startService, startSim } from './harness';
 
 const KEY = 'uploads-test-key-0123456789';
 const PREFIX = 'us.';
@@ -71,11 +70,10 @@ describe('upload-status through the gateway', () => {
     );
 
   beforeAll(async () => {
-    const sm = createUpstreamSim();
+    const sm = await startSim();
     sim = sm.app;
     lh = sm.lighthouse;
-    await sim.listen({ port: 0, host: '127.0.0.1' });
-    const simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
+    const simUrl = sm.url;
     const config = testServiceConfig(
       {
         MESSAGING_PREFIX: PREFIX,
