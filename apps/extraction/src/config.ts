@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { env, type ServiceConfig } from '@app/config';
+import { encryptionSchema } from '@app/crypto';
 import { storageSchema } from '@app/storage';
 
-export const extractionSchema = storageSchema.extend({
-  /** Keys for OAuth tokens, `id:base64key,...`; without them no token is stored or read. */
-  ENCRYPTION_KEYS: z.string().optional(),
-  ENCRYPTION_ACTIVE_KEY: z.string().optional(),
+/** OAuth tokens are sealed with ENCRYPTION_KEYS; without them no token is stored or read. */
+export const extractionSchema = storageSchema.merge(encryptionSchema).extend({
   /** Signs the OAuth `state` parameter (a Secret in production; 32+ characters). */
   OAUTH_STATE_SECRET: z.string().min(32, 'must be at least 32 characters'),
   GOOGLE_CLIENT_ID: z.string().default('dev-client.apps.googleusercontent.com'),

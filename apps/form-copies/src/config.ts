@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { encryptionSchema } from '@app/crypto';
 
-export const formCopiesSchema = z.object({
-  /** Keys for sensitive answers, `id:base64key,...`; without them sensitive answers are refused. */
-  ENCRYPTION_KEYS: z.string().optional(),
-  ENCRYPTION_ACTIVE_KEY: z.string().optional(),
+/** Sensitive answers are sealed with ENCRYPTION_KEYS; without them they are refused. */
+export const formCopiesSchema = encryptionSchema.extend({
   /** Question ids whose answers are sensitive (stored encrypted). */
   SENSITIVE_QUESTION_IDS: z
     .string()

@@ -2,6 +2,7 @@ export * from './services';
 export * from './rpc';
 export * from './events';
 export * from './errors';
+export * from './ids';
 export * from './manifest-cache';
 export * from './upload-status';
 export * from './form-copies';

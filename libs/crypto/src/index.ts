@@ -1,1 +1,2 @@
 export * from './cipher';
+export * from './config';

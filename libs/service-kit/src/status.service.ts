@@ -1,3 +1,4 @@
+import { isUuid } from '@app/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -5,8 +6,6 @@ import type { OutboxEventView, ServiceStatus } from '@app/contracts';
 import { migrationState } from '@app/database';
 import { EventBus, rpcError } from '@app/messaging';
 import { SERVICE_INFO, type ServiceInfo } from './tokens';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What a service reports about itself over RPC, read live from its database. */
 @Injectable()
@@ -48,7 +47,7 @@ export class StatusService {
 
   /** One outbox row by primary key: where an event is on its way out. */
   async outboxEvent(id: unknown): Promise<OutboxEventView> {
-    if (typeof id !== 'string' || !UUID.test(id)) {
+    if (typeof id !== 'string' || !isUuid(id)) {
       throw rpcError('validation_failed', 'id must be a UUID', { field: 'id' });
     }
     const rows = await this.ds.query<

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CryptoError, Keyring } from '@app/crypto';
+import { type Keyring, keyringFromConfig } from '@app/crypto';
 import { rpcError } from '@app/messaging';
 import { SERVICE_CONFIG } from '@app/service-kit';
 import type { ExtractionConfig } from '../config';
@@ -12,23 +12,16 @@ import type { ExtractionConfig } from '../config';
 @Injectable()
 export class TokenVault {
   private readonly keyring: Keyring | null;
-  private readonly reason: string | null;
 
   constructor(@Inject(SERVICE_CONFIG) config: ExtractionConfig) {
-    try {
-      this.keyring = Keyring.fromEnv(config.ENCRYPTION_KEYS, config.ENCRYPTION_ACTIVE_KEY);
-      this.reason = null;
-    } catch (err) {
-      this.keyring = null;
-      this.reason = err instanceof CryptoError ? err.message : String(err);
-    }
+    this.keyring = keyringFromConfig(config);
   }
 
   /** Throws the 503 callers get when tokens cannot be protected. */
   assertReady(): Keyring {
     if (!this.keyring)
       throw rpcError('unavailable', 'token encryption is not configured; no token is stored', {
-        reason: this.reason,
+        reason: 'ENCRYPTION_KEYS is not set',
       });
     return this.keyring;
   }

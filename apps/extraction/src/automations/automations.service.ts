@@ -19,9 +19,9 @@ import { AccountsService, AccountUnusableError } from '../accounts/accounts.serv
 import { assertId, ensureUser, iso, notFound } from '../common';
 import type { ExtractionConfig } from '../config';
 import { ExportsService } from '../exports/exports.service';
-import { GoogleApiError, GoogleClient } from '../google/google.client';
+import { GoogleApiError, GoogleClient, type GmailPart } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
-import { flattenParts, JobsService } from '../jobs/jobs.service';
+import { type Fetched, flattenParts, JobsService } from '../jobs/jobs.service';
 import type { RunRow } from '../jobs/views';
 
 interface AutomationRow {
@@ -87,6 +87,8 @@ function runView(r: AutomationRunRow): AutomationRunView {
 interface Candidate {
   messageId: string;
   attachmentId: string;
+  /** The message part holding it (read once, with the message). */
+  part: Pick<GmailPart, 'filename' | 'mimeType'>;
 }
 
 /**
@@ -367,9 +369,9 @@ export class AutomationsService implements OnModuleInit {
       const msg = await this.google.gmailMessage(token, id);
       for (const p of flattenParts(msg.payload))
         if (p.body.attachmentId && p.filename && wanted.has(p.mimeType.toLowerCase()))
-          candidates.push({ messageId: id, attachmentId: p.body.attachmentId });
+          candidates.push({ messageId: id, attachmentId: p.body.attachmentId, part: p });
     }
-    const fired = await this.fire(a, candidates);
+    const fired = await this.fire(token, a, candidates);
     await this.advanceCursor(a.id, cursor);
     return { fired, resynced };
   }
@@ -399,7 +401,7 @@ export class AutomationsService implements OnModuleInit {
     );
   }
 
-  private async fire(a: AutomationRow, candidates: Candidate[]): Promise<number> {
+  private async fire(token: string, a: AutomationRow, candidates: Candidate[]): Promise<number> {
     if (candidates.length === 0) return 0;
     // Skip, in one query, what fired before; the unique constraint still decides races.
     const seen = await this.ds.query<Candidate[]>(
@@ -411,18 +413,15 @@ export class AutomationsService implements OnModuleInit {
     const done = new Set(seen.map((s) => `${s.messageId}:${s.attachmentId}`));
     let fired = 0;
     for (const c of candidates.filter((x) => !done.has(`${x.messageId}:${x.attachmentId}`))) {
-      let file: Awaited<ReturnType<JobsService['gmailAttachment']>> | null = null;
+      let file: Fetched | null = null;
       let unreadable: string | null = null;
       try {
-        file = await this.jobs.gmailAttachment(
-          a.integration_account_id,
-          c.messageId,
-          c.attachmentId,
-        );
+        file = await this.jobs.gmailFile(token, c.messageId, c.attachmentId, c.part);
       } catch (err) {
         // Gone or refused for good: a failed firing, so the cursor can move past it. Anything
-        // transient is thrown, and the sync is retried from the same cursor.
-        if (!(err instanceof GoogleApiError) || err.retryable) throw err;
+        // transient, and a 401 (the token is refreshed), is thrown: the sync is tried again
+        // from the same cursor.
+        if (!(err instanceof GoogleApiError) || err.retryable || err.status === 401) throw err;
         unreadable = `the attachment could not be read: ${err.message}`;
       }
       const firedRun = await this.ds.transaction(async (m) => {
@@ -515,9 +514,9 @@ export class AutomationsService implements OnModuleInit {
       this.google.gmailWatch(token, this.config.GMAIL_PUSH_TOPIC),
     );
     await this.ds.query(
-      `UPDATE integration_accounts SET watch_history_id = $2, watch_expires_at = to_timestamp($3::bigint / 1000.0),
+      `UPDATE integration_accounts SET watch_expires_at = to_timestamp($2::bigint / 1000.0),
               updated_at = now() WHERE id = $1`,
-      [accountId, w.historyId, w.expiration],
+      [accountId, w.expiration],
     );
   }
 }

@@ -37,7 +37,7 @@ export const BLOB_STORAGE = Symbol('BLOB_STORAGE');
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_ .-]{0,99}$/;
 
 /** A file's bytes as fetched from its source, before it is stored. */
-interface Fetched {
+export interface Fetched {
   fileName: string;
   contentType: string;
   data: Buffer;
@@ -48,7 +48,7 @@ interface Fetched {
 @Injectable()
 export class JobsService {
   constructor(
-    @InjectDataSource() readonly ds: DataSource,
+    @InjectDataSource() private readonly ds: DataSource,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly accounts: AccountsService,
@@ -198,6 +198,16 @@ export class JobsService {
     );
   }
 
+  /** The caller's job exists (a key lookup, not the job's whole view); 404 otherwise. */
+  private async assertOwned(userId: string, id: unknown): Promise<void> {
+    assertId(id, 'job');
+    const [j] = await this.ds.query<unknown[]>(
+      `SELECT 1 FROM extraction_jobs WHERE id = $1 AND user_id = $2`,
+      [id, userId],
+    );
+    if (!j) throw notFound('job');
+  }
+
   /** Locks the caller's job row (serialises run numbers and file adds); 404 otherwise. */
   async lockJob(m: EntityManager, userId: string, id: unknown): Promise<void> {
     assertId(id, 'job');
@@ -216,7 +226,7 @@ export class JobsService {
     input: FileInput,
   ): Promise<{ file: SourceFileView; created: boolean }> {
     assertId(jobId, 'job');
-    await this.get(userId, jobId);
+    await this.assertOwned(userId, jobId);
     const fetched = await this.fetch(userId, input);
     return this.storeFile(userId, jobId, fetched);
   }
@@ -321,15 +331,24 @@ export class JobsService {
     return this.accounts.withToken(accountId, async (token) => {
       const msg = await this.google.gmailMessage(token, messageId);
       const part = flattenParts(msg.payload).find((p) => p.body.attachmentId === attachmentId);
-      const data = await this.google.gmailAttachment(token, messageId, attachmentId);
-      return {
-        fileName: part?.filename || `attachment-${messageId}.pdf`,
-        contentType: part?.mimeType ?? 'application/octet-stream',
-        data,
-        sourceType: 'gmail' as const,
-        externalId: `${messageId}:${attachmentId}`,
-      };
+      return this.gmailFile(token, messageId, attachmentId, part);
     });
+  }
+
+  /** An attachment's bytes as a file to store, named as its message part names it. */
+  async gmailFile(
+    token: string,
+    messageId: string,
+    attachmentId: string,
+    part?: Pick<GmailPart, 'filename' | 'mimeType'>,
+  ): Promise<Fetched> {
+    return {
+      fileName: part?.filename || `attachment-${messageId}.pdf`,
+      contentType: part?.mimeType ?? 'application/octet-stream',
+      data: await this.google.gmailAttachment(token, messageId, attachmentId),
+      sourceType: 'gmail',
+      externalId: `${messageId}:${attachmentId}`,
+    };
   }
 
   private async fromGoogle<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -348,7 +367,7 @@ export class JobsService {
   }
 
   async files(userId: string, jobId: string): Promise<SourceFileView[]> {
-    await this.get(userId, jobId);
+    await this.assertOwned(userId, jobId);
     const rows = await this.ds.query<FileRow[]>(
       `SELECT * FROM source_files WHERE job_id = $1 AND removed_at IS NULL ORDER BY uploaded_at, id`,
       [jobId],
@@ -429,7 +448,7 @@ export class JobsService {
   }
 
   async runs(userId: string, jobId: string): Promise<RunView[]> {
-    await this.get(userId, jobId);
+    await this.assertOwned(userId, jobId);
     const rows = await this.ds.query<RunRow[]>(
       `${RUN_SELECT} WHERE r.job_id = $1 ORDER BY r.run_number DESC`,
       [jobId],

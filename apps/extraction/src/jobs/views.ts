@@ -1,7 +1,7 @@
 import type { JobFieldView, JobView, ResultView, RunView, SourceFileView } from '@app/contracts';
+import { iso } from '../common';
 
 type Time = Date | string | null;
-const t = (v: Time) => (v === null || v === undefined ? null : new Date(v).toISOString());
 
 export interface RunRow {
   id: string;
@@ -29,9 +29,9 @@ export function runView(r: RunRow): RunView {
     tasksFailed: r.tasks_failed,
     fields: r.fields_snapshot,
     automationId: r.automation_id ?? null,
-    createdAt: t(r.created_at)!,
-    startedAt: t(r.started_at),
-    completedAt: t(r.completed_at),
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    completedAt: iso(r.completed_at),
   };
 }
 
@@ -140,6 +140,6 @@ export function resultView(r: ResultRow, fields: JobFieldView[]): ResultView {
     attempts: r.attempts,
     error: r.error_message,
     data,
-    processedAt: r.processed_at?.toISOString() ?? null,
+    processedAt: iso(r.processed_at),
   };
 }

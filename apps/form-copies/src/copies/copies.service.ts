@@ -1,3 +1,4 @@
+import { isUuid, type RpcRequest } from '@app/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type EntityManager } from 'typeorm';
@@ -9,7 +10,7 @@ import type {
   Located,
   PatchKind,
 } from '@app/contracts';
-import { Keyring } from '@app/crypto';
+import { type Keyring, keyringFromConfig } from '@app/crypto';
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { SERVICE_CONFIG } from '@app/service-kit';
 import type { FormCopiesConfig } from '../config';
@@ -33,7 +34,6 @@ interface PatchOp {
   value?: Json;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_OPS = 1000;
 
 function pointer(path: string): string[] {
@@ -68,9 +68,7 @@ export class CopiesService {
     @Inject(SERVICE_CONFIG) private readonly config: FormCopiesConfig,
   ) {
     // Fails closed: without keys, sensitive answers are refused rather than stored in clear.
-    this.keyring = config.ENCRYPTION_KEYS
-      ? Keyring.fromEnv(config.ENCRYPTION_KEYS, config.ENCRYPTION_ACTIVE_KEY)
-      : null;
+    this.keyring = keyringFromConfig(config);
     this.sensitive = new Set(config.SENSITIVE_QUESTION_IDS);
   }
 
@@ -83,7 +81,7 @@ export class CopiesService {
   }) {
     if (!r?.tenantId || !r.ownerId)
       throw rpcError('validation_failed', 'tenantId and ownerId are required');
-    if (r.id !== undefined && !UUID.test(r.id))
+    if (r.id !== undefined && !isUuid(r.id))
       throw rpcError('validation_failed', 'id must be a UUID', { field: 'id' });
     const id = r.id ?? randomUUID();
     const result = await this.tx(async (m) => {
@@ -104,13 +102,8 @@ export class CopiesService {
     return result;
   }
 
-  async createCopy(r: {
-    applicationFormId: string;
-    title?: string;
-    ownerId?: string;
-    document?: Record<string, unknown>;
-  }): Promise<CopyView> {
-    if (!UUID.test(r.applicationFormId))
+  async createCopy(r: Omit<RpcRequest<'form-copies.copy.create.v1'>, 'caller'>): Promise<CopyView> {
+    if (!isUuid(r.applicationFormId))
       throw rpcError('not_found', `no application form ${r.applicationFormId}`);
     return this.tx(async (m) => {
       const form = await this.repo.form(r.applicationFormId, m);
@@ -134,7 +127,7 @@ export class CopiesService {
   }
 
   async list(applicationFormId: string): Promise<CopyView[]> {
-    if (!UUID.test(applicationFormId) || !(await this.repo.form(applicationFormId))) {
+    if (!isUuid(applicationFormId) || !(await this.repo.form(applicationFormId))) {
       throw rpcError('not_found', `no application form ${applicationFormId}`);
     }
     return (await this.repo.list(applicationFormId)).map((r) => copyView(r));
@@ -245,7 +238,7 @@ export class CopiesService {
     copyId?: string;
     ownerId?: string;
   }): Promise<{ applicationForm: ApplicationFormView; copies: CopyView[] }> {
-    if (!UUID.test(r.id)) throw rpcError('not_found', `no application form ${r.id}`);
+    if (!isUuid(r.id)) throw rpcError('not_found', `no application form ${r.id}`);
     const result = await this.tx(async (m) => {
       const form = await this.repo.form(r.id, m);
       if (!form) throw rpcError('not_found', `no application form ${r.id}`);
@@ -367,7 +360,7 @@ export class CopiesService {
   }
 
   private async find(ref: string, m?: EntityManager, lock = false): Promise<CopyRow> {
-    const c = UUID.test(ref) ? await this.repo.resolve(ref, m, lock) : null;
+    const c = isUuid(ref) ? await this.repo.resolve(ref, m, lock) : null;
     if (!c) throw rpcError('not_found', `no copy ${ref}`);
     return c;
   }

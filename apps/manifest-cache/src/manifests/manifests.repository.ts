@@ -1,3 +1,4 @@
+import { isUuid } from '@app/contracts';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -351,7 +352,7 @@ export class ManifestsRepository {
     const select = `SELECT r.id, s.manifest_id, m.file_number, r.source, r.status, r.external_document_id, r.version_id,
               r.mime_type, r.type_description, r.received_at, r.jro, r.storage_key, r.content_size
          FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id JOIN manifests m ON m.id = s.manifest_id`;
-    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) {
+    if (isUuid(ref)) {
       const byId = await this.ds.query<RecordRow[]>(`${select} WHERE r.id = $1`, [ref]);
       if (byId[0]) return byId[0];
     }

@@ -1,3 +1,4 @@
+import { isUuid } from '@app/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type {
@@ -16,7 +17,6 @@ import { ManifestsRepository } from './manifests.repository';
 import { zipEntryName, zipFileName } from './zip-names';
 
 const FILE_NUMBER = /^\d{8,9}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class ManifestsService {
@@ -184,7 +184,7 @@ export class ManifestsService {
   /** The manifest's file number, if this user has asked for it; otherwise not found. */
   private async ownedFileNumber(manifestId: string, user: EfolderUser): Promise<string> {
     assertUser(user);
-    const fileNumber = UUID.test(manifestId)
+    const fileNumber = isUuid(manifestId)
       ? await this.repo.ownedFileNumber(manifestId, user)
       : null;
     if (!fileNumber) throw rpcError('not_found', `no manifest ${manifestId} for this user`);

@@ -4,11 +4,12 @@ import type { EntityManager } from 'typeorm';
 import {
   type ClientInfo,
   RECIPIENT_TYPES,
-  type RecipientInput,
   type RecipientStep,
   type StoredFile,
   type WorkflowStatus,
   type WorkflowView,
+  isUuid,
+  type RpcRequest,
 } from '@app/contracts';
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
@@ -42,7 +43,6 @@ import {
 } from './workflows.repository';
 
 export const BLOB_STORAGE = Symbol('BLOB_STORAGE');
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Link = { token: string; accessCode?: string; client: ClientInfo };
 
@@ -61,14 +61,7 @@ export class WorkflowsService {
 
   // --- creators and operators ---
 
-  async create(r: {
-    creatorId: string;
-    documentKey: string;
-    recipients: RecipientInput[];
-    expiresInHours?: number;
-    metadata?: Record<string, unknown>;
-    client: ClientInfo;
-  }) {
+  async create(r: RpcRequest<'pdf-workflow.workflow.create.v1'>) {
     if (!Array.isArray(r.recipients) || r.recipients.length < 1 || r.recipients.length > 20) {
       throw rpcError('validation_failed', 'recipients must list 1 to 20 recipients in order', {
         field: 'recipients',
@@ -236,7 +229,7 @@ export class WorkflowsService {
           c: string;
           i: string;
         };
-        if (!UUID.test(after.i) || Number.isNaN(Date.parse(after.c))) throw new Error();
+        if (!isUuid(after.i) || Number.isNaN(Date.parse(after.c))) throw new Error();
       } catch {
         throw rpcError('validation_failed', 'cursor is not one this service issued', {
           field: 'cursor',
@@ -377,7 +370,7 @@ export class WorkflowsService {
     attachmentId: string,
     client: ClientInfo,
   ): Promise<StoredFile> {
-    if (!UUID.test(attachmentId)) throw rpcError('not_found', `no attachment ${attachmentId}`);
+    if (!isUuid(attachmentId)) throw rpcError('not_found', `no attachment ${attachmentId}`);
     const [rows] = await this.repo.ds.query<
       [Array<{ storage_key: string | null; file_name: string; file_type: string }>, number]
     >(
@@ -638,7 +631,7 @@ export class WorkflowsService {
   }
 
   private async sessionOr404(id: string): Promise<SessionRow> {
-    const s = UUID.test(id) ? await this.repo.session(this.repo.ds, id) : null;
+    const s = isUuid(id) ? await this.repo.session(this.repo.ds, id) : null;
     if (!s) throw rpcError('not_found', `no workflow ${id}`);
     return s;
   }

@@ -6,11 +6,11 @@ import {
   type UploadListQuery,
   type UploadStatusEvents,
   type UploadView,
+  isUuid,
 } from '@app/contracts';
 import { EventBus, rpcError } from '@app/messaging';
 import { toView, UploadsRepository } from './uploads.repository';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INT64 = /^[1-9]\d{0,18}$/;
 
 /** Intake (over RPC and from the broker), reads and the per-submission summary. */
@@ -50,7 +50,7 @@ export class UploadsService implements OnModuleInit {
   }
 
   async get(id: string): Promise<UploadView> {
-    if (!UUID.test(id)) throw rpcError('not_found', `no upload ${id}`);
+    if (!isUuid(id)) throw rpcError('not_found', `no upload ${id}`);
     const row = await this.repo.get(id);
     if (!row) throw rpcError('not_found', `no upload ${id}`);
     return toView(row, await this.repo.history(id));
@@ -65,7 +65,7 @@ export class UploadsService implements OnModuleInit {
           c: string;
           i: string;
         };
-        if (typeof c.c !== 'string' || !UUID.test(c.i) || Number.isNaN(Date.parse(c.c)))
+        if (typeof c.c !== 'string' || !isUuid(c.i) || Number.isNaN(Date.parse(c.c)))
           throw new Error('bad');
         after = { createdAt: c.c, id: c.i };
       } catch {

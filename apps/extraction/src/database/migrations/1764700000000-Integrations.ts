@@ -20,7 +20,6 @@ export class Integrations1764700000000 implements MigrationInterface {
         access_token bytea,
         refresh_token bytea,
         expires_at timestamptz,
-        watch_history_id text,
         watch_expires_at timestamptz,
         -- A renewal is queued; another is not queued before this time.
         watch_renew_after timestamptz,
