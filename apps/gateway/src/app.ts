@@ -17,13 +17,15 @@ import { GatewayModule } from './gateway.module';
 import { problem } from './http/problem';
 import { sendProblem } from './http/problem.filter';
 import { createValidationPipe } from './http/validation';
+import { registerSecurityHeaders, serverOptions } from './http/hardening';
+import { registerInputLimits } from './http/input-limits';
 
 export async function createGatewayApp(
   config: GatewayConfig,
   logDestination?: DestinationStream,
 ): Promise<NestFastifyApplication> {
   const logger = createLogger('gateway', config.LOG_LEVEL, logDestination);
-  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, trustProxy: true });
+  const adapter = new FastifyAdapter(serverOptions(config));
   const fastify = adapter.getInstance();
 
   // The correlation id enters here and follows the request into RPC headers and every log line.
@@ -36,6 +38,7 @@ export async function createGatewayApp(
     logger.info(
       {
         method: req.method,
+        // The logger redacts the secrets paths carry (recipient link tokens).
         url: req.url.split('?')[0],
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
@@ -44,19 +47,16 @@ export async function createGatewayApp(
     );
     done();
   });
-  // PATCH bodies of the copies routes: JSON Patch and JSON Merge Patch are JSON too.
-  fastify.addContentTypeParser(
-    ['application/json-patch+json', 'application/merge-patch+json'],
-    { parseAs: 'string' },
-    fastify.getDefaultJsonParser('error', 'error'),
-  );
+  // JSON bodies (the copies routes' JSON Patch and Merge Patch too), query and path values
+  // are checked for depth, NUL and lone surrogates before anything else reads them.
+  registerInputLimits(fastify, config.MAX_JSON_DEPTH);
+  await registerSecurityHeaders(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.create(config, logger),
     adapter,
-    {
-      logger: new JsonLogger(logger),
-    },
+    // Body parsers are the gateway's own (registerInputLimits), not Nest's defaults.
+    { logger: new JsonLogger(logger), bodyParser: false },
   );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
@@ -64,8 +64,11 @@ export async function createGatewayApp(
   await registerAuthentication(app, config.RATE_LIMIT_PER_MINUTE);
 
   // OpenAPI at /docs, behind a key like every other non-health route.
+  // Decided on the matched route, not the raw URL: `/%64ocs` routes to /docs too.
   fastify.addHook('onRequest', (req, reply, done) => {
-    if (!req.url.startsWith('/docs') || (req as AuthedRequest).caller) return done();
+    const route = req.routeOptions.url ?? '';
+    if (!(route === '/docs' || route.startsWith('/docs/')) || (req as AuthedRequest).caller)
+      return done();
     sendProblem(
       reply,
       problem(401, 'a valid API key is required in the X-Api-Key header', undefined, {

@@ -10,28 +10,47 @@ const apiKeyEntry = z.object({
 });
 export type ApiKeyEntry = z.infer<typeof apiKeyEntry>;
 
-export const gatewaySchema = baseSchema.merge(storageSchema).extend({
-  PORT: env.int(3000, 0),
-  HOST: z.string().default('0.0.0.0'),
-  /** JSON array of {id, sha256, scopes}; mounted from a Secret in production. */
-  API_KEYS: z
-    .string()
-    .default('[]')
-    .transform((v, ctx) => {
-      try {
-        return z.array(apiKeyEntry).parse(JSON.parse(v));
-      } catch (err) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          message: `must be a JSON array of {id, sha256, scopes}: ${(err as Error).message.slice(0, 200)}`,
-        });
-        return z.NEVER;
-      }
-    }),
-  /** Accepted with every scope, outside production only. */
-  DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  RATE_LIMIT_PER_MINUTE: env.int(600, 1),
-  STATUS_TIMEOUT_MS: env.int(1500, 50),
-  BODY_LIMIT_BYTES: env.int(10 * 1024 * 1024, 1024),
-});
+export const gatewaySchema = baseSchema
+  .merge(storageSchema)
+  .extend({
+    PORT: env.int(3000, 0),
+    HOST: z.string().default('0.0.0.0'),
+    /** JSON array of {id, sha256, scopes}; mounted from a Secret in production. */
+    API_KEYS: z
+      .string()
+      .default('[]')
+      .transform((v, ctx) => {
+        try {
+          return z.array(apiKeyEntry).parse(JSON.parse(v));
+        } catch (err) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: `must be a JSON array of {id, sha256, scopes}: ${(err as Error).message.slice(0, 200)}`,
+          });
+          return z.NEVER;
+        }
+      }),
+    /** Accepted with every scope, outside production only. */
+    DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    RATE_LIMIT_PER_MINUTE: env.int(600, 1),
+    STATUS_TIMEOUT_MS: env.int(1500, 50),
+    BODY_LIMIT_BYTES: env.int(10 * 1024 * 1024, 1024),
+    /** Deepest nesting a JSON body may have. */
+    MAX_JSON_DEPTH: env.int(64, 2),
+    /** Proxies whose X-Forwarded-For is believed: '' (none), a hop count, or addresses/CIDRs. */
+    TRUST_PROXY: z.string().default(''),
+    /** The request's headers must arrive within this, and the whole request within the next. */
+    HEADERS_TIMEOUT_MS: env.int(10_000, 100),
+    REQUEST_TIMEOUT_MS: env.int(30_000, 100),
+    /** An idle keep-alive connection is closed after this (longer than a load balancer's idle). */
+    KEEP_ALIVE_TIMEOUT_MS: env.int(72_000, 100),
+    /** A socket with no traffic either way for this long is closed (covers the slowest route). */
+    CONNECTION_TIMEOUT_MS: env.int(120_000, 1000),
+    /** Retry-After on a 503 (a service could not be reached). */
+    RETRY_AFTER_SECONDS: env.int(5, 1),
+  })
+  .refine((c) => c.HEADERS_TIMEOUT_MS <= c.REQUEST_TIMEOUT_MS, {
+    message: 'HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS',
+    path: ['HEADERS_TIMEOUT_MS'],
+  });
 export type GatewayConfig = z.infer<typeof gatewaySchema>;

@@ -8,3 +8,4 @@ export * from './upload-status';
 export * from './form-copies';
 export * from './pdf-workflow';
 export * from './extraction';
+export * from './input-safety';

@@ -176,3 +176,16 @@ export interface PdfWorkflowEvents {
   'pdf-workflow.workflow.cancelled.v1': { workflowId: string };
   'pdf-workflow.workflow.expired.v1': { workflowId: string };
 }
+
+/** Where a creator's uploaded PDFs live: one namespace per caller, inside pdf-workflow's. */
+export function workflowUploadPrefix(creatorId: string): string {
+  return `workflows/uploads/${creatorId}/`;
+}
+
+/** Whether a storage key is one of this creator's workflow uploads (and nothing else). */
+export function isWorkflowUploadKey(key: unknown, prefix: string): boolean {
+  if (typeof key !== 'string' || !key.startsWith(prefix)) return false;
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.pdf$/.test(
+    key.slice(prefix.length),
+  );
+}

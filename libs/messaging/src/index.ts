@@ -6,3 +6,4 @@ export * from './event-bus';
 export * from './outbox';
 export * from './inbox';
 export * from './in-flight';
+export * from './rpc-exception.filter';

@@ -127,9 +127,22 @@ function toCallError(err: unknown, pattern: string, timeoutMs: number): RpcCallE
     );
   }
   if (isRpcErrorBody(err)) return new RpcCallError(err, pattern);
+  // The service answered, but with an error no filter typed (Nest's `{ status: 'error' }`):
+  // a bug on its side, not an outage, so never a retryable 503.
+  if (isAnsweredError(err)) {
+    return new RpcCallError(
+      { code: 'internal', status: 500, message: `${service} failed to handle the request` },
+      pattern,
+    );
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new RpcCallError(
     { code: 'unavailable', status: 503, message: `${service} is unreachable: ${message}` },
     pattern,
   );
+}
+
+/** An error value that came back in a reply (a plain object), not one raised locally. */
+function isAnsweredError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && !(err instanceof Error);
 }

@@ -3,7 +3,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { RmqContext, ServerRMQ, type WritePacket } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isRpcErrorBody } from '@app/contracts';
+import { findUnsafeValue, isRpcErrorBody, MAX_JSON_DEPTH } from '@app/contracts';
 import {
   CORRELATION_HEADER,
   correlationIdFrom,
@@ -18,7 +18,11 @@ import {
   coalesceSocketWrites,
   reportChannelErrors,
 } from './topology';
+import { toRpcErrorBody } from './rpc-exception.filter';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
+
+/** The gateway's body depth plus the few levels of the RPC envelope around it. */
+const RPC_MAX_DEPTH = MAX_JSON_DEPTH + 8;
 
 export interface ReliableRmqServerOptions {
   url: string;
@@ -113,26 +117,37 @@ export class ReliableRmqServer extends ServerRMQ {
     };
 
     const handler = this.getHandlerByPattern(pattern);
+    // Whatever the gateway let through, a service never stores or walks these values.
+    const unsafe = handler ? findUnsafeValue(packet.data, RPC_MAX_DEPTH) : null;
     if (!handler || packet.id === undefined) {
       reply({
         err: { code: 'not_found', status: 404, message: `no handler for "${pattern}"` },
         isDisposed: true,
       });
+    } else if (unsafe) {
+      reply({
+        err: {
+          code: 'validation_failed',
+          status: 400,
+          message: `the value at "${unsafe.path}" ${unsafe.reason}`,
+          details: { field: unsafe.path },
+        },
+        isDisposed: true,
+      });
     } else {
       await new Promise<void>((resolve) => {
         const done = (data: WritePacket) => {
+          // An error that bypassed the exception filter still crosses the broker typed.
+          if (data.err !== undefined && !isRpcErrorBody(data.err))
+            data = { ...data, err: toRpcErrorBody(data.err, pattern, this.opts.logger) };
           reply(data);
           if (data.isDisposed) resolve();
         };
         handler(packet.data, ctx)
           .then((result: unknown) => this.send(this.transformToObservable(result), done))
-          .catch((err: unknown) => {
-            this.opts.logger.error({ err, pattern }, 'RPC handler failed');
-            done({
-              err: { code: 'internal', status: 500, message: 'internal error' },
-              isDisposed: true,
-            });
-          });
+          .catch((err: unknown) =>
+            done({ err: toRpcErrorBody(err, pattern, this.opts.logger), isDisposed: true }),
+          );
       });
     }
     safe(() => channel.ack(message));

@@ -22,6 +22,18 @@ const REDACT = [
   'headers.authorization',
 ];
 
+/**
+ * Paths that carry a secret of their own: a recipient's link token is the credential for that
+ * step (`/api/v1/r/<token>/...`). Logged paths keep the route's shape, never the secret.
+ */
+const SECRET_PATH_SEGMENTS = [/(\/api\/v1\/r\/)[^/?#]+/g];
+
+export function redactPath(url: string): string {
+  return SECRET_PATH_SEGMENTS.reduce((u, re) => u.replace(re, '$1[redacted]'), url);
+}
+
+const redactIfString = (v: unknown) => (typeof v === 'string' ? redactPath(v) : v);
+
 export function createLogger(
   service: string,
   level = process.env.LOG_LEVEL ?? 'info',
@@ -34,6 +46,7 @@ export function createLogger(
       messageKey: 'msg',
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: { url: redactIfString, instance: redactIfString, path: redactIfString },
       formatters: { level: (label) => ({ level: label }) },
       // Every line written inside a request or message handler carries its correlation id.
       mixin() {

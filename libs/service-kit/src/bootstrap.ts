@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { rpcQueueOf, schemaOf } from '@app/contracts';
 import { createServiceDataSource } from '@app/database';
 import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
-import { ReliableRmqServer } from '@app/messaging';
+import { ReliableRmqServer, RpcErrorFilter } from '@app/messaging';
 import { createLogger, JsonLogger, type MessagingMetrics } from '@app/observability';
 import {
   RpcServerRef,
@@ -38,7 +38,9 @@ export async function createServiceApp(
     metrics: app.get<MessagingMetrics>(MESSAGING_METRICS),
   });
   app.get(RpcServerRef).server = server;
-  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  app
+    .connectMicroservice({ strategy: server }, { inheritAppConfig: true })
+    .useGlobalFilters(new RpcErrorFilter(logger));
   app.enableShutdownHooks();
   await app.listen({ port: config.HEALTH_PORT, host: '0.0.0.0' });
   logger.info({ healthUrl: await app.getUrl() }, `${def.service} health and metrics listening`);

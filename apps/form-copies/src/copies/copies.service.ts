@@ -308,16 +308,18 @@ export class CopiesService {
 
   async renewLease(ref: string, token: string, ttlSeconds: number): Promise<Located<LeaseView>> {
     this.assertLease('renewal', ttlSeconds);
+    assertFencingToken(token);
     const c = await this.find(ref);
-    const lease = await this.repo.renewLease(c.id, String(token), ttlSeconds);
+    const lease = await this.repo.renewLease(c.id, token, ttlSeconds);
     if (!lease)
       throw rpcError('locked', 'this lease has expired or was never held; take a new one');
     return { copyId: c.id, value: lease };
   }
 
   async releaseLease(ref: string, token: string): Promise<Located<{ released: true }>> {
+    assertFencingToken(token);
     const c = await this.find(ref);
-    if (!(await this.repo.releaseLease(c.id, String(token))))
+    if (!(await this.repo.releaseLease(c.id, token)))
       throw rpcError('not_found', 'no such lease on this copy');
     return { copyId: c.id, value: { released: true } };
   }
@@ -521,4 +523,12 @@ export class CopiesService {
   private tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     return this.repo.ds.transaction(fn);
   }
+}
+
+/** A fencing token is a positive bigint; anything else would fail in Postgres, so it is a 400. */
+function assertFencingToken(token: unknown): asserts token is string {
+  if (typeof token !== 'string' || !/^[1-9][0-9]{0,17}$/.test(token))
+    throw rpcError('validation_failed', 'Lease-Token must be the positive integer a lease gave', {
+      field: 'Lease-Token',
+    });
 }

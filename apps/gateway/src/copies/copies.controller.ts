@@ -31,6 +31,8 @@ import type { AuthedRequest } from '../auth/api-key.guard';
 import { hasScope } from '../auth/api-keys';
 import { RequireScopes } from '../auth/decorators';
 import { ServicesClient } from '../rpc';
+import { leaseTokenHeader, UuidParam } from '../http/input-limits';
+import { RequestValidationError } from '../http/validation';
 
 export class CreateFormBody {
   @IsOptional() @IsUUID() id?: string;
@@ -65,16 +67,22 @@ export class FlagsBody {
 
 const etag = (version: number) => `"${version}"`;
 
-/** `If-Match: "7"` (or `W/"7"`) to 7; absent or unreadable to undefined. */
+/** `If-Match: "7"` (or `W/"7"`) to 7; absent to undefined (428); anything else is a 400. */
 function version(ifMatch: string | undefined): number | undefined {
-  const m = ifMatch ? /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim()) : null;
-  return m ? Number(m[1]) : undefined;
+  if (ifMatch === undefined || ifMatch === '') return undefined;
+  const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim());
+  if (!m)
+    throw new RequestValidationError([
+      { field: 'If-Match', messages: ['If-Match must be the ETag of the copy, e.g. "3"'] },
+    ]);
+  return Number(m[1]);
 }
 
 function caller(req: AuthedRequest, leaseToken?: string): CopyCaller {
+  const token = leaseTokenHeader(leaseToken, false);
   return {
     sensitive: !!req.caller && hasScope(req.caller, 'copies:sensitive'),
-    ...(leaseToken ? { leaseToken } : {}),
+    ...(token ? { leaseToken: token } : {}),
   };
 }
 
@@ -101,7 +109,7 @@ export class CopiesController {
   @Post('application-forms/:id/copies')
   @RequireScopes('copies:write')
   async createCopy(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Body() b: CreateCopyBody,
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -117,20 +125,20 @@ export class CopiesController {
 
   @Get('application-forms/:id/copies')
   @RequireScopes('copies:read')
-  list(@Param('id') id: string) {
+  list(@Param('id', UuidParam) id: string) {
     return this.rpc.send('form-copies.copy.list.v1', { applicationFormId: id });
   }
 
   @Post('application-forms/:id/clone')
   @RequireScopes('copies:write')
-  clone(@Param('id') id: string, @Body() b: CloneBody) {
+  clone(@Param('id', UuidParam) id: string, @Body() b: CloneBody) {
     return this.rpc.send('form-copies.application-form.clone.v1', { id, ...b });
   }
 
   @Get('copies/:id')
   @RequireScopes('copies:read')
   async get(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -147,7 +155,7 @@ export class CopiesController {
       'application/json-patch+json (RFC 6902) or application/merge-patch+json (RFC 7396); needs If-Match',
   })
   async patch(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
@@ -176,7 +184,7 @@ export class CopiesController {
   @HttpCode(204)
   @RequireScopes('copies:write')
   async remove(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Headers('if-match') ifMatch: string | undefined,
     @Headers('lease-token') leaseToken: string | undefined,
     @Req() req: AuthedRequest,
@@ -195,7 +203,7 @@ export class CopiesController {
   @Post('copies/:id/duplicate')
   @RequireScopes('copies:write')
   async duplicate(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Body() b: DuplicateBody,
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -218,7 +226,7 @@ export class CopiesController {
     summary: 'Take a lease (TTL up to 300 s) with a fencing token; writers without it get 423',
   })
   async lease(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Body() b: LeaseBody,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -232,7 +240,7 @@ export class CopiesController {
   @Put('copies/:id/lease')
   @RequireScopes('copies:write')
   async renew(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Body() b: RenewBody,
     @Headers('lease-token') token: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -241,7 +249,7 @@ export class CopiesController {
       reply,
       await this.rpc.send('form-copies.lease.renew.v1', {
         id,
-        token: token ?? '',
+        token: leaseTokenHeader(token, true)!,
         ttlSeconds: b.ttlSeconds,
       }),
       false,
@@ -252,10 +260,13 @@ export class CopiesController {
   @HttpCode(204)
   @RequireScopes('copies:write')
   async release(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Headers('lease-token') token: string | undefined,
   ): Promise<void> {
-    await this.rpc.send('form-copies.lease.release.v1', { id, token: token ?? '' });
+    await this.rpc.send('form-copies.lease.release.v1', {
+      id,
+      token: leaseTokenHeader(token, true)!,
+    });
   }
 
   @Put('owners/:ownerId/feature-flags')

@@ -21,6 +21,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBase64,
   IsBoolean,
   IsEmail,
   IsIn,
@@ -54,6 +55,7 @@ import type { BlobStorage } from '@app/storage';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/decorators';
 import { ServicesClient } from '../rpc';
+import { UuidParam } from '../http/input-limits';
 import { GATEWAY_STORAGE } from '../storage';
 
 export class FieldBody {
@@ -98,7 +100,7 @@ export class AddFileBody {
   @IsIn(SOURCE_TYPES) source!: SourceType;
   /** upload: the file's name and its bytes, base64. */
   @IsOptional() @IsString() @MaxLength(500) fileName?: string;
-  @IsOptional() @IsString() contentBase64?: string;
+  @IsOptional() @IsString() @IsBase64() contentBase64?: string;
   /** gdrive and gmail: the connected account to read with. */
   @IsOptional() @IsString() accountId?: string;
   @IsOptional() @IsString() @MaxLength(200) fileId?: string;
@@ -174,8 +176,8 @@ export class PubSubPushBody {
 
 const user = (req: AuthedRequest) => req.caller!.keyId;
 
-function need<T>(v: T | undefined, field: string, source: string): T {
-  if (v === undefined || v === '')
+function need<T>(v: T | null | undefined, field: string, source: string): T {
+  if (v === undefined || v === null || v === '')
     throw new BadRequestException(`${field} is required for source ${source}`);
   return v;
 }
@@ -224,14 +226,18 @@ export class ExtractionController {
 
   @Get('extraction-jobs/:id')
   @RequireScopes('extraction:read')
-  getJob(@Param('id') id: string, @Req() req: AuthedRequest) {
+  getJob(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.job.get.v1', { userId: user(req), id });
   }
 
   @Put('extraction-jobs/:id/fields')
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Replace the fields; runs already made keep theirs' })
-  replaceFields(@Param('id') id: string, @Body() b: FieldsBody, @Req() req: AuthedRequest) {
+  replaceFields(
+    @Param('id', UuidParam) id: string,
+    @Body() b: FieldsBody,
+    @Req() req: AuthedRequest,
+  ) {
     return this.rpc.send('extraction.job.fields.replace.v1', {
       userId: user(req),
       id,
@@ -243,7 +249,7 @@ export class ExtractionController {
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Add a file: an upload, a Drive file or a Gmail attachment' })
   async addFile(
-    @Param('id') jobId: string,
+    @Param('id', UuidParam) jobId: string,
     @Body() b: AddFileBody,
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -287,7 +293,7 @@ export class ExtractionController {
 
   @Get('extraction-jobs/:id/files')
   @RequireScopes('extraction:read')
-  files(@Param('id') jobId: string, @Req() req: AuthedRequest) {
+  files(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.file.list.v1', { userId: user(req), jobId });
   }
 
@@ -295,8 +301,8 @@ export class ExtractionController {
   @HttpCode(204)
   @RequireScopes('extraction:write')
   async removeFile(
-    @Param('id') jobId: string,
-    @Param('fileId') fileId: string,
+    @Param('id', UuidParam) jobId: string,
+    @Param('fileId', UuidParam) fileId: string,
     @Req() req: AuthedRequest,
   ) {
     await this.rpc.send('extraction.file.remove.v1', { userId: user(req), jobId, fileId });
@@ -306,25 +312,25 @@ export class ExtractionController {
   @HttpCode(202)
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Start a run: one task per file, worked off a queue' })
-  startRun(@Param('id') jobId: string, @Req() req: AuthedRequest) {
+  startRun(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.run.start.v1', { userId: user(req), jobId });
   }
 
   @Get('extraction-jobs/:id/runs')
   @RequireScopes('extraction:read')
-  runs(@Param('id') jobId: string, @Req() req: AuthedRequest) {
+  runs(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.run.list.v1', { userId: user(req), jobId });
   }
 
   @Get('job-runs/:id')
   @RequireScopes('extraction:read')
-  run(@Param('id') id: string, @Req() req: AuthedRequest) {
+  run(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.run.get.v1', { userId: user(req), id });
   }
 
   @Get('job-runs/:id/results')
   @RequireScopes('extraction:read')
-  results(@Param('id') id: string, @Req() req: AuthedRequest) {
+  results(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.run.results.v1', { userId: user(req), id });
   }
 
@@ -332,13 +338,17 @@ export class ExtractionController {
   @HttpCode(202)
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Export a run as csv or xlsx to a download, Drive or Gmail' })
-  createExport(@Param('id') runId: string, @Body() b: ExportBody, @Req() req: AuthedRequest) {
+  createExport(
+    @Param('id', UuidParam) runId: string,
+    @Body() b: ExportBody,
+    @Req() req: AuthedRequest,
+  ) {
     return this.rpc.send('extraction.export.create.v1', { userId: user(req), runId, ...b });
   }
 
   @Get('job-exports/:id')
   @RequireScopes('extraction:read')
-  async getExport(@Param('id') id: string, @Req() req: AuthedRequest) {
+  async getExport(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     const e = await this.rpc.send('extraction.export.get.v1', { userId: user(req), id });
     // The storage key and content type are for this gateway, not for callers.
     return Object.fromEntries(
@@ -348,7 +358,11 @@ export class ExtractionController {
 
   @Get('job-exports/:id/download')
   @RequireScopes('extraction:read')
-  async download(@Param('id') id: string, @Req() req: AuthedRequest, @Res() reply: FastifyReply) {
+  async download(
+    @Param('id', UuidParam) id: string,
+    @Req() req: AuthedRequest,
+    @Res() reply: FastifyReply,
+  ) {
     const e = await this.rpc.send('extraction.export.get.v1', { userId: user(req), id });
     if (e.status !== 'completed' || !e.storageKey)
       throw new ConflictException(`export is ${e.status}; download it when it has completed`);
@@ -408,7 +422,7 @@ export class IntegrationsController {
   @Delete('integration-accounts/:id')
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Disconnect: revoke at the provider and erase the tokens' })
-  disconnect(@Param('id') id: string, @Req() req: AuthedRequest) {
+  disconnect(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send(
       'extraction.account.disconnect.v1',
       { userId: user(req), id },
@@ -453,14 +467,14 @@ export class IntegrationsController {
 
   @Get('automations/:id')
   @RequireScopes('extraction:read')
-  automation(@Param('id') id: string, @Req() req: AuthedRequest) {
+  automation(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.automation.get.v1', { userId: user(req), id });
   }
 
   @Patch('automations/:id')
   @RequireScopes('extraction:write')
   updateAutomation(
-    @Param('id') id: string,
+    @Param('id', UuidParam) id: string,
     @Body() b: UpdateAutomationBody,
     @Req() req: AuthedRequest,
   ) {
@@ -469,7 +483,7 @@ export class IntegrationsController {
 
   @Get('automations/:id/runs')
   @RequireScopes('extraction:read')
-  automationRuns(@Param('id') id: string, @Req() req: AuthedRequest) {
+  automationRuns(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.automation.runs.v1', { userId: user(req), id });
   }
 }

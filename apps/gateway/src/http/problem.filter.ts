@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { RpcCallError } from '@app/messaging';
 import { ObjectNotFoundError } from '@app/storage';
 import { currentCorrelationId } from '@app/observability';
-import { LOGGER } from '@app/service-kit';
+import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import type { GatewayConfig } from '../config';
 import { problem, PROBLEM_CONTENT_TYPE, type Problem } from './problem';
 import { RequestValidationError } from './validation';
 
@@ -55,7 +56,10 @@ export function sendProblem(reply: FastifyReply, p: Problem): void {
 
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
+  ) {}
 
   catch(err: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -63,6 +67,9 @@ export class ProblemFilter implements ExceptionFilter {
     const p = toProblem(err, req.url);
     if (p.status >= 500)
       this.logger.error({ err, url: req.url, method: req.method }, 'request failed');
-    sendProblem(http.getResponse<FastifyReply>(), p);
+    const reply = http.getResponse<FastifyReply>();
+    // Only an unreachable service is a 503; the caller may try again after this.
+    if (p.status === 503) void reply.header('retry-after', String(this.config.RETRY_AFTER_SECONDS));
+    sendProblem(reply, p);
   }
 }

@@ -21,6 +21,7 @@ import {
 } from '@app/contracts';
 import { RequireScopes } from '../auth/decorators';
 import { ServicesClient } from '../rpc';
+import { UuidParam } from '../http/input-limits';
 
 export class RecordUploadBody {
   @IsString()
@@ -107,7 +108,7 @@ export class UploadsController {
   @Get('document-uploads/:id')
   @RequireScopes('uploads:read')
   @ApiOperation({ summary: 'One upload with its transition history' })
-  get(@Param('id') id: string) {
+  get(@Param('id', UuidParam) id: string) {
     return this.rpc.send('upload-status.upload.get.v1', { id });
   }
 

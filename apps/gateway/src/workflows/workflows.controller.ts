@@ -19,6 +19,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBase64,
   IsBoolean,
   IsEmail,
   IsIn,
@@ -40,12 +41,16 @@ import {
   type RecipientType,
   type StoredFile,
   type WorkflowStatus,
+  isWorkflowUploadKey,
+  workflowUploadPrefix,
 } from '@app/contracts';
 import type { BlobStorage } from '@app/storage';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { Public, RequireScopes } from '../auth/decorators';
 import { GATEWAY_STORAGE } from '../storage';
 import { ServicesClient } from '../rpc';
+import { accessCodeHeader, UuidParam } from '../http/input-limits';
+import { RequestValidationError } from '../http/validation';
 
 export class RecipientBody {
   @IsIn(RECIPIENT_TYPES) type!: RecipientType;
@@ -58,7 +63,7 @@ export class RecipientBody {
 
 export class CreateWorkflowBody {
   /** The PDF, base64; or a key of a PDF already in storage. */
-  @IsOptional() @IsString() pdfBase64?: string;
+  @IsOptional() @IsString() @IsBase64() pdfBase64?: string;
   @IsOptional() @IsString() @MaxLength(500) documentKey?: string;
   @IsArray()
   @ArrayMinSize(1)
@@ -88,7 +93,7 @@ export class FormDataBody {
 export class AttachmentBody {
   @IsString() @MaxLength(255) fileName!: string;
   @IsString() @MaxLength(100) contentType!: string;
-  @IsString() dataBase64!: string;
+  @IsString() @IsBase64() dataBase64!: string;
 }
 
 export function clientOf(req: AuthedRequest): ClientInfo {
@@ -123,10 +128,16 @@ export class WorkflowsController {
   @RequireScopes('workflows:write')
   @ApiOperation({ summary: 'Create a workflow; the answer carries each recipient link, once' })
   async create(@Body() b: CreateWorkflowBody, @Req() req: AuthedRequest) {
+    // A caller names only keys of its own upload namespace, never another service's blobs.
+    const own = workflowUploadPrefix(req.caller!.keyId);
     let documentKey = b.documentKey;
+    if (documentKey !== undefined && !isWorkflowUploadKey(documentKey, own))
+      throw new RequestValidationError([
+        { field: 'documentKey', messages: [`documentKey must be one of your uploads (${own}…)`] },
+      ]);
     if (b.pdfBase64) {
       // Bytes go to storage, not through RabbitMQ; the service reads and checks them there.
-      documentKey = `uploads/${randomUUID()}.pdf`;
+      documentKey = `${own}${randomUUID()}.pdf`;
       await this.storage.put(documentKey, Buffer.from(b.pdfBase64, 'base64'), 'application/pdf');
     }
     if (!documentKey) throw new BadRequestException('pdfBase64 or documentKey is required');
@@ -158,21 +169,21 @@ export class WorkflowsController {
 
   @Get(':id')
   @RequireScopes('workflows:read')
-  get(@Param('id') id: string) {
+  get(@Param('id', UuidParam) id: string) {
     return this.rpc.send('pdf-workflow.workflow.get.v1', { id });
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
   @RequireScopes('workflows:write')
-  cancel(@Param('id') id: string, @Req() req: AuthedRequest) {
+  cancel(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('pdf-workflow.workflow.cancel.v1', { id, client: clientOf(req) });
   }
 
   @Post(':id/extend')
   @HttpCode(200)
   @RequireScopes('workflows:write')
-  extend(@Param('id') id: string, @Body() b: ExtendBody, @Req() req: AuthedRequest) {
+  extend(@Param('id', UuidParam) id: string, @Body() b: ExtendBody, @Req() req: AuthedRequest) {
     return this.rpc.send('pdf-workflow.workflow.extend.v1', {
       id,
       hours: b.hours,
@@ -182,13 +193,17 @@ export class WorkflowsController {
 
   @Get(':id/audit')
   @RequireScopes('workflows:read')
-  audit(@Param('id') id: string) {
+  audit(@Param('id', UuidParam) id: string) {
     return this.rpc.send('pdf-workflow.workflow.audit.v1', { id });
   }
 
   @Get(':id/document')
   @RequireScopes('workflows:read')
-  async document(@Param('id') id: string, @Req() req: AuthedRequest, @Res() reply: FastifyReply) {
+  async document(
+    @Param('id', UuidParam) id: string,
+    @Req() req: AuthedRequest,
+    @Res() reply: FastifyReply,
+  ) {
     const f = await this.rpc.send('pdf-workflow.workflow.document.v1', {
       id,
       client: clientOf(req),
@@ -200,8 +215,8 @@ export class WorkflowsController {
   @Get(':id/attachments/:attachmentId')
   @RequireScopes('workflows:read')
   async attachment(
-    @Param('id') id: string,
-    @Param('attachmentId') attachmentId: string,
+    @Param('id', UuidParam) id: string,
+    @Param('attachmentId', UuidParam) attachmentId: string,
     @Req() req: AuthedRequest,
     @Res() reply: FastifyReply,
   ) {
@@ -232,7 +247,8 @@ export class RecipientLinksController {
   ) {}
 
   private link(token: string, code: string | undefined, req: AuthedRequest) {
-    return { token, ...(code ? { accessCode: code } : {}), client: clientOf(req) };
+    const accessCode = accessCodeHeader(code);
+    return { token, ...(accessCode ? { accessCode } : {}), client: clientOf(req) };
   }
 
   @Get()

@@ -9,7 +9,9 @@ import {
   type WorkflowStatus,
   type WorkflowView,
   isUuid,
+  isWorkflowUploadKey,
   type RpcRequest,
+  workflowUploadPrefix,
 } from '@app/contracts';
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
@@ -71,6 +73,11 @@ export class WorkflowsService {
     if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 90)
       throw rpcError('validation_failed', 'expiresInHours must be 1 to 2160', {
         field: 'expiresInHours',
+      });
+    // Only the creator's own uploads: a key of any other namespace is someone else's blob.
+    if (!isWorkflowUploadKey(r.documentKey, workflowUploadPrefix(r.creatorId)))
+      throw rpcError('validation_failed', 'documentKey is not one of your uploads', {
+        field: 'documentKey',
       });
     const head = await this.storage.head(r.documentKey).catch(() => null);
     if (!head)
