@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { env, type ServiceConfig } from '@app/config';
 import { encryptionSchema } from '@app/crypto';
@@ -27,7 +28,15 @@ export const extractionSchema = storageSchema.merge(encryptionSchema).extend({
   AUTOMATION_SYNC_SECONDS: env.int(600, 1),
   /** Largest file taken from any source. */
   MAX_FILE_BYTES: env.int(25 * 1024 * 1024, 1),
+  /** A file with more pages, or whose streams inflate to more, is refused (a failed task). */
   MAX_PDF_PAGES: env.int(200, 1),
+  MAX_DECOMPRESSED_BYTES: env.int(256 * 1024 * 1024, 1024),
+  /** Worker threads that extract text, and how many files may wait for one. */
+  EXTRACT_WORKER_THREADS: env.int(Math.max(1, Math.min(4, availableParallelism() - 1)), 1),
+  EXTRACT_WORKER_QUEUE: env.int(64, 0),
+  /** One file's extraction (queue wait included) past this is stopped: a failed task. */
+  EXTRACT_TASK_TIMEOUT_MS: env.int(60_000, 100),
+  EXTRACT_WORKER_HEAP_MB: env.int(512, 32),
   /** A task still open this long after its last change is queued again (its worker died). */
   TASK_STALE_SECONDS: env.int(300, 1),
   /**

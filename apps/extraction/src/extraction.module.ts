@@ -14,6 +14,7 @@ import { ExtractionMetrics } from './jobs/extraction-metrics';
 import { BLOB_STORAGE, JobsService } from './jobs/jobs.service';
 import { Maintenance } from './jobs/maintenance';
 import { TaskWorker } from './jobs/task.worker';
+import { ExtractPool } from './extract/extract-pool';
 
 /** Extraction jobs over uploads, Drive and Gmail; runs on a work queue; exports; automations. */
 @Module({
@@ -26,6 +27,7 @@ import { TaskWorker } from './jobs/task.worker';
     AccountsService,
     JobsService,
     TaskWorker,
+    ExtractPool,
     ExportsService,
     AutomationsService,
     Maintenance,

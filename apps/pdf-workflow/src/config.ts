@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { env } from '@app/config';
 import { storageSchema } from '@app/storage';
@@ -26,6 +27,17 @@ export const pdfWorkflowSchema = storageSchema.extend({
   SCANNER: z.enum(['sim', 'clamav']).default('sim'),
   CLAMAV_HOST: z.string().default('127.0.0.1'),
   CLAMAV_PORT: env.int(3310, 1),
+  /** Worker threads for PDF reading and filling, and how many tasks may wait for one. */
+  PDF_WORKER_THREADS: env.int(Math.max(1, Math.min(4, availableParallelism() - 1)), 1),
+  PDF_WORKER_QUEUE: env.int(64, 0),
+  /** A PDF task (queue wait included) past this is stopped and answered 422. */
+  PDF_TASK_TIMEOUT_MS: env.int(20_000, 100),
+  PDF_WORKER_HEAP_MB: env.int(512, 32),
+  /** Text a field may hold (its own /MaxLen still applies): one line, and a multiline box. */
+  TEXT_FIELD_MAX_CHARS: env.int(1000, 1),
+  MULTILINE_FIELD_MAX_CHARS: env.int(2000, 1),
+  /** Wrong access codes a recipient may send before the step locks (until a code is resent). */
+  ACCESS_CODE_MAX_ATTEMPTS: env.int(5, 1),
   JOBS_ENABLED: env.bool.default('true'),
   JOB_TICK_SECONDS: env.int(60, 1),
 });

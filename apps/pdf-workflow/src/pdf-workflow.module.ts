@@ -6,6 +6,7 @@ import { Notifier } from './adapters/notifier';
 import { Scanner } from './adapters/scanner';
 import { type PdfWorkflowConfig, pdfWorkflowSchema } from './config';
 import { migrations } from './database/migrations';
+import { PdfPool } from './pdf/pdf-pool';
 import { WorkflowJobs } from './workflows/jobs';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsRepository } from './workflows/workflows.repository';
@@ -19,6 +20,7 @@ import { BLOB_STORAGE, WorkflowsService } from './workflows/workflows.service';
     WorkflowsRepository,
     WorkflowsService,
     WorkflowJobs,
+    PdfPool,
     Notifier,
     Scanner,
     {

@@ -112,6 +112,11 @@ export type PdfWorkflowRpc = {
     request: { id: string; hours: number; client: ClientInfo };
     response: WorkflowView;
   };
+  /** Sends the current recipient's link (and a new access code, which unlocks a locked step) again. */
+  'pdf-workflow.workflow.resend.v1': {
+    request: { id: string; client: ClientInfo };
+    response: WorkflowView;
+  };
   'pdf-workflow.workflow.audit.v1': {
     request: { id: string };
     response: Array<{

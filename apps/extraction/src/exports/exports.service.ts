@@ -325,8 +325,19 @@ export class ExportsService implements OnModuleInit {
   }
 }
 
+/**
+ * A CSV cell a spreadsheet would run as a formula (`= + - @`, or a leading tab or CR) is
+ * prefixed with `'`, as OWASP's CSV-injection guidance says; a plain number stays a number.
+ */
+export function csvSafe(cell: string): string {
+  if (!/^[=+\-@\t\r]/.test(cell) || /^[-+]?\d+(\.\d+)?$/.test(cell)) return cell;
+  return `'${cell}`;
+}
+
 function toCsv(header: string[], rows: unknown[][]): Buffer {
-  return Buffer.from(stringify([header, ...rows.map((r) => r.map(cellText))]), 'utf8');
+  const table = [header, ...rows.map((r) => r.map(cellText))].map((r) => r.map(csvSafe));
+  // Quoted throughout, so a cell's own quote, comma or line break never splits it.
+  return Buffer.from(stringify(table, { quoted_string: true }), 'utf8');
 }
 
 async function toXlsx(header: string[], rows: unknown[][]): Promise<Buffer> {

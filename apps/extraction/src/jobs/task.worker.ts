@@ -9,8 +9,7 @@ import { type BlobStorage, streamToBuffer } from '@app/storage';
 import { AutomationsService } from '../automations/automations.service';
 import type { ExtractionConfig } from '../config';
 import { ExtractionMetrics } from './extraction-metrics';
-import { extractFields } from '../extract/extractor';
-import { pdfLines, UnreadablePdfError } from '../extract/pdf-text';
+import { ExtractPool } from '../extract/extract-pool';
 import { BLOB_STORAGE } from './jobs.service';
 import type { RunRow } from './views';
 
@@ -39,6 +38,7 @@ export class TaskWorker implements OnModuleInit {
     private readonly relay: OutboxRelay,
     private readonly automations: AutomationsService,
     private readonly metrics: ExtractionMetrics,
+    private readonly pool: ExtractPool,
     @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -83,12 +83,12 @@ export class TaskWorker implements OnModuleInit {
     const end = this.metrics.taskSeconds.startTimer();
     try {
       const bytes = await streamToBuffer(await this.storage.get(task.storage_key));
-      const lines = await pdfLines(bytes, this.config.MAX_PDF_PAGES);
-      data = extractFields(lines, task.fields_snapshot);
+      data = await this.pool.extract(bytes, task.fields_snapshot);
       end();
     } catch (err) {
       const message = (err as Error).message ?? String(err);
-      const permanent = err instanceof UnreadablePdfError;
+      // Unreadable, too large, too slow: the same file would be refused again.
+      const permanent = !ExtractPool.transient(err);
       if (!permanent && Math.max(attempt, task.attempts) < max) {
         await this.ds.query(
           `UPDATE extraction_tasks SET error_message = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,

@@ -191,6 +191,17 @@ export class WorkflowsController {
     });
   }
 
+  @Post(':id/resend')
+  @HttpCode(200)
+  @RequireScopes('workflows:write')
+  @ApiOperation({
+    summary:
+      "Send the current recipient's link again, with a new access code (lifts a lock after wrong codes)",
+  })
+  resend(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
+    return this.rpc.send('pdf-workflow.workflow.resend.v1', { id, client: clientOf(req) });
+  }
+
   @Get(':id/audit')
   @RequireScopes('workflows:read')
   audit(@Param('id', UuidParam) id: string) {

@@ -5,6 +5,16 @@ export interface FormField {
   name: string;
   type: FieldType;
   options?: string[];
+  /** Text fields: the PDF's own limit (/MaxLen), one cell each when `comb`. */
+  maxLength?: number;
+  multiline?: boolean;
+  comb?: boolean;
+}
+
+/** How much text a field may hold beyond what the PDF itself says. */
+export interface TextLimits {
+  singleLine: number;
+  multiline: number;
 }
 
 export class NotAPdfError extends Error {}
@@ -24,7 +34,18 @@ export async function readFields(bytes: Buffer): Promise<FormField[]> {
     .getFields()
     .flatMap((f): FormField[] => {
       const name = f.getName();
-      if (f instanceof PDFTextField) return [{ name, type: 'text' }];
+      if (f instanceof PDFTextField) {
+        const maxLength = f.getMaxLength();
+        return [
+          {
+            name,
+            type: 'text',
+            ...(maxLength !== undefined ? { maxLength } : {}),
+            ...(f.isMultiline() ? { multiline: true } : {}),
+            ...(f.isCombed() ? { comb: true } : {}),
+          },
+        ];
+      }
       if (f instanceof PDFCheckBox) return [{ name, type: 'checkbox' }];
       if (f instanceof PDFRadioGroup) return [{ name, type: 'radio', options: f.getOptions() }];
       if (f instanceof PDFDropdown) return [{ name, type: 'dropdown', options: f.getOptions() }];
@@ -32,18 +53,41 @@ export async function readFields(bytes: Buffer): Promise<FormField[]> {
     });
 }
 
-export class FieldValueError extends Error {}
+/** `bound`: the value is of the right kind but more than the field holds (a 422). */
+export class FieldValueError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'type' | 'bound' = 'type',
+  ) {
+    super(message);
+  }
+}
 
-/** Checks a value against its field before it is stored. */
-export function checkValue(field: FormField, value: unknown): void {
-  const bad = (why: string) => {
-    throw new FieldValueError(`${field.name}: ${why}`);
+/**
+ * Checks a value against its field before it is stored: a text fits the field's own
+ * /MaxLen (a comb field has exactly that many cells) and the platform's bound for its kind,
+ * so filling never meets a value the document cannot hold (multiline layout is costly).
+ */
+export function checkValue(field: FormField, value: unknown, limits: TextLimits): void {
+  const bad = (why: string, kind: 'type' | 'bound' = 'type') => {
+    throw new FieldValueError(`${field.name}: ${why}`, kind);
   };
   switch (field.type) {
-    case 'text':
-      if (typeof value !== 'string' || value.length > 10_000)
-        bad('must be text of at most 10,000 characters');
+    case 'text': {
+      if (typeof value !== 'string') return bad('must be text');
+      const max = Math.min(
+        field.maxLength ?? Infinity,
+        field.multiline ? limits.multiline : limits.singleLine,
+      );
+      // Characters as a person counts them (code points), not UTF-16 units.
+      const length = [...value].length;
+      if (length > max)
+        bad(
+          `must be at most ${max} characters${field.comb ? ' (one per box)' : ''}; got ${length}`,
+          'bound',
+        );
       return;
+    }
     case 'checkbox':
       if (typeof value !== 'boolean') bad('must be true or false');
       return;

@@ -32,6 +32,11 @@ export class WorkflowsController {
     return this.workflows.extend(r.id, r.hours, r.client);
   }
 
+  @MessagePattern('pdf-workflow.workflow.resend.v1')
+  resend(@Payload() r: RpcRequest<'pdf-workflow.workflow.resend.v1'>) {
+    return this.workflows.resend(r.id, r.client);
+  }
+
   @MessagePattern('pdf-workflow.workflow.audit.v1')
   audit(@Payload() r: RpcRequest<'pdf-workflow.workflow.audit.v1'>) {
     return this.workflows.auditLog(r.id);

@@ -28,6 +28,8 @@ export interface RecipientRow {
   order_index: number;
   link_hash: Buffer;
   access_code_hash: Buffer | null;
+  access_code_failures: number;
+  access_code_locked_at: Date | null;
   status: RecipientView['status'];
   recipient_type: RecipientView['type'];
   name: string;
@@ -116,6 +118,31 @@ export class WorkflowsRepository {
       completed_at: s.completed_at ? new Date(s.completed_at as string) : null,
     } as SessionRow;
     return { recipient: row as RecipientRow, session };
+  }
+
+  /** Counts a wrong access code; the step locks when the count reaches `limit`. */
+  async accessCodeFailed(
+    recipientId: string,
+    limit: number,
+  ): Promise<{ failures: number; lockedNow: boolean }> {
+    const [rows] = await this.ds.query<[Array<{ failures: number; locked_now: boolean }>, number]>(
+      `UPDATE recipients r
+          SET access_code_failures = r.access_code_failures + 1,
+              access_code_locked_at = CASE WHEN r.access_code_failures + 1 >= $2 THEN coalesce(r.access_code_locked_at, now()) END
+         FROM (SELECT id, access_code_locked_at IS NULL AS open FROM recipients WHERE id = $1) before
+        WHERE r.id = before.id
+        RETURNING r.access_code_failures AS failures, (before.open AND r.access_code_locked_at IS NOT NULL) AS locked_now`,
+      [recipientId, limit],
+    );
+    return { failures: rows[0]?.failures ?? limit, lockedNow: rows[0]?.locked_now ?? false };
+  }
+
+  /** A right code clears the count of wrong ones (a lock stays until the code is resent). */
+  async accessCodeAccepted(m: EntityManager | DataSource, recipientId: string): Promise<void> {
+    await m.query(
+      `UPDATE recipients SET access_code_failures = 0 WHERE id = $1 AND access_code_failures > 0 AND access_code_locked_at IS NULL`,
+      [recipientId],
+    );
   }
 
   async session(

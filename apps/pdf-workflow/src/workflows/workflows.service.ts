@@ -28,14 +28,8 @@ import {
 import { Notifier } from '../adapters/notifier';
 import { Scanner } from '../adapters/scanner';
 import type { PdfWorkflowConfig } from '../config';
-import {
-  checkValue,
-  FieldValueError,
-  fill,
-  type FormField,
-  NotAPdfError,
-  readFields,
-} from '../pdf/pdf-forms';
+import { checkValue, FieldValueError } from '../pdf/pdf-forms';
+import { PdfPool } from '../pdf/pdf-pool';
 import {
   type RecipientRow,
   recipientView,
@@ -56,6 +50,7 @@ export class WorkflowsService {
     private readonly relay: OutboxRelay,
     private readonly notifier: Notifier,
     private readonly scanner: Scanner,
+    private readonly pdf: PdfPool,
     @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
     @Inject(SERVICE_CONFIG) private readonly config: PdfWorkflowConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -84,14 +79,9 @@ export class WorkflowsService {
       throw rpcError('validation_failed', 'the PDF was not found in storage', {
         field: 'documentKey',
       });
-    let fields: FormField[];
-    try {
-      fields = await readFields(await streamToBuffer(await this.storage.get(r.documentKey)));
-    } catch (err) {
-      if (err instanceof NotAPdfError)
-        throw rpcError('validation_failed', err.message, { field: 'pdf' });
-      throw err;
-    }
+    const fields = await this.pdf.fields(
+      await streamToBuffer(await this.storage.get(r.documentKey)),
+    );
     const known = new Map(fields.map((f) => [f.name, f]));
     const assigned = new Set<string>();
     r.recipients.forEach((p, i) => {
@@ -299,6 +289,25 @@ export class WorkflowsService {
       );
       await this.repo.audit(m, id, 'extended', client, null, { hours });
     });
+    return this.get(id);
+  }
+
+  /** The current recipient's notice again: a fresh access code, which also lifts a lock. */
+  async resend(id: string, client: ClientInfo): Promise<WorkflowView> {
+    const { session, recipient } = await this.repo.ds.transaction(async (m) => {
+      const s = isUuid(id) ? await this.repo.session(m, id, true) : null;
+      if (!s) throw rpcError('not_found', `no workflow ${id}`);
+      if (s.status !== 'ACTIVE')
+        throw rpcError('conflict', `the workflow is ${s.status.toLowerCase()}, not active`);
+      const r = (await this.repo.recipients(m, id)).find(
+        (x) => x.order_index === s.current_recipient_order,
+      )!;
+      await this.repo.audit(m, id, 'resent', client, r.id, {
+        unlocked: r.access_code_locked_at !== null,
+      });
+      return { session: s, recipient: r };
+    });
+    await this.notifyTurn(session, recipient);
     return this.get(id);
   }
 
@@ -533,7 +542,7 @@ export class WorkflowsService {
       const values = Object.assign({}, ...all.map((x) => x.form_data)) as Record<string, unknown>;
       const original = await streamToBuffer(await this.storage.get(s.original_key!));
       const last = updated.completed_recipients === updated.total_recipients;
-      const bytes = await fill(original, values, last);
+      const bytes = await this.pdf.fill(original, values, last);
       const stored = await this.storage.put(
         `workflows/${s.id}/${last ? 'final' : `step-${updated.completed_recipients}`}.pdf`,
         bytes,
@@ -585,10 +594,11 @@ export class WorkflowsService {
     // A fresh code each time it is sent; only the latest one opens the step.
     const code = r.access_code_hash ? newAccessCode() : null;
     if (code)
-      await this.repo.ds.query(`UPDATE recipients SET access_code_hash = $2 WHERE id = $1`, [
-        r.id,
-        hashAccessCode(r.id, code),
-      ]);
+      // A new code opens a locked step again, with a fresh count of wrong tries.
+      await this.repo.ds.query(
+        `UPDATE recipients SET access_code_hash = $2, access_code_failures = 0, access_code_locked_at = NULL WHERE id = $1`,
+        [r.id, hashAccessCode(r.id, code)],
+      );
     const subject = reminder
       ? 'Reminder: a document is waiting for you'
       : 'A document is waiting for you';
@@ -647,6 +657,8 @@ export class WorkflowsService {
   private async resolve(m: EntityManager | WorkflowsRepository['ds'], l: Link, lock = false) {
     if (typeof l.token !== 'string' || !TOKEN_SHAPE.test(l.token))
       throw rpcError('not_found', 'no such link');
+    // Wrong access codes are counted outside any transaction, before a row is locked.
+    if (lock) await this.resolve(this.repo.ds, l, false);
     const hash = hashToken(l.token);
     const found = await this.repo.byLink(m, hash, lock);
     if (!found || !sameDigest(found.recipient.link_hash, hash))
@@ -663,16 +675,50 @@ export class WorkflowsService {
         `it is not your turn yet: ${r.order_index - s.current_recipient_order} recipient(s) before you have not finished`,
       );
     }
-    if (
-      r.access_code_hash &&
-      !(l.accessCode && sameDigest(r.access_code_hash, hashAccessCode(r.id, l.accessCode)))
-    ) {
+    if (r.access_code_hash) await this.checkAccessCode(m, r, s, l, !lock);
+    return found;
+  }
+
+  /**
+   * The access code, when the step has one. A wrong code is counted in its own statement
+   * (the caller's transaction rolls back on the refusal, the count must not): at
+   * ACCESS_CODE_MAX_ATTEMPTS the step locks, with an audit event, until the creator resends.
+   */
+  private async checkAccessCode(
+    m: EntityManager | WorkflowsRepository['ds'],
+    r: RecipientRow,
+    s: SessionRow,
+    l: Link,
+    count: boolean,
+  ): Promise<void> {
+    if (r.access_code_locked_at)
+      throw rpcError(
+        'locked',
+        'too many wrong access codes: this step is locked until the sender sends you a new code',
+      );
+    if (!l.accessCode)
       throw rpcError(
         'forbidden',
         'this step needs the access code sent to you separately (X-Access-Code)',
       );
+    if (sameDigest(r.access_code_hash, hashAccessCode(r.id, l.accessCode))) {
+      if (r.access_code_failures > 0) await this.repo.accessCodeAccepted(m, r.id);
+      return;
     }
-    return found;
+    // Under a row lock the unlocked pass before already counted this code.
+    if (!count) throw rpcError('forbidden', 'the access code is wrong');
+    const max = this.config.ACCESS_CODE_MAX_ATTEMPTS;
+    const { failures, lockedNow } = await this.repo.accessCodeFailed(r.id, max);
+    if (lockedNow)
+      await this.repo.audit(this.repo.ds, s.id, 'access_code_locked', l.client, r.id, {
+        failures,
+      });
+    if (failures >= max)
+      throw rpcError(
+        'locked',
+        'too many wrong access codes: this step is locked until the sender sends you a new code',
+      );
+    throw rpcError('forbidden', `the access code is wrong; ${max - failures} tries left`);
   }
 
   private validData(
@@ -687,10 +733,19 @@ export class WorkflowsService {
       if (!r.fields.includes(k))
         throw rpcError('validation_failed', `field "${k}" is not yours to fill`, { field: k });
       try {
-        checkValue(fields.get(k)!, v);
+        checkValue(fields.get(k)!, v, {
+          singleLine: this.config.TEXT_FIELD_MAX_CHARS,
+          multiline: this.config.MULTILINE_FIELD_MAX_CHARS,
+        });
       } catch (err) {
         if (err instanceof FieldValueError)
-          throw rpcError('validation_failed', err.message, { field: k });
+          throw rpcError(
+            err.kind === 'bound' ? 'unprocessable' : 'validation_failed',
+            err.message,
+            {
+              field: k,
+            },
+          );
         throw err;
       }
     }

@@ -1,5 +1,10 @@
 import { Init1764028800000 } from './1764028800000-Init';
 import { Workflows1764500000000 } from './1764500000000-Workflows';
+import { AccessCodeAttempts1764800000000 } from './1764800000000-AccessCodeAttempts';
 
 /** Committed migrations, in order. */
-export const migrations = [Init1764028800000, Workflows1764500000000];
+export const migrations = [
+  Init1764028800000,
+  Workflows1764500000000,
+  AccessCodeAttempts1764800000000,
+];

@@ -1,0 +1,52 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { join } from 'node:path';
+import type { ExtractedValue, JobFieldView } from '@app/contracts';
+import { SERVICE_CONFIG } from '@app/service-kit';
+import { CpuPool, WorkerBusyError } from '@app/workers';
+import type { ExtractionConfig } from '../config';
+import type { ExtractTask } from './extract.thread';
+
+/**
+ * Text extraction in worker threads, each file within a deadline, a heap limit and a cap
+ * on what its streams inflate to and how many pages it has. Every refusal but a full queue
+ * is permanent: the same file would be refused again.
+ */
+@Injectable()
+export class ExtractPool implements OnModuleDestroy {
+  private readonly pool: CpuPool;
+
+  constructor(@Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig) {
+    this.pool = new CpuPool({
+      name: 'extraction',
+      module: join(__dirname, 'extract.thread'),
+      threads: config.EXTRACT_WORKER_THREADS,
+      maxQueue: config.EXTRACT_WORKER_QUEUE,
+      taskTimeoutMs: config.EXTRACT_TASK_TIMEOUT_MS,
+      maxHeapMb: config.EXTRACT_WORKER_HEAP_MB,
+    });
+  }
+
+  extract(pdf: Buffer, fields: JobFieldView[]): Promise<Record<string, ExtractedValue>> {
+    return this.pool.run<ExtractTask, Record<string, ExtractedValue>>({
+      pdf,
+      fields,
+      limits: {
+        maxPages: this.config.MAX_PDF_PAGES,
+        maxDecompressedBytes: this.config.MAX_DECOMPRESSED_BYTES,
+      },
+    });
+  }
+
+  /** Whether a failure may succeed on another attempt. */
+  static transient(err: unknown): boolean {
+    return err instanceof WorkerBusyError || !(err instanceof Error && isPoolError(err));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function isPoolError(err: Error): boolean {
+  return ['WorkerRefusal', 'WorkerTimeoutError', 'WorkerMemoryError'].includes(err.name);
+}

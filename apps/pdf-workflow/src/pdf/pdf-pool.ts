@@ -1,0 +1,66 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { join } from 'node:path';
+import { rpcError } from '@app/messaging';
+import { SERVICE_CONFIG } from '@app/service-kit';
+import {
+  CpuPool,
+  WorkerBusyError,
+  WorkerMemoryError,
+  WorkerRefusal,
+  WorkerTimeoutError,
+} from '@app/workers';
+import type { PdfWorkflowConfig } from '../config';
+import type { FormField } from './pdf-forms';
+import type { PdfTask } from './pdf.thread';
+
+/**
+ * PDF reading and filling in worker threads: a fill that takes long (pdf-lib's multiline
+ * layout grows with the cube of the text) never holds up another RPC of this service, and
+ * one past PDF_TASK_TIMEOUT_MS is stopped with a clear answer.
+ */
+@Injectable()
+export class PdfPool implements OnModuleDestroy {
+  private readonly pool: CpuPool;
+
+  constructor(@Inject(SERVICE_CONFIG) private readonly config: PdfWorkflowConfig) {
+    this.pool = new CpuPool({
+      name: 'pdf',
+      module: join(__dirname, 'pdf.thread'),
+      threads: config.PDF_WORKER_THREADS,
+      maxQueue: config.PDF_WORKER_QUEUE,
+      taskTimeoutMs: config.PDF_TASK_TIMEOUT_MS,
+      maxHeapMb: config.PDF_WORKER_HEAP_MB,
+    });
+  }
+
+  async fields(pdf: Buffer): Promise<FormField[]> {
+    return this.run<FormField[]>({ op: 'fields', pdf });
+  }
+
+  async fill(pdf: Buffer, values: Record<string, unknown>, flatten: boolean): Promise<Buffer> {
+    return Buffer.from(await this.run<Uint8Array>({ op: 'fill', pdf, values, flatten }));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async run<O>(task: PdfTask): Promise<O> {
+    try {
+      return await this.pool.run<PdfTask, O>(task);
+    } catch (err) {
+      if (err instanceof WorkerRefusal)
+        throw rpcError('validation_failed', err.message, { field: 'pdf' });
+      if (err instanceof WorkerTimeoutError)
+        throw rpcError(
+          'unprocessable',
+          `the PDF could not be processed within ${this.config.PDF_TASK_TIMEOUT_MS} ms`,
+        );
+      if (err instanceof WorkerMemoryError)
+        throw rpcError('unprocessable', 'the PDF needs more memory to process than is allowed');
+      if (err instanceof WorkerBusyError)
+        throw rpcError('unavailable', 'every PDF worker is busy; try again shortly');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export * from './cpu-pool';
+export * from './task';
