@@ -3,7 +3,22 @@ import { loadConfig } from '@app/config';
 import { runServiceMigrations } from '@app/database';
 import { createServiceApp, serviceDataSource, type ServiceDefinition } from '@app/service-kit';
 import type { ServiceConfig } from '@app/config';
-import { testEnv } from '@app/testing';
+import { eventually, testEnv, testServiceConfig } from '@app/testing';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AnyZodObject } from 'zod';
+import { extractionSchema } from '../apps/extraction/src/config';
+import { ExtractionService } from '../apps/extraction/src/extraction.module';
+import { formCopiesSchema } from '../apps/form-copies/src/config';
+import { FormCopiesService } from '../apps/form-copies/src/form-copies.module';
+import { manifestCacheSchema } from '../apps/manifest-cache/src/config';
+import { ManifestCacheService } from '../apps/manifest-cache/src/manifest-cache.module';
+import { pdfWorkflowSchema } from '../apps/pdf-workflow/src/config';
+import { PdfWorkflowService } from '../apps/pdf-workflow/src/pdf-workflow.module';
+import { uploadStatusSchema } from '../apps/upload-status/src/config';
+import { UploadStatusService } from '../apps/upload-status/src/upload-status.module';
 import { createGatewayApp } from '../apps/gateway/src/app';
 import { gatewaySchema } from '../apps/gateway/src/config';
 import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
@@ -47,4 +62,73 @@ export async function startSim() {
   const sim = createUpstreamSim();
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
   return { ...sim, url: `http://127.0.0.1:${(sim.app.server.address() as { port: number }).port}` };
+}
+
+/** Every service (one replica each), the simulators and a gateway, on one messaging prefix. */
+export async function startPlatform(
+  prefix: string,
+  over: { services?: Record<string, string>; gateway?: Record<string, string> } = {},
+) {
+  const sim = await startSim();
+  const storageRoot = await mkdtemp(join(tmpdir(), 'platform-storage-'));
+  const common = { MESSAGING_PREFIX: prefix, STORAGE_ROOT: storageRoot, ...over.services };
+  const key = () => `k1:${randomBytes(32).toString('base64')}`;
+  const defs: Array<[ServiceDefinition, Record<string, string>, AnyZodObject]> = [
+    [
+      ManifestCacheService,
+      { VBMS_URL: `${sim.url}/vbms`, VVA_URL: `${sim.url}/vva`, BGS_URL: `${sim.url}/bgs` },
+      manifestCacheSchema,
+    ],
+    [
+      UploadStatusService,
+      { LIGHTHOUSE_URL: `${sim.url}/lighthouse`, POLLER_ENABLED: 'false' },
+      uploadStatusSchema,
+    ],
+    [FormCopiesService, { ENCRYPTION_KEYS: key() }, formCopiesSchema],
+    [
+      PdfWorkflowService,
+      {
+        NOTIFY_URL: `${sim.url}/notify`,
+        LINK_SECRET: 'a-test-link-secret-of-at-least-32-characters',
+        JOBS_ENABLED: 'false',
+      },
+      pdfWorkflowSchema,
+    ],
+    [
+      ExtractionService,
+      {
+        GOOGLE_AUTH_URL: `${sim.url}/google/o/oauth2/v2/auth`,
+        GOOGLE_OAUTH_URL: `${sim.url}/google/oauth2`,
+        GOOGLE_API_URL: `${sim.url}/google`,
+        OAUTH_STATE_SECRET: 'a-test-oauth-state-secret-of-32-chars!',
+        ENCRYPTION_KEYS: key(),
+        JOBS_ENABLED: 'false',
+      },
+      extractionSchema,
+    ],
+  ];
+  const services: NestFastifyApplication[] = [];
+  for (const [def, env, schema] of defs)
+    services.push(...(await startService(def, testServiceConfig({ ...common, ...env }, schema))));
+  const gateway = await startGateway({
+    MESSAGING_PREFIX: prefix,
+    STORAGE_ROOT: storageRoot,
+    ...over.gateway,
+  });
+  await eventually(async () => {
+    const r = await gateway.inject({ method: 'GET', url: '/health/ready' });
+    if (r.statusCode !== 200) throw new Error(`gateway not ready: ${r.statusCode}`);
+  });
+  return {
+    sim,
+    services,
+    gateway,
+    storageRoot,
+    async close() {
+      await gateway.close();
+      for (const s of services) await s.close();
+      await sim.app.close();
+      await rm(storageRoot, { recursive: true, force: true });
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Inject } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { LOGGER } from '@app/service-kit';
+import type { Problem } from '../http/problem';
 import { toProblem } from '../http/problem.filter';
 
 /**
@@ -18,15 +19,19 @@ export class EfolderErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const p = toProblem(err, req.url);
     if (p.status >= 500) this.logger.error({ err, url: req.url }, 'eFolder request failed');
-    const message = p.detail ?? p.title;
-    const body =
-      p.status === 404 || p.status >= 500
-        ? { errors: [{ title: p.title, detail: message }] }
-        : { status: message };
-    if (reply.sent) return;
-    void reply
-      .status(p.status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(body);
+    sendEfolderError(reply, p);
   }
+}
+
+/** Whether a request is on eFolder's v2 API (its errors keep eFolder's shapes). */
+export const isEfolderPath = (url: string) => url.startsWith('/api/v2/');
+
+export function sendEfolderError(reply: FastifyReply, p: Problem): void {
+  const message = p.detail ?? p.title;
+  const body =
+    p.status === 404 || p.status >= 500
+      ? { errors: [{ title: p.title, detail: message }] }
+      : { status: message };
+  if (reply.sent) return;
+  void reply.status(p.status).header('content-type', 'application/json; charset=utf-8').send(body);
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { Socket } from 'node:net';
 import { CORRELATION_HEADER, correlationIdFrom } from '@app/observability';
 import type { GatewayConfig } from '../config';
+import { isEfolderPath, sendEfolderError } from '../efolder/efolder-errors.filter';
 import { problem, PROBLEM_CONTENT_TYPE } from './problem';
 
 /**
@@ -29,11 +30,10 @@ function frameworkError(
   const status =
     err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
   const correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER]);
-  void reply
-    .status(status)
-    .header(CORRELATION_HEADER, correlationId)
-    .header('content-type', PROBLEM_CONTENT_TYPE)
-    .send(JSON.stringify(problem(status, err.message, undefined, { correlationId })));
+  const p = problem(status, err.message, undefined, { correlationId });
+  void reply.header(CORRELATION_HEADER, correlationId);
+  if (isEfolderPath(req.url)) return sendEfolderError(reply, p);
+  void reply.status(status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(p));
 }
 
 /**
@@ -75,7 +75,7 @@ export function serverOptions(config: GatewayConfig): FastifyServerOptions {
       // Node checks the two timeouts above on this interval (30 s by default).
       connectionsCheckingInterval: 1000,
     },
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,
   } as FastifyServerOptions;

@@ -12,6 +12,7 @@ import { ObjectNotFoundError } from '@app/storage';
 import { currentCorrelationId } from '@app/observability';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { GatewayConfig } from '../config';
+import { isEfolderPath, sendEfolderError } from '../efolder/efolder-errors.filter';
 import { problem, PROBLEM_CONTENT_TYPE, type Problem } from './problem';
 import { RequestValidationError } from './validation';
 
@@ -68,6 +69,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (p.status >= 500)
       this.logger.error({ err, url: req.url, method: req.method }, 'request failed');
     const reply = http.getResponse<FastifyReply>();
+    // Refused before an eFolder route ran (bad JSON, too deep): still in eFolder's shapes.
+    if (isEfolderPath(req.url)) return sendEfolderError(reply, p);
     // Only an unreachable service is a 503; the caller may try again after this.
     if (p.status === 503) void reply.header('retry-after', String(this.config.RETRY_AFTER_SECONDS));
     sendProblem(reply, p);
