@@ -129,20 +129,25 @@ function toCallError(err: unknown, pattern: string, timeoutMs: number): RpcCallE
   if (isRpcErrorBody(err)) return new RpcCallError(err, pattern);
   // The service answered, but with an error no filter typed (Nest's `{ status: 'error' }`):
   // a bug on its side, not an outage, so never a retryable 503.
-  if (isAnsweredError(err)) {
+  if (isNestErrorReply(err)) {
     return new RpcCallError(
       { code: 'internal', status: 500, message: `${service} failed to handle the request` },
       pattern,
     );
   }
-  const message = err instanceof Error ? err.message : String(err);
+  // amqp-connection-manager reports a failed connection as `{ err, url }`.
+  const cause = (err as { err?: unknown })?.err ?? err;
+  const message = cause instanceof Error ? cause.message : String(cause);
   return new RpcCallError(
     { code: 'unavailable', status: 503, message: `${service} is unreachable: ${message}` },
     pattern,
   );
 }
 
-/** An error value that came back in a reply (a plain object), not one raised locally. */
-function isAnsweredError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && !(err instanceof Error);
+/** Nest's own answer for an error no filter handled: `{ status: 'error', message }`. */
+function isNestErrorReply(err: unknown): boolean {
+  const o = err as { status?: unknown; message?: unknown } | null;
+  return (
+    typeof o === 'object' && o !== null && o.status === 'error' && typeof o.message === 'string'
+  );
 }
