@@ -243,7 +243,7 @@ describe('hostile input', () => {
     // And a service checks its messages itself.
     const err = await gw
       .get(ServicesClient)
-      .send('upload-status.upload.get.v1', { id: 'a\u0000' } as never)
+      .send('upload-status.upload.get.v1', { id: 'a\u0000' })
       .catch((e: unknown) => e);
     expect((err as RpcCallError).body).toMatchObject({ status: 400 });
   });
@@ -602,7 +602,8 @@ describe('hostile input', () => {
       url: `/api/v1/job-exports/${exp.body.id}/download`,
       headers: { 'x-api-key': KEY },
     });
-    const [header, row] = parse(csv.body) as string[][];
+    const table: string[][] = parse(csv.body);
+    const [header, row] = table;
     const cell = (name: string) => row[header.indexOf(name)];
     expect(cell('invoice_number')).toBe('\'=HYPERLINK("http://evil.example/x","open")');
     expect(cell('vendor')).toBe("'@SUM(A1:A9)");
