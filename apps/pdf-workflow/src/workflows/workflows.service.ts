@@ -511,75 +511,90 @@ export class WorkflowsService {
     };
   }
 
-  /** Completes the step: counters, statuses, the document and the next recipient, at once. */
+  /**
+   * Completes the step: counters, statuses, the document and the next recipient, at once.
+   * The document is filled first, in the worker pool, holding no connection or lock (a
+   * long fill must not exhaust the pool or block the workflow's rows); then one short
+   * transaction commits the step if nothing changed meanwhile, else nothing is written.
+   */
   async complete(
     l: Link,
   ): Promise<{ workflowStatus: WorkflowStatus; completedRecipients: number }> {
-    let next: { session: SessionRow; recipient: RecipientRow } | null = null;
-    const result = await this.repo.ds.transaction(async (m) => {
-      const { recipient: r, session: s } = await this.resolve(m, l, true);
-      const missing = r.fields.filter((f) => !(f in r.form_data));
-      if (missing.length)
-        throw rpcError('validation_failed', `fields still to fill: ${missing.join(', ')}`, {
-          fields: missing,
-        });
-      await m.query(
-        `UPDATE recipients SET status = 'COMPLETED', completed_at = now(), next_reminder_at = NULL, updated_at = now() WHERE id = $1`,
-        [r.id],
-      );
-      const [[updated]] = await m.query<[SessionRow[], number]>(
-        `UPDATE workflow_sessions SET completed_recipients = completed_recipients + 1, current_recipient_order = current_recipient_order + 1, updated_at = now()
-          WHERE id = $1 RETURNING *`,
-        [s.id],
-      );
-      await this.repo.audit(m, s.id, 'recipient_completed', l.client, r.id);
-      await this.outbox.add(m, 'pdf-workflow.recipient.completed.v1', {
-        workflowId: s.id,
-        recipientId: r.id,
-        orderIndex: r.order_index,
+    const { recipient: r0, session: s0 } = await this.resolve(this.repo.ds, l);
+    const missing = r0.fields.filter((f) => !(f in r0.form_data));
+    if (missing.length)
+      throw rpcError('validation_failed', `fields still to fill: ${missing.join(', ')}`, {
+        fields: missing,
       });
-      const all = await this.repo.recipients(m, s.id);
-      const values = Object.assign({}, ...all.map((x) => x.form_data)) as Record<string, unknown>;
-      const original = await streamToBuffer(await this.storage.get(s.original_key!));
-      const last = updated.completed_recipients === updated.total_recipients;
-      const bytes = await this.pdf.fill(original, values, last);
-      const stored = await this.storage.put(
-        `workflows/${s.id}/${last ? 'final' : `step-${updated.completed_recipients}`}.pdf`,
-        bytes,
-        'application/pdf',
-      );
-      if (last) {
+    const all = await this.repo.recipients(this.repo.ds, s0.id);
+    const values = Object.assign({}, ...all.map((x) => x.form_data)) as Record<string, unknown>;
+    const step = s0.completed_recipients + 1;
+    const last = step === s0.total_recipients;
+    const original = await streamToBuffer(await this.storage.get(s0.original_key!));
+    const bytes = await this.pdf.fill(original, values, last);
+    const stored = await this.storage.put(
+      `workflows/${s0.id}/${last ? 'final' : `step-${step}`}-${randomUUID()}.pdf`,
+      bytes,
+      'application/pdf',
+    );
+    let next: { session: SessionRow; recipient: RecipientRow } | null = null;
+    let result: { workflowStatus: WorkflowStatus; completedRecipients: number };
+    try {
+      result = await this.repo.ds.transaction(async (m) => {
+        const { recipient: r, session: s } = await this.resolve(m, l, true);
+        if (
+          s.completed_recipients !== s0.completed_recipients ||
+          JSON.stringify(r.form_data) !== JSON.stringify(r0.form_data)
+        )
+          throw rpcError(
+            'conflict',
+            'the answers changed while the document was being filled; complete the step again',
+          );
         await m.query(
-          `UPDATE workflow_sessions SET status = 'COMPLETED', completed_at = now(), document_key = $2, document_sha256 = $3 WHERE id = $1`,
-          [s.id, stored.key, stored.sha256],
+          `UPDATE recipients SET status = 'COMPLETED', completed_at = now(), next_reminder_at = NULL, updated_at = now() WHERE id = $1`,
+          [r.id],
         );
-        await this.repo.audit(m, s.id, 'workflow_completed', l.client, null, {
-          originalSha256: s.original_sha256,
-          documentSha256: stored.sha256,
-        });
-        await this.outbox.add(m, 'pdf-workflow.workflow.completed.v1', {
+        const [[updated]] = await m.query<[SessionRow[], number]>(
+          `UPDATE workflow_sessions SET completed_recipients = completed_recipients + 1, current_recipient_order = current_recipient_order + 1,
+                  document_key = $2, updated_at = now()
+            WHERE id = $1 RETURNING *`,
+          [s.id, stored.key],
+        );
+        await this.repo.audit(m, s.id, 'recipient_completed', l.client, r.id);
+        await this.outbox.add(m, 'pdf-workflow.recipient.completed.v1', {
           workflowId: s.id,
-          documentSha256: stored.sha256,
-          originalSha256: s.original_sha256,
+          recipientId: r.id,
+          orderIndex: r.order_index,
         });
-        return {
-          workflowStatus: 'COMPLETED' as const,
-          completedRecipients: updated.completed_recipients,
+        if (last) {
+          await m.query(
+            `UPDATE workflow_sessions SET status = 'COMPLETED', completed_at = now(), document_sha256 = $2 WHERE id = $1`,
+            [s.id, stored.sha256],
+          );
+          await this.repo.audit(m, s.id, 'workflow_completed', l.client, null, {
+            originalSha256: s.original_sha256,
+            documentSha256: stored.sha256,
+          });
+          await this.outbox.add(m, 'pdf-workflow.workflow.completed.v1', {
+            workflowId: s.id,
+            documentSha256: stored.sha256,
+            originalSha256: s.original_sha256,
+          });
+          return { workflowStatus: 'COMPLETED' as const, completedRecipients: step };
+        }
+        next = {
+          session: updated,
+          recipient: all.find((x) => x.order_index === updated.current_recipient_order)!,
         };
-      }
-      await m.query(`UPDATE workflow_sessions SET document_key = $2 WHERE id = $1`, [
-        s.id,
-        stored.key,
-      ]);
-      next = {
-        session: updated,
-        recipient: all.find((x) => x.order_index === updated.current_recipient_order)!,
-      };
-      return {
-        workflowStatus: 'ACTIVE' as const,
-        completedRecipients: updated.completed_recipients,
-      };
-    });
+        return { workflowStatus: 'ACTIVE' as const, completedRecipients: step };
+      });
+    } catch (err) {
+      await this.storage.delete(stored.key).catch(() => undefined);
+      throw err;
+    }
+    // The previous step's document is replaced by this one.
+    if (s0.document_key && s0.document_key !== s0.original_key)
+      await this.storage.delete(s0.document_key).catch(() => undefined);
     this.relay.kick();
     const n = next as { session: SessionRow; recipient: RecipientRow } | null;
     if (n) await this.notifyTurn(n.session, n.recipient);
