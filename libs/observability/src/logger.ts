@@ -29,7 +29,9 @@ const REDACT = [
 const SECRET_PATH_SEGMENTS = [/(\/api\/v1\/r\/)[^/?#]+/g];
 
 export function redactPath(url: string): string {
-  return SECRET_PATH_SEGMENTS.reduce((u, re) => u.replace(re, '$1[redacted]'), url);
+  // Query strings carry OAuth codes and states, and callers' search terms: never logged.
+  const path = url.split('?')[0];
+  return SECRET_PATH_SEGMENTS.reduce((u, re) => u.replace(re, '$1[redacted]'), path);
 }
 
 const redactIfString = (v: unknown) => (typeof v === 'string' ? redactPath(v) : v);
