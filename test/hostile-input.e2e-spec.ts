@@ -612,6 +612,14 @@ describe('hostile input', () => {
   it("13. answers Fastify's and Node's own refusals as problem+json with a correlation id", async () => {
     expectProblem(await call('GET', '/api/v1/workflows/%E0%A4%A'), 400);
     expectProblem(await call('GET', `/api/v1/workflows/${'a'.repeat(300)}`), 414);
+    expectProblem(
+      await call('POST', '/api/v1/templates', '<a/>', { 'content-type': 'application/xml' }),
+      415,
+    );
+    expectProblem(
+      await call('POST', '/api/v1/templates', `{"name":"${'x'.repeat(11 * 1024 * 1024)}"}`),
+      413,
+    );
     await gw.listen(0, '127.0.0.1');
     const port = (gw.getHttpServer().address() as { port: number }).port;
     const answer = await rawExchange(port, async (s) => {

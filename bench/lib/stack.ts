@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { ServiceName } from '@app/contracts';
+import { benchDatabase } from './database';
 import { startApp, waitOk } from './load';
 
 export interface Stack {
@@ -59,4 +60,29 @@ export async function startStack(o: {
     throw err;
   }
   return { service, gateway, key, gatewayUrl: `http://127.0.0.1:${o.ports.gateway}`, stop };
+}
+
+/** A bench's own database for one service, and that service with the gateway over it. */
+export async function withStack(
+  tag: string,
+  o: Omit<Parameters<typeof startStack>[0], 'databaseUrl'>,
+  run: (stack: Stack, databaseUrl: string) => Promise<void>,
+): Promise<void> {
+  const database = await benchDatabase(tag, o.service);
+  let stack: Stack | undefined;
+  try {
+    stack = await startStack({ ...o, databaseUrl: database.url });
+    await run(stack, database.url);
+  } finally {
+    await stack?.stop();
+    await database.drop();
+  }
+}
+
+/** Runs a bench's main, reporting a failure as one line and a non-zero exit. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err: Error) => {
+    console.error(`bench failed: ${err.message}`);
+    process.exit(1);
+  });
 }

@@ -1,7 +1,6 @@
 import { PDFDocument } from 'pdf-lib';
-import { type BenchDatabase, benchDatabase } from '../lib/database';
 import { HEADER, loadHttp, row } from '../lib/load';
-import { type Stack, startStack } from '../lib/stack';
+import { runBench, type Stack, withStack } from '../lib/stack';
 
 /**
  * bench/worker-pool: pdf-workflow's PDF filling runs in worker threads. While FILLS fills of
@@ -26,13 +25,10 @@ async function formPdf(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  let database: BenchDatabase | undefined;
-  let stack: Stack | undefined;
-  try {
-    database = await benchDatabase('wp', 'pdf-workflow');
-    stack = await startStack({
+  await withStack(
+    'wp',
+    {
       service: 'pdf-workflow',
-      databaseUrl: database.url,
       ports: PORTS,
       serviceEnv: {
         LINK_SECRET: 'bench-link-secret-of-at-least-32-characters',
@@ -40,81 +36,79 @@ async function main(): Promise<void> {
         MULTILINE_FIELD_MAX_CHARS: String(TEXT_CHARS),
         PDF_TASK_TIMEOUT_MS: String(FILL_TIMEOUT_MS),
       },
-    });
-    const gw = stack.gatewayUrl;
-    const headers = { 'x-api-key': stack.key, 'content-type': 'application/json' };
-    const pdfBase64 = await formPdf();
-    const text = Array.from({ length: TEXT_CHARS / 10 }, (_, i) => `word${i % 10} ok.`)
-      .join(' ')
-      .slice(0, TEXT_CHARS);
-
-    // FILLS workflows, each with its one recipient's long answer saved.
-    const links: string[] = [];
-    for (let i = 0; i < FILLS; i++) {
-      const created = await fetch(`${gw}/api/v1/workflows`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({
-          pdfBase64,
-          recipients: [
-            { type: 'PATIENT', name: `P ${i}`, email: `p${i}@example.org`, fields: ['notes'] },
-          ],
-        }),
-      });
-      if (created.status !== 201) throw new Error(`create answered ${created.status}`);
-      const { links: l } = (await created.json()) as { links: Array<{ url: string }> };
-      const path = new URL(l[0].url).pathname;
-      const saved = await fetch(`${gw}${path}/form-data`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ formData: { notes: text } }),
-      });
-      if (saved.status !== 200) throw new Error(`save answered ${saved.status}`);
-      links.push(path);
-    }
-
-    const stats = () => '/api/v1/workflows/stats';
-    const auth = { 'x-api-key': stack.key };
-    await loadHttp(gw, stats, 1, 1, auth);
-    const idle = await loadHttp(gw, stats, 1, SECONDS, auth);
-
-    // The fills, all at once; the same RPC is timed while they run.
-    let inFlight = FILLS;
-    const outcomes: number[] = [];
-    const fills = links.map((l) =>
-      fetch(`${gw}${l}/complete`, { method: 'POST' }).then((r) => {
-        inFlight--;
-        outcomes.push(r.status);
-      }),
-    );
-    const loaded = await loadHttp(gw, stats, 1, SECONDS, auth);
-    const stillRunning = inFlight;
-    const t0 = performance.now();
-    await Promise.all(fills);
-    const drainSeconds = (performance.now() - t0) / 1000;
-
-    const counts = outcomes.reduce<Record<number, number>>(
-      (acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }),
-      {},
-    );
-    console.log(
-      `\nbench/worker-pool: ${FILLS} fills of a ${TEXT_CHARS}-character multiline field, each stopped at ${FILL_TIMEOUT_MS} ms; ${SECONDS} s per run`,
-    );
-    console.log(HEADER);
-    console.log(row('stats RPC, idle (baseline)', idle, 1));
-    console.log(row(`stats RPC, ${FILLS} fills running`, loaded, 1));
-    const ratio = loaded.p99 / idle.p99;
-    console.log(
-      `p99 loaded / idle: ${ratio.toFixed(2)}x (target <= 2x); fills still running when the window closed: ${stillRunning} of ${FILLS}; the rest answered within ${drainSeconds.toFixed(1)} s more`,
-    );
-    console.log(`fill answers: ${JSON.stringify(counts)} (422 = stopped at its deadline)`);
-  } finally {
-    await stack?.stop();
-    await database?.drop();
-  }
+    },
+    (stack) => measureFills(stack),
+  );
 }
 
-main().catch((err: Error) => {
-  console.error(`bench failed: ${err.message}`);
-  process.exit(1);
-});
+async function measureFills(stack: Stack): Promise<void> {
+  const gw = stack.gatewayUrl;
+  const headers = { 'x-api-key': stack.key, 'content-type': 'application/json' };
+  const pdfBase64 = await formPdf();
+  const text = Array.from({ length: TEXT_CHARS / 10 }, (_, i) => `word${i % 10} ok.`)
+    .join(' ')
+    .slice(0, TEXT_CHARS);
+
+  // FILLS workflows, each with its one recipient's long answer saved.
+  const links: string[] = [];
+  for (let i = 0; i < FILLS; i++) {
+    const created = await fetch(`${gw}/api/v1/workflows`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        pdfBase64,
+        recipients: [
+          { type: 'PATIENT', name: `P ${i}`, email: `p${i}@example.org`, fields: ['notes'] },
+        ],
+      }),
+    });
+    if (created.status !== 201) throw new Error(`create answered ${created.status}`);
+    const { links: l } = (await created.json()) as { links: Array<{ url: string }> };
+    const path = new URL(l[0].url).pathname;
+    const saved = await fetch(`${gw}${path}/form-data`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ formData: { notes: text } }),
+    });
+    if (saved.status !== 200) throw new Error(`save answered ${saved.status}`);
+    links.push(path);
+  }
+
+  const stats = () => '/api/v1/workflows/stats';
+  const auth = { 'x-api-key': stack.key };
+  await loadHttp(gw, stats, 1, 1, auth);
+  const idle = await loadHttp(gw, stats, 1, SECONDS, auth);
+
+  // The fills, all at once; the same RPC is timed while they run.
+  let inFlight = FILLS;
+  const outcomes: number[] = [];
+  const fills = links.map((l) =>
+    fetch(`${gw}${l}/complete`, { method: 'POST' }).then((r) => {
+      inFlight--;
+      outcomes.push(r.status);
+    }),
+  );
+  const loaded = await loadHttp(gw, stats, 1, SECONDS, auth);
+  const stillRunning = inFlight;
+  const t0 = performance.now();
+  await Promise.all(fills);
+  const drainSeconds = (performance.now() - t0) / 1000;
+
+  const counts = outcomes.reduce<Record<number, number>>(
+    (acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }),
+    {},
+  );
+  console.log(
+    `\nbench/worker-pool: ${FILLS} fills of a ${TEXT_CHARS}-character multiline field, each stopped at ${FILL_TIMEOUT_MS} ms; ${SECONDS} s per run`,
+  );
+  console.log(HEADER);
+  console.log(row('stats RPC, idle (baseline)', idle, 1));
+  console.log(row(`stats RPC, ${FILLS} fills running`, loaded, 1));
+  const ratio = loaded.p99 / idle.p99;
+  console.log(
+    `p99 loaded / idle: ${ratio.toFixed(2)}x (target <= 2x); fills still running when the window closed: ${stillRunning} of ${FILLS}; the rest answered within ${drainSeconds.toFixed(1)} s more`,
+  );
+  console.log(`fill answers: ${JSON.stringify(counts)} (422 = stopped at its deadline)`);
+}
+
+runBench(main);
