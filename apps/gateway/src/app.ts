@@ -19,6 +19,8 @@ import { sendProblem } from './http/problem.filter';
 import { createValidationPipe } from './http/validation';
 import { registerSecurityHeaders, serverOptions } from './http/hardening';
 import { registerInputLimits } from './http/input-limits';
+import { registerIdempotencyKeys } from './http/idempotency';
+import { randomUUID } from 'node:crypto';
 
 export async function createGatewayApp(
   config: GatewayConfig,
@@ -32,7 +34,8 @@ export async function createGatewayApp(
   fastify.addHook('onRequest', (req, reply, done) => {
     const correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER]);
     void reply.header(CORRELATION_HEADER, correlationId);
-    runWithContext({ correlationId }, done);
+    // Each HTTP request names its RPCs, so a broker redelivery of one has no second effect.
+    runWithContext({ correlationId, requestId: randomUUID() }, done);
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     logger.info(
@@ -51,6 +54,7 @@ export async function createGatewayApp(
   // are checked for depth, NUL and lone surrogates before anything else reads them.
   registerInputLimits(fastify, config.MAX_JSON_DEPTH);
   await registerSecurityHeaders(fastify);
+  registerIdempotencyKeys(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.create(config, logger),

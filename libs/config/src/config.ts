@@ -64,6 +64,8 @@ export const serviceSchema = baseSchema.extend({
       return steps;
     }),
   OUTBOX_POLL_MS: env.int(500, 10),
+  /** How long a handled write's request id and answer are kept (repeats within it get them). */
+  RPC_REQUEST_RETENTION_HOURS: env.int(24, 1),
 });
 
 export type BaseConfig = z.infer<typeof baseSchema>;

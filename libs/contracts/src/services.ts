@@ -19,8 +19,12 @@ export function schemaOf(service: ServiceName): string {
 }
 
 /** Durable RPC queue of a service. */
+/**
+ * The service's RPC queue. `.v2`: the quorum-queue topology (a broker cannot change a queue's
+ * type in place, so the quorum queues have names of their own; see the README's upgrade step).
+ */
 export function rpcQueueOf(service: ServiceName, prefix = ''): string {
-  return `${prefix}${service}.rpc`;
+  return `${prefix}${service}.rpc.v2`;
 }
 
 /** The one topic exchange all events are published to. */

@@ -33,3 +33,35 @@ export async function dropMessagingTables(q: QueryRunner): Promise<void> {
   await q.query('DROP TABLE IF EXISTS inbox');
   await q.query('DROP TABLE IF EXISTS outbox');
 }
+
+/**
+ * The writes a service handled, by request id, with the answer it gave: a repeat gets that
+ * answer and no second effect (the row is inserted in the effect's own transaction). The
+ * inbox goes: events are de-duplicated by the state they change (constraints, conditional
+ * updates), which every consumer already relies on.
+ */
+export async function createRpcRequestsTable(q: QueryRunner): Promise<void> {
+  await q.query(`
+    CREATE TABLE rpc_requests (
+      request_id text PRIMARY KEY,
+      pattern text NOT NULL,
+      fingerprint text,
+      response jsonb,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      answered_at timestamptz
+    )`);
+  await q.query(`CREATE INDEX rpc_requests_created_idx ON rpc_requests (created_at)`);
+  await q.query('DROP TABLE IF EXISTS inbox');
+}
+
+export async function dropRpcRequestsTable(q: QueryRunner): Promise<void> {
+  await q.query('DROP TABLE IF EXISTS rpc_requests');
+  await q.query(`
+    CREATE TABLE IF NOT EXISTS inbox (
+      consumer text NOT NULL,
+      message_id text NOT NULL,
+      event_name text NOT NULL,
+      handled_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (consumer, message_id)
+    )`);
+}

@@ -2,7 +2,7 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-conn
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { eventsExchange, type EventEnvelope } from '@app/contracts';
+import { eventsExchange, type EventEnvelope, isRpcErrorBody } from '@app/contracts';
 import {
   CORRELATION_HEADER,
   correlationIdFrom,
@@ -13,6 +13,7 @@ import { InFlight } from './in-flight';
 import {
   amqpConnectionOptions,
   coalesceSocketWrites,
+  EVENT_DELIVERY_LIMIT,
   eventQueueNames,
   type EventQueueNames,
   reportChannelErrors,
@@ -125,15 +126,29 @@ export class EventBus {
       confirm: true,
       setup: async (ch: ConfirmChannel) => {
         await ch.assertExchange(this.exchange, 'topic', { durable: true });
-        await ch.assertQueue(main, { durable: true });
-        await ch.assertQueue(dlq, { durable: true });
+        // Quorum queues: replicated, and the broker itself dead-letters a message whose
+        // consumers keep dying on it (the delivery limit).
+        await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+        await ch.assertQueue(main, {
+          durable: true,
+          arguments: {
+            'x-queue-type': 'quorum',
+            'x-delivery-limit': EVENT_DELIVERY_LIMIT,
+            'x-dead-letter-exchange': '',
+            'x-dead-letter-routing-key': dlq,
+          },
+        });
         for (const [i, delay] of this.opts.retryDelaysMs.entries()) {
           await ch.assertQueue(retry(i), {
             durable: true,
             arguments: {
+              'x-queue-type': 'quorum',
               'x-message-ttl': delay,
               'x-dead-letter-exchange': '',
               'x-dead-letter-routing-key': main,
+              // A waiting message goes back to work even if a node fails as its wait ends.
+              'x-dead-letter-strategy': 'at-least-once',
+              'x-overflow': 'reject-publish',
             },
           });
         }
@@ -175,6 +190,14 @@ export class EventBus {
       this.opts.metrics?.eventsHandled.inc({ event: envelope.name, outcome: 'ok' });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
+      if (isPermanent(err)) {
+        // Retrying cannot help an event that is invalid: parked at once, with its reason.
+        log.error(
+          { err, event: envelope.name, id: envelope.id, attempt },
+          'event refused for good; dead-lettered without retries',
+        );
+        return this.park(msg, ch, `permanent: ${reason}`, attempt);
+      }
       if (attempt >= this.opts.maxAttempts) {
         log.error(
           { err, event: envelope.name, id: envelope.id, attempt },
@@ -256,6 +279,28 @@ export class EventBus {
     await this.publisher.close().catch(() => undefined);
     await this.connection.close();
   }
+}
+
+/**
+ * An event handler's error that no retry can cure: the event is invalid (it fails
+ * validation) or refers to something that can never exist. Thrown by handlers; the bus
+ * dead-letters the event on this delivery.
+ */
+export class PermanentEventError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentEventError';
+  }
+}
+
+/** Permanent: a PermanentEventError, a typed validation error, or a value Postgres refuses. */
+export function isPermanent(err: unknown): boolean {
+  if (err instanceof PermanentEventError) return true;
+  const body = (err as { getError?: () => unknown })?.getError?.();
+  if (isRpcErrorBody(body) && ['validation_failed', 'unprocessable'].includes(body.code))
+    return true;
+  const code = (err as { driverError?: { code?: unknown } })?.driverError?.code;
+  return typeof code === 'string' && code.startsWith('22');
 }
 
 function safe(fn: () => void): void {

@@ -4,6 +4,6 @@ export * from './rpc-client';
 export * from './rpc-errors';
 export * from './event-bus';
 export * from './outbox';
-export * from './inbox';
 export * from './in-flight';
 export * from './rpc-exception.filter';
+export * from './rpc-requests';

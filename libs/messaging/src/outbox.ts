@@ -81,7 +81,7 @@ interface OutboxRow {
 /**
  * Relays committed outbox rows to the broker with publisher confirms, marking a row sent
  * only after its confirm. Rows are claimed with SKIP LOCKED, so replicas share the work.
- * A crash between confirm and commit sends the event again; consumers' inboxes absorb it.
+ * A crash between confirm and commit sends the event again; consumers de-duplicate by state.
  */
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
@@ -110,14 +110,18 @@ export class OutboxRelay {
     this.kick();
   }
 
-  /** Asks for a drain soon; concurrent asks coalesce into one more pass. */
-  kick(): void {
+  /**
+   * Asks for a drain soon; concurrent asks coalesce into one more pass. The back-off after a
+   * failure holds back polls, not news: a commit's NOTIFY (or the listener reconnecting, which
+   * means the database is back) drains at once.
+   */
+  kick(urgent = false): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    if (Date.now() < this.notBefore) return;
+    if (!urgent && Date.now() < this.notBefore) return;
     this.idle = this.drain();
   }
 
@@ -221,8 +225,10 @@ export class OutboxRelay {
     try {
       await client.connect();
       await client.query(`LISTEN "${outboxChannel(this.opts.schema)}"`);
-      client.on('notification', () => this.kick());
+      client.on('notification', () => this.kick(true));
       this.listener = client;
+      // Connected again: whatever was written meanwhile is relayed now, not after the back-off.
+      this.kick(true);
       if (this.stopped) await client.end();
     } catch {
       retry();

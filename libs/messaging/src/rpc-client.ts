@@ -10,7 +10,8 @@ import {
   type RpcResponse,
   type ServiceName,
 } from '@app/contracts';
-import { CORRELATION_HEADER, currentCorrelationId } from '@app/observability';
+import { CORRELATION_HEADER, currentContext } from '@app/observability';
+import { DEADLINE_HEADER, FINGERPRINT_HEADER, REQUEST_ID_HEADER } from './rpc-requests';
 import { RpcCallError } from './rpc-errors';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Logger } from 'pino';
@@ -47,9 +48,19 @@ export class RpcClient {
   ): Promise<RpcResponse<P>> {
     const timeoutMs = options.timeoutMs ?? this.opts.timeoutMs;
     const client = this.clientFor(serviceOfPattern(pattern));
+    const ctx = currentContext();
+    // Within one HTTP request the n-th RPC has the same id every time the request is repeated.
+    const requestId = ctx?.requestId
+      ? `${ctx.requestId}:${(ctx.rpcCount = (ctx.rpcCount ?? 0) + 1)}`
+      : randomUUID();
     const record = new RmqRecordBuilder(data)
       .setOptions({
-        headers: { [CORRELATION_HEADER]: currentCorrelationId() ?? randomUUID() },
+        headers: {
+          [CORRELATION_HEADER]: ctx?.correlationId ?? randomUUID(),
+          [REQUEST_ID_HEADER]: requestId,
+          [DEADLINE_HEADER]: String(Date.now() + timeoutMs),
+          ...(ctx?.fingerprint ? { [FINGERPRINT_HEADER]: ctx.fingerprint } : {}),
+        },
         expiration: String(timeoutMs),
       })
       .build();

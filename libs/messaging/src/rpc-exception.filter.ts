@@ -3,6 +3,7 @@ import { RpcException } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { type Observable, throwError } from 'rxjs';
 import { isRpcErrorBody, RPC_ERROR_STATUS, type RpcErrorBody } from '@app/contracts';
+import { DEADLINE_PASSED, DeadlinePassedError, isRepeatedRequest, REPEATED } from './rpc-requests';
 
 /** SQLSTATE class 22 ("data exception"): a value Postgres refuses, i.e. the caller's input. */
 function postgresDataException(err: unknown): { code: string; message: string } | null {
@@ -19,6 +20,21 @@ export function toRpcErrorBody(err: unknown, pattern: string, logger: Logger): R
     const body = err.getError();
     if (isRpcErrorBody(body)) return { ...body, status: RPC_ERROR_STATUS[body.code] };
   }
+  // Handled by WriteOnce: a repeat of a handled request, a write nobody waits for.
+  if (isRepeatedRequest(err))
+    return {
+      code: 'conflict',
+      status: RPC_ERROR_STATUS.conflict,
+      message: 'this request was handled already',
+      details: { [REPEATED]: true },
+    };
+  if (err instanceof DeadlinePassedError)
+    return {
+      code: 'timeout',
+      status: RPC_ERROR_STATUS.timeout,
+      message: err.message,
+      details: { [DEADLINE_PASSED]: true },
+    };
   const data = postgresDataException(err);
   if (data) {
     // A value a service should have checked reached the database; say so, but as a 400.

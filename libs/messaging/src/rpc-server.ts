@@ -19,6 +19,15 @@ import {
   reportChannelErrors,
 } from './topology';
 import { toRpcErrorBody } from './rpc-exception.filter';
+import {
+  type Answer,
+  DEADLINE_HEADER,
+  FINGERPRINT_HEADER,
+  isWritePattern,
+  REQUEST_ID_HEADER,
+  type WriteOnce,
+} from './rpc-requests';
+import { lastValueFrom } from 'rxjs';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 
 /** The gateway's body depth plus the few levels of the RPC envelope around it. */
@@ -31,6 +40,8 @@ export interface ReliableRmqServerOptions {
   shutdownGraceMs: number;
   logger: Logger;
   metrics?: MessagingMetrics;
+  /** Records writes by request id, so a repeat has no second effect (absent: no record). */
+  requests?: WriteOnce;
 }
 
 /**
@@ -117,9 +128,14 @@ export class ReliableRmqServer extends ServerRMQ {
     };
 
     const handler = this.getHandlerByPattern(pattern);
+    const headers = message.properties.headers ?? {};
+    const deadline = numberHeader(headers[DEADLINE_HEADER]);
     // Whatever the gateway let through, a service never stores or walks these values.
     const unsafe = handler ? findUnsafeValue(packet.data, RPC_MAX_DEPTH) : null;
-    if (!handler || packet.id === undefined) {
+    if (deadline !== null && Date.now() > deadline) {
+      // Nobody waits for it any more: not started, not answered.
+      outcome = 'expired';
+    } else if (!handler || packet.id === undefined) {
       reply({
         err: { code: 'not_found', status: 404, message: `no handler for "${pattern}"` },
         isDisposed: true,
@@ -135,20 +151,38 @@ export class ReliableRmqServer extends ServerRMQ {
         isDisposed: true,
       });
     } else {
-      await new Promise<void>((resolve) => {
-        const done = (data: WritePacket) => {
-          // An error that bypassed the exception filter still crosses the broker typed.
-          if (data.err !== undefined && !isRpcErrorBody(data.err))
-            data = { ...data, err: toRpcErrorBody(data.err, pattern, this.opts.logger) };
-          reply(data);
-          if (data.isDisposed) resolve();
-        };
-        handler(packet.data, ctx)
-          .then((result: unknown) => this.send(this.transformToObservable(result), done))
-          .catch((err: unknown) =>
-            done({ err: toRpcErrorBody(err, pattern, this.opts.logger), isDisposed: true }),
-          );
-      });
+      const run = async (): Promise<Answer> => {
+        try {
+          const result: unknown = await handler(packet.data, ctx);
+          return {
+            response: await lastValueFrom(this.transformToObservable(result), {
+              defaultValue: undefined,
+            }),
+          };
+        } catch (err) {
+          // Filtered errors arrive typed; one that bypassed the filter is typed here.
+          return {
+            err: isRpcErrorBody(err) ? err : toRpcErrorBody(err, pattern, this.opts.logger),
+          };
+        }
+      };
+      const requestId = stringHeader(headers[REQUEST_ID_HEADER]);
+      const answer =
+        this.opts.requests && requestId && isWritePattern(pattern)
+          ? await this.opts.requests.once(
+              {
+                requestId,
+                pattern,
+                deadline,
+                fingerprint: stringHeader(headers[FINGERPRINT_HEADER]) ?? null,
+                recorded: false,
+                pending: false,
+              },
+              run,
+            )
+          : await run();
+      if (answer) reply({ ...answer, isDisposed: true });
+      else outcome = 'expired';
     }
     safe(() => channel.ack(message));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -180,4 +214,14 @@ function safe(fn: () => void): void {
   } catch {
     /* channel gone: the message will be redelivered */
   }
+}
+
+function stringHeader(v: unknown): string | undefined {
+  const s = Buffer.isBuffer(v) ? v.toString('utf8') : v;
+  return typeof s === 'string' && s.length > 0 && s.length <= 512 ? s : undefined;
+}
+
+function numberHeader(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : Number(stringHeader(v));
+  return Number.isFinite(n) && n > 0 ? n : null;
 }

@@ -18,8 +18,19 @@ export function amqpConnectionOptions() {
   } satisfies AmqpConnectionManagerOptions;
 }
 
-/** Arguments of a service's RPC queue; client and server must declare it identically. */
-export const RPC_QUEUE_OPTIONS = { durable: true, arguments: { 'x-queue-type': 'classic' } };
+/**
+ * Arguments of a service's RPC queue; client and server must declare it identically. A quorum
+ * queue is replicated across the cluster's nodes (Raft), so the loss of one node neither stops
+ * RPC nor loses a request; a request redelivered this often (it keeps killing its consumer)
+ * is dropped rather than taking replica after replica down.
+ */
+export const RPC_QUEUE_OPTIONS = {
+  durable: true,
+  arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 5 },
+};
+
+/** Redeliveries of one event (consumers lost mid-handling) before it is dead-lettered. */
+export const EVENT_DELIVERY_LIMIT = 10;
 
 export interface EventQueueNames {
   main: string;
@@ -28,7 +39,8 @@ export interface EventQueueNames {
 }
 
 export function eventQueueNames(consumer: string, prefix = ''): EventQueueNames {
-  const main = `${prefix}${consumer}.events`;
+  // `.v2`: quorum queues (see rpcQueueOf).
+  const main = `${prefix}${consumer}.events.v2`;
   return { main, retry: (step) => `${main}.retry.${step}`, dlq: `${main}.dlq` };
 }
 

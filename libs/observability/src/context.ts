@@ -5,6 +5,11 @@ import { randomUUID } from 'node:crypto';
 export interface RequestContext {
   correlationId: string;
   caller?: string;
+  /** Names this request's RPCs: each gets `<requestId>:<n>`, the same again on a repeat. */
+  requestId?: string;
+  rpcCount?: number;
+  /** The hash of what was asked, carried with a caller's Idempotency-Key. */
+  fingerprint?: string;
 }
 
 export const CORRELATION_HEADER = 'x-correlation-id';

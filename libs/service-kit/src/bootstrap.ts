@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { rpcQueueOf, schemaOf } from '@app/contracts';
 import { createServiceDataSource } from '@app/database';
 import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
-import { ReliableRmqServer, RpcErrorFilter } from '@app/messaging';
+import { ReliableRmqServer, RpcErrorFilter, RpcRequestLog, WriteOnce } from '@app/messaging';
 import { createLogger, JsonLogger, type MessagingMetrics } from '@app/observability';
 import {
   RpcServerRef,
@@ -36,6 +36,7 @@ export async function createServiceApp(
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     logger,
     metrics: app.get<MessagingMetrics>(MESSAGING_METRICS),
+    requests: new WriteOnce(app.get(RpcRequestLog), logger),
   });
   app.get(RpcServerRef).server = server;
   app

@@ -2,6 +2,7 @@ import {
   type BeforeApplicationShutdown,
   Controller,
   type DynamicModule,
+  Inject,
   Injectable,
   type OnApplicationBootstrap,
   type Type,
@@ -23,7 +24,14 @@ import {
   METRICS_REGISTRY,
   MetricsController,
 } from '@app/health';
-import { EventBus, Inbox, Outbox, OutboxRelay, type ReliableRmqServer } from '@app/messaging';
+import {
+  EventBus,
+  Outbox,
+  OutboxRelay,
+  type ReliableRmqServer,
+  RpcRequestLog,
+  RpcRequestSubscriber,
+} from '@app/messaging';
 import {
   createMessagingMetrics,
   createMetricsRegistry,
@@ -82,6 +90,28 @@ class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
   }
 }
 
+/** Forgets handled requests after RPC_REQUEST_RETENTION_HOURS, on every replica (idempotent). */
+@Injectable()
+class RpcRequestRetention implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  constructor(
+    private readonly log: RpcRequestLog,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.log
+        .purge(this.config.RPC_REQUEST_RETENTION_HOURS)
+        .catch((err: unknown) => this.logger.warn({ err }, 'rpc request purge failed'));
+    }, 3600_000);
+    this.timer.unref();
+  }
+  beforeApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
 function createStatusController(service: ServiceName): Type<unknown> {
   @Controller()
   class StatusController {
@@ -131,6 +161,8 @@ export class ServiceKitModule {
             connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
             statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
           }),
+          // Every write RPC's first transaction records its request id (one effect per request).
+          subscribers: [RpcRequestSubscriber],
           retryAttempts: 30,
           retryDelay: 2000,
         }),
@@ -177,10 +209,11 @@ export class ServiceKitModule {
             }),
         },
         {
-          provide: Inbox,
+          provide: RpcRequestLog,
           inject: [getDataSourceToken()],
-          useFactory: (ds: DataSource) => new Inbox(ds, def.service),
+          useFactory: (ds: DataSource) => new RpcRequestLog(ds),
         },
+        RpcRequestRetention,
         RpcServerRef,
         {
           provide: HEALTH_PROBES,
@@ -206,8 +239,8 @@ export class ServiceKitModule {
         MESSAGING_METRICS,
         EventBus,
         Outbox,
-        Inbox,
         OutboxRelay,
+        RpcRequestLog,
       ],
     };
   }
