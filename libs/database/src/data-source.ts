@@ -9,6 +9,8 @@ export interface ServiceDataSourceOptions {
   entities?: MixedList<Function | string | EntitySchema>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations?: MixedList<Function | string>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  subscribers?: MixedList<Function | string>;
   poolMax?: number;
   connectTimeoutMs?: number;
   statementTimeoutMs?: number;
@@ -33,6 +35,7 @@ export function serviceDataSourceOptions(o: ServiceDataSourceOptions): DataSourc
     schema: o.schema,
     entities: o.entities ?? [],
     migrations: o.migrations ?? [],
+    subscribers: o.subscribers ?? [],
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

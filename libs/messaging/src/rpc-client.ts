@@ -58,7 +58,9 @@ export class RpcClient {
         headers: {
           [CORRELATION_HEADER]: ctx?.correlationId ?? randomUUID(),
           [REQUEST_ID_HEADER]: requestId,
-          [DEADLINE_HEADER]: String(Date.now() + timeoutMs),
+          // The service stops committing a margin before the caller stops waiting, so a
+          // commit in flight at the deadline still reaches the caller (no "504 but done").
+          [DEADLINE_HEADER]: String(Date.now() + timeoutMs - commitMargin(timeoutMs)),
           ...(ctx?.fingerprint ? { [FINGERPRINT_HEADER]: ctx.fingerprint } : {}),
         },
         expiration: String(timeoutMs),
@@ -161,4 +163,9 @@ function isNestErrorReply(err: unknown): boolean {
   return (
     typeof o === 'object' && o !== null && o.status === 'error' && typeof o.message === 'string'
   );
+}
+
+/** Time kept for a commit and its answer: a quarter of the deadline, 250 ms to 1 s. */
+export function commitMargin(timeoutMs: number): number {
+  return Math.min(1000, Math.max(250, Math.floor(timeoutMs / 4)));
 }

@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import type { RpcErrorBody } from '@app/contracts';
-import type {
-  DataSource,
-  EntitySubscriberInterface,
-  TransactionCommitEvent,
-  TransactionRollbackEvent,
+import {
+  type DataSource,
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  type TransactionCommitEvent,
+  type TransactionRollbackEvent,
 } from 'typeorm';
 
 /** RPC headers: which request this is (repeats share it), and until when anyone waits. */
@@ -69,15 +70,17 @@ export class DeadlinePassedError extends Error {
  * the first to commit, then fails and rolls back, so the effect happens once however often
  * the broker redelivers and however many replicas take it.
  */
+@EventSubscriber()
 export class RpcRequestSubscriber implements EntitySubscriberInterface {
   async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     const w = rpcWrites.getStore();
     if (!w || w.recorded) return;
-    if (w.deadline !== null && Date.now() > w.deadline) throw new DeadlinePassedError(w.pattern);
     await event.queryRunner.query(
       `INSERT INTO rpc_requests (request_id, pattern, fingerprint) VALUES ($1, $2, $3)`,
       [w.requestId, w.pattern, w.fingerprint],
     );
+    // Last thing before COMMIT: past the deadline, nobody will read the answer.
+    if (w.deadline !== null && Date.now() > w.deadline) throw new DeadlinePassedError(w.pattern);
     w.pending = true;
   }
 

@@ -160,9 +160,9 @@ export class ServiceKitModule {
             poolMax: config.DB_POOL_MAX,
             connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
             statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+            // Every write RPC's first transaction records its request id (one effect per request).
+            subscribers: [RpcRequestSubscriber],
           }),
-          // Every write RPC's first transaction records its request id (one effect per request).
-          subscribers: [RpcRequestSubscriber],
           retryAttempts: 30,
           retryDelay: 2000,
         }),

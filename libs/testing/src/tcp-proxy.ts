@@ -1,3 +1,4 @@
+import { Transform } from 'node:stream';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
@@ -7,6 +8,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * everyone else on the machine.
  */
 export class TcpProxy {
+  /** Added to every answer from the dependency (a slow network or a slow database). */
+  delayMs = 0;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -52,7 +55,17 @@ export class TcpProxy {
         s.on('error', () => undefined);
       }
       client.pipe(upstream);
-      upstream.pipe(client);
+      // Answers pass one by one, each held back by the current delay (order is kept).
+      upstream
+        .pipe(
+          new Transform({
+            transform: (chunk: Buffer, _enc, done) => {
+              if (this.delayMs <= 0) return done(null, chunk);
+              setTimeout(() => done(null, chunk), this.delayMs);
+            },
+          }),
+        )
+        .pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
