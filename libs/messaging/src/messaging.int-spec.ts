@@ -9,7 +9,7 @@ import { rpcPatterns, rpcQueueOf } from '@app/contracts';
 import { createMessagingTables, createServiceDataSource } from '@app/database';
 import { currentCorrelationId, runWithContext } from '@app/observability';
 import { eventually, rabbitmqctl, sleep, TcpProxy, testEnv, viaPort } from '@app/testing';
-import { EventBus, type EventBusOptions } from './event-bus';
+import { EventBus, type EventBusOptions, PermanentEventError } from './event-bus';
 import { Outbox, OutboxRelay } from './outbox';
 import { RpcClient } from './rpc-client';
 import { rpcError, RpcCallError } from './rpc-errors';
@@ -322,6 +322,46 @@ describe('events: outbox, relay, bus', () => {
     });
     expect(parked.properties.headers?.['x-dead-letter-reason']).toBe('this handler always fails');
     expect(parked.properties.headers?.['x-attempt']).toBe(3);
+  });
+
+  it('dead-letters an invalid event on its first delivery, and still retries a transient failure', async () => {
+    const name = `poison-${randomUUID().slice(0, 6)}`;
+    const bus = track(new EventBus(busOptions(name, { maxAttempts: 5, retryDelaysMs: [100] })));
+    const seen = { invalid: 0, typed: 0, flaky: 0 };
+    bus.on('test.invalid.happened.v1', async () => {
+      seen.invalid++;
+      throw new PermanentEventError('n must be positive');
+    });
+    bus.on('test.typed.happened.v1', async () => {
+      seen.typed++;
+      throw rpcError('validation_failed', 'the payload has no id');
+    });
+    bus.on('test.flaky.happened.v1', async () => {
+      if (++seen.flaky === 1) throw new Error('database briefly away');
+    });
+    await bus.start();
+    const publish = (n: string) =>
+      bus.publish({ id: randomUUID(), name: n, payload: {}, occurredAt: new Date().toISOString() });
+    await publish('test.invalid.happened.v1');
+    await publish('test.typed.happened.v1');
+    await publish('test.flaky.happened.v1');
+    await eventually(async () => expect(await queueDepth(eventQueueNames(name).dlq)).toBe(2));
+    await eventually(() => expect(seen.flaky).toBe(2));
+    expect(seen).toEqual({ invalid: 1, typed: 1, flaky: 2 });
+    const conn = await amqp.connect(testEnv().rabbitUrl);
+    const ch = await conn.createChannel();
+    const reasons: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const m = await ch.get(eventQueueNames(name).dlq, { noAck: true });
+      if (m === false) break;
+      expect(m.properties.headers?.['x-attempt']).toBe(1);
+      reasons.push(String(m.properties.headers?.['x-dead-letter-reason']));
+    }
+    await conn.close();
+    expect(reasons.sort()).toEqual([
+      'permanent: n must be positive',
+      'permanent: the payload has no id',
+    ]);
   });
 
   it('delivers an event written while the broker is away once it returns', async () => {

@@ -1,4 +1,9 @@
-import { type ArgumentsHost, Catch, type RpcExceptionFilter } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  type RpcExceptionFilter,
+} from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { type Observable, throwError } from 'rxjs';
@@ -57,9 +62,21 @@ export function toRpcErrorBody(err: unknown, pattern: string, logger: Logger): R
  */
 @Catch()
 export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
-  constructor(private readonly logger: Logger) {}
+  /**
+   * `http`: where errors of the app's own HTTP routes (health, metrics) go. A connected
+   * microservice inherits the app's global filters (it cannot have its own once connected),
+   * so this one filter sees both.
+   */
+  constructor(
+    private readonly logger: Logger,
+    private readonly http?: ExceptionFilter,
+  ) {}
 
   catch(err: unknown, host: ArgumentsHost): Observable<never> {
+    if (host.getType() !== 'rpc' && this.http) {
+      this.http.catch(err, host);
+      return undefined as never;
+    }
     const pattern =
       host.getType() === 'rpc'
         ? String(

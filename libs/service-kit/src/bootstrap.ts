@@ -1,4 +1,4 @@
-import { NestFactory } from '@nestjs/core';
+import { BaseExceptionFilter, NestFactory } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { rpcQueueOf, schemaOf } from '@app/contracts';
@@ -39,9 +39,9 @@ export async function createServiceApp(
     requests: new WriteOnce(app.get(RpcRequestLog), logger),
   });
   app.get(RpcServerRef).server = server;
-  app
-    .connectMicroservice({ strategy: server }, { inheritAppConfig: true })
-    .useGlobalFilters(new RpcErrorFilter(logger));
+  // Set on the app and inherited: a connected microservice takes no filters of its own.
+  app.useGlobalFilters(new RpcErrorFilter(logger, new BaseExceptionFilter(app.getHttpAdapter())));
+  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.listen({ port: config.HEALTH_PORT, host: '0.0.0.0' });
   logger.info({ healthUrl: await app.getUrl() }, `${def.service} health and metrics listening`);
