@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -27,6 +26,7 @@ import {
   sampleInvoice,
   testEnv,
   testServiceConfig,
+  freePort,
 } from '@app/testing';
 import type { GoogleState } from '../apps/upstream-sim/src/google-sim';
 import { extractionSchema } from '../apps/extraction/src/config';
@@ -38,14 +38,6 @@ const KEY = 'extraction-test-key-0123456789';
 const PREFIX = 'ex.';
 const ALICE = 'alice@example.com';
 const REDIRECT = 'https://app.example.org/oauth/google';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 describe('extraction through the gateway', () => {
   let sim: FastifyInstance;

@@ -194,7 +194,13 @@ async function main(): Promise<void> {
   apps.push({
     name: 'gateway',
     entry: join(DIST, 'apps', 'gateway', 'src', 'main.js'),
-    env: { ...common, PORT: String(port), DEV_API_KEY: devKey },
+    // Locally nothing balances load in front of it: no need to wait before closing.
+    env: {
+      ...common,
+      PORT: String(port),
+      DEV_API_KEY: devKey,
+      DRAIN_DELAY_MS: env.DRAIN_DELAY_MS ?? '0',
+    },
     restarts: [],
   });
   apps.forEach(launch);

@@ -13,6 +13,7 @@ import { platformVersion } from '@app/service-kit';
 import type { AuthedRequest } from './auth/api-key.guard';
 import { registerAuthentication } from './auth/authenticate';
 import type { GatewayConfig } from './config';
+import { DrainState } from './drain';
 import { GatewayModule } from './gateway.module';
 import { problem } from './http/problem';
 import { sendProblem } from './http/problem.filter';
@@ -63,7 +64,12 @@ export async function createGatewayApp(
     { logger: new JsonLogger(logger), bodyParser: false },
   );
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  // Shutdown is the gateway's own (drain.ts): readiness first, then the listener.
+  const drain = app.get(DrainState);
+  fastify.addHook('onSend', (_req, reply, payload, done) => {
+    if (drain.draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   await registerAuthentication(app, config.RATE_LIMIT_PER_MINUTE);
 

@@ -46,6 +46,8 @@ export const gatewaySchema = baseSchema
     KEEP_ALIVE_TIMEOUT_MS: env.int(72_000, 100),
     /** A socket with no traffic either way for this long is closed (covers the slowest route). */
     CONNECTION_TIMEOUT_MS: env.int(120_000, 1000),
+    /** On SIGTERM: readiness 503 and `Connection: close` this long before the listener closes. */
+    DRAIN_DELAY_MS: env.int(5000, 0),
     /** Retry-After on a 503 (a service could not be reached). */
     RETRY_AFTER_SECONDS: env.int(5, 1),
   })

@@ -37,6 +37,7 @@ import { GATEWAY_STORAGE } from './storage';
 import { EfolderErrorFilter } from './efolder/efolder-errors.filter';
 import { createStorage } from '@app/storage';
 import { StatusService } from './status/status.service';
+import { DrainState } from './drain';
 
 @Injectable()
 class RpcLifecycle implements OnApplicationShutdown {
@@ -60,6 +61,7 @@ export class GatewayModule {
       logger,
     });
     void rpc.connect(SERVICES);
+    const drain = new DrainState();
     return {
       module: GatewayModule,
       imports: [TerminusModule.forRoot({ logger: false })],
@@ -88,12 +90,14 @@ export class GatewayModule {
             config.NODE_ENV === 'production' ? undefined : config.DEV_API_KEY,
           ),
         },
+        { provide: DrainState, useValue: drain },
         {
           provide: HEALTH_PROBES,
           useValue: {
             database: false,
             timeoutMs: 1500,
             broker: [{ name: 'rpc', isConnected: () => rpc.isConnected() }],
+            draining: () => drain.draining,
           } satisfies HealthProbes,
         },
         BrokerHealthIndicator,

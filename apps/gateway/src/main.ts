@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { loadConfig } from '@app/config';
 import { gatewaySchema, type GatewayConfig } from './config';
+import type { Logger } from 'pino';
+import { LOGGER } from '@app/service-kit';
 import { createGatewayApp } from './app';
+import { DrainState, drainOnSignals } from './drain';
 
 async function main(): Promise<void> {
   let config: GatewayConfig;
@@ -12,6 +15,11 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   const app = await createGatewayApp(config);
+  drainOnSignals(app, app.get(DrainState), {
+    drainDelayMs: config.DRAIN_DELAY_MS,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    logger: app.get<Logger>(LOGGER),
+  });
   await app.listen({ port: config.PORT, host: config.HOST });
 }
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, type Type } from '@nestjs/common';
+import { Controller, Get, Inject, ServiceUnavailableException, type Type } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { HealthIndicatorFunction } from '@nestjs/terminus';
 import { BrokerHealthIndicator, type ConnectionProbe } from './broker.indicator';
@@ -11,6 +11,8 @@ export interface HealthProbes {
   /** Whether a database ping is part of readiness (false for the gateway). */
   database: boolean;
   timeoutMs: number;
+  /** While true, readiness answers 503 so load balancers move away before the app stops. */
+  draining?: () => boolean;
 }
 
 /** Marks a route as reachable without a caller credential (the gateway honours it). */
@@ -39,6 +41,8 @@ export function createHealthController(): Type<unknown> {
     @Get('ready')
     @HealthCheck()
     ready() {
+      if (this.probes.draining?.())
+        throw new ServiceUnavailableException({ status: 'error', info: { draining: true } });
       const checks: HealthIndicatorFunction[] = [
         () => this.broker.check('broker', this.probes.broker),
       ];

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
 import type { AnyZodObject, z, ZodTypeAny } from 'zod';
 import type { TestEnv } from './run-env';
@@ -36,4 +37,14 @@ export function viaPort(url: string, port: number): string {
   u.hostname = '127.0.0.1';
   u.port = String(port);
   return u.toString();
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }
