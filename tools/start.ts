@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     await c.connect();
     await c.end();
   });
-  await waitFor('RabbitMQ', tcpCheck(rabbitUrl));
+  await waitFor('RabbitMQ', tcpCheck(rabbitUrl.split(',')[0]));
 
   const roles = env.DB_SERVICE_ROLES !== 'false';
   const urls = await provision({ adminUrl: databaseUrl, roles, log });

@@ -28,7 +28,21 @@ export const env = {
 export const baseSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  RABBITMQ_URL: env.url(['amqp', 'amqps']).default('amqp://guest:guest@127.0.0.1:5672'),
+  /** One broker URL, or a cluster's nodes comma-separated (connections fail over between them). */
+  RABBITMQ_URL: z
+    .string()
+    .default('amqp://guest:guest@127.0.0.1:5672')
+    .refine(
+      (v) =>
+        v.split(',').every((u) => {
+          try {
+            return /^amqps?:$/.test(new URL(u.trim()).protocol);
+          } catch {
+            return false;
+          }
+        }),
+      { message: 'must be amqp:// or amqps:// URLs, comma-separated for a cluster' },
+    ),
   /** Prefix for every exchange and queue name; lets test runs share a broker without colliding. */
   MESSAGING_PREFIX: z
     .string()

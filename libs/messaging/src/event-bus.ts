@@ -12,6 +12,7 @@ import {
 import { InFlight } from './in-flight';
 import {
   amqpConnectionOptions,
+  brokerUrls,
   coalesceSocketWrites,
   EVENT_DELIVERY_LIMIT,
   eventQueueNames,
@@ -75,7 +76,7 @@ export class EventBus {
     this.exchange = eventsExchange(opts.prefix);
     this.queues = eventQueueNames(opts.consumer, opts.prefix);
     this.connection = reportChannelErrors(
-      coalesceSocketWrites(amqp.connect([opts.url], amqpConnectionOptions())),
+      coalesceSocketWrites(amqp.connect(brokerUrls(opts.url), amqpConnectionOptions())),
       opts.logger,
     );
     this.connection.on('disconnect', ({ err }) =>

@@ -17,6 +17,7 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Logger } from 'pino';
 import {
   amqpConnectionOptions,
+  brokerUrls,
   RPC_QUEUE_OPTIONS,
   withoutPublisherConfirms,
   coalesceSocketWrites,
@@ -101,7 +102,7 @@ export class RpcClient {
     let client = this.clients.get(service);
     if (!client) {
       client = new RpcClientRmq(this.opts.logger, {
-        urls: [this.opts.url],
+        urls: brokerUrls(this.opts.url),
         queue: rpcQueueOf(service, this.opts.prefix),
         queueOptions: RPC_QUEUE_OPTIONS,
         // Requests are not persisted: one that outlives its caller's deadline has no reader.

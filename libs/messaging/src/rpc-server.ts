@@ -13,6 +13,7 @@ import {
 import { InFlight } from './in-flight';
 import {
   amqpConnectionOptions,
+  brokerUrls,
   RPC_QUEUE_OPTIONS,
   withoutPublisherConfirms,
   coalesceSocketWrites,
@@ -57,7 +58,7 @@ export class ReliableRmqServer extends ServerRMQ {
 
   constructor(private readonly opts: ReliableRmqServerOptions) {
     super({
-      urls: [opts.url],
+      urls: brokerUrls(opts.url),
       queue: opts.queue,
       queueOptions: RPC_QUEUE_OPTIONS,
       noAck: false,

@@ -106,3 +106,11 @@ export function reportChannelErrors(
   };
   return conn;
 }
+
+/** The broker's nodes: `RABBITMQ_URL` may list a cluster's nodes, comma-separated. */
+export function brokerUrls(url: string): string[] {
+  return url
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+}
