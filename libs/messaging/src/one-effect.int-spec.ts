@@ -6,7 +6,16 @@ import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { rpcQueueOf } from '@app/contracts';
 import { createRpcRequestsTable, createServiceDataSource } from '@app/database';
-import { eventually, rabbitmqctl, sleep, TcpProxy, testEnv, viaPort } from '@app/testing';
+import { execFileSync } from 'node:child_process';
+import {
+  eventually,
+  rabbitmqctl,
+  sleep,
+  startRabbitCluster,
+  TcpProxy,
+  testEnv,
+  viaPort,
+} from '@app/testing';
 import { RpcClient } from './rpc-client';
 import { RpcCallError } from './rpc-errors';
 import { RpcErrorFilter } from './rpc-exception.filter';
@@ -43,7 +52,10 @@ async function thingsSchema(name: string, url: string): Promise<DataSource> {
   return ds;
 }
 
-async function startServer(ds: DataSource, opts: { prefetch?: number; slowMs?: number } = {}) {
+async function startServer(
+  ds: DataSource,
+  opts: { prefetch?: number; slowMs?: number; url?: string } = {},
+) {
   @Controller()
   class ThingsController {
     @MessagePattern(CREATE)
@@ -60,7 +72,7 @@ async function startServer(ds: DataSource, opts: { prefetch?: number; slowMs?: n
   class ThingsModule {}
   const app: INestMicroservice = await NestFactory.createMicroservice(ThingsModule, {
     strategy: new ReliableRmqServer({
-      url: testEnv().rabbitUrl,
+      url: opts.url ?? testEnv().rabbitUrl,
       queue: rpcQueueOf('form-copies'),
       prefetch: opts.prefetch ?? 16,
       shutdownGraceMs: 2000,
@@ -73,6 +85,9 @@ async function startServer(ds: DataSource, opts: { prefetch?: number; slowMs?: n
   await app.listen();
   return app;
 }
+
+const rabbitmqctlOn = (node: string, ...args: string[]) =>
+  execFileSync('rabbitmqctl', ['-q', '-n', node, ...args], { encoding: 'utf8' });
 
 const rowsPerN = async (ds: DataSource) =>
   new Map(
@@ -182,4 +197,49 @@ describe('one effect per request', () => {
       await proxy.stop();
     }
   }, 60_000);
+
+  it('keeps serving, exactly once, when one node of a three-node cluster stops', async () => {
+    const cluster = startRabbitCluster();
+    const url = cluster.urls.join(',');
+    const ds = await thingsSchema(`cluster_${randomUUID().slice(0, 6)}`, testEnv().databaseUrl);
+    const app = await startServer(ds, { url });
+    const client = new RpcClient({ url, timeoutMs: 3000 });
+    try {
+      // The RPC queue is a quorum queue with a member on every node.
+      const queues = rabbitmqctlOn(cluster.nodes[1], 'list_queues', 'name', 'type', 'members');
+      expect(queues).toMatch(/form-copies\.rpc\.v2\s+quorum\s+\[.*,.*,.*\]/);
+      const ok = new Set<number>();
+      let n = 0;
+      const write = async () => {
+        const i = n++;
+        try {
+          await client.send(CREATE as never, { n: i } as never);
+          ok.add(i);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 50; i++) expect(await write()).toBe(true);
+      // The node both sides are connected to (the first URL) goes away.
+      cluster.stopNode(0);
+      const before = ok.size;
+      await eventually(
+        async () => {
+          await write();
+          expect(ok.size - before).toBeGreaterThanOrEqual(50);
+        },
+        60_000,
+        20,
+      );
+      const rows = await rowsPerN(ds);
+      expect([...rows].filter(([, c]) => c > 1)).toEqual([]);
+      for (const i of ok) expect(rows.get(i)).toBe(1);
+    } finally {
+      await client.close();
+      await app.close();
+      await ds.destroy();
+      cluster.stop();
+    }
+  }, 180_000);
 });

@@ -3,3 +3,4 @@ export * from './tcp-proxy';
 export * from './eventually';
 export * from './streams';
 export * from './invoices';
+export * from './rabbit-cluster';
