@@ -1,4 +1,14 @@
-import type { QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+// The inbox as the first migrations made it (dropped by RpcRequests, restored by its down).
+const INBOX_DDL = `
+    CREATE TABLE inbox (
+      consumer text NOT NULL,
+      message_id text NOT NULL,
+      event_name text NOT NULL,
+      handled_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (consumer, message_id)
+    )`;
 
 /**
  * The outbox (events written with the state change, relayed later) and the inbox
@@ -19,14 +29,7 @@ export async function createMessagingTables(q: QueryRunner): Promise<void> {
   await q.query(
     `CREATE INDEX outbox_unpublished_idx ON outbox (created_at) WHERE published_at IS NULL`,
   );
-  await q.query(`
-    CREATE TABLE inbox (
-      consumer text NOT NULL,
-      message_id text NOT NULL,
-      event_name text NOT NULL,
-      handled_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (consumer, message_id)
-    )`);
+  await q.query(INBOX_DDL);
 }
 
 export async function dropMessagingTables(q: QueryRunner): Promise<void> {
@@ -56,12 +59,18 @@ export async function createRpcRequestsTable(q: QueryRunner): Promise<void> {
 
 export async function dropRpcRequestsTable(q: QueryRunner): Promise<void> {
   await q.query('DROP TABLE IF EXISTS rpc_requests');
-  await q.query(`
-    CREATE TABLE IF NOT EXISTS inbox (
-      consumer text NOT NULL,
-      message_id text NOT NULL,
-      event_name text NOT NULL,
-      handled_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (consumer, message_id)
-    )`);
+  await q.query(INBOX_DDL);
+}
+
+/** The same migration in every service (each has its own migrations table and schema). */
+export class RpcRequests1764900000000 implements MigrationInterface {
+  name = 'RpcRequests1764900000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await createRpcRequestsTable(q);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await dropRpcRequestsTable(q);
+  }
 }

@@ -1,7 +1,7 @@
 import { Init1764028800000 } from './1764028800000-Init';
 import { Jobs1764600000000 } from './1764600000000-Jobs';
 import { Integrations1764700000000 } from './1764700000000-Integrations';
-import { RpcRequests1764900000000 } from './1764900000000-RpcRequests';
+import { RpcRequests1764900000000 } from '@app/database';
 
 /** Committed migrations, in order. */
 export const migrations = [

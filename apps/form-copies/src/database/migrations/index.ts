@@ -1,6 +1,6 @@
 import { Init1764028800000 } from './1764028800000-Init';
 import { Copies1764400000000 } from './1764400000000-Copies';
-import { RpcRequests1764900000000 } from './1764900000000-RpcRequests';
+import { RpcRequests1764900000000 } from '@app/database';
 
 /** Committed migrations, in order. */
 export const migrations = [Init1764028800000, Copies1764400000000, RpcRequests1764900000000];

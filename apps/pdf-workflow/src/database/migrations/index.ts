@@ -1,7 +1,7 @@
 import { Init1764028800000 } from './1764028800000-Init';
 import { Workflows1764500000000 } from './1764500000000-Workflows';
 import { AccessCodeAttempts1764800000000 } from './1764800000000-AccessCodeAttempts';
-import { RpcRequests1764900000000 } from './1764900000000-RpcRequests';
+import { RpcRequests1764900000000 } from '@app/database';
 
 /** Committed migrations, in order. */
 export const migrations = [
