@@ -66,7 +66,8 @@ export class ProblemFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const p = toProblem(err, req.url);
-    if (p.status >= 500)
+    // Readiness answering 503 (draining, broker away) is a state, not a failure to log.
+    if (p.status >= 500 && !req.url.startsWith('/health/'))
       this.logger.error({ err, url: req.url, method: req.method }, 'request failed');
     const reply = http.getResponse<FastifyReply>();
     // Refused before an eFolder route ran (bad JSON, too deep): still in eFolder's shapes.
