@@ -267,6 +267,49 @@ describe('form-copies through the gateway', () => {
     expect(test.statusCode).toBe(422);
   });
 
+  it('never stores a sensitive answer in plaintext, whatever the patch (the database refuses)', async () => {
+    const { defaultCopy: c } = await newForm('tenant-a');
+    // The two one-request patches that once left a sensitive value unsealed.
+    const addThenValue = await jsonPatch(
+      c.id,
+      [
+        { op: 'add', path: '/answers/s5', value: { id: 's5', question_id: 'mqs_fein' } },
+        { op: 'add', path: '/answers/s5/value', value: 'SECRET5' },
+      ],
+      1,
+    );
+    const plainThenRename = await jsonPatch(
+      c.id,
+      [
+        {
+          op: 'add',
+          path: '/answers/s10',
+          value: { id: 's10', question_id: 'holdout_plain_question', value: 'SECRET10' },
+        },
+        { op: 'replace', path: '/answers/s10/question_id', value: 'mqs_fein' },
+      ],
+      1,
+    );
+    for (const r of [addThenValue, plainThenRename]) {
+      expect(r.statusCode).toBe(422);
+      expect(r.json<{ detail: string }>().detail).toContain('would be stored unsealed');
+    }
+    const rows = await ds.query<Array<{ doc: string }>>(
+      `SELECT document::text AS doc FROM form_copies.copies`,
+    );
+    for (const row of rows) {
+      expect(row.doc).not.toContain('SECRET5');
+      expect(row.doc).not.toContain('SECRET10');
+    }
+    // Any other path to the table meets the same check.
+    await expect(
+      ds.query(
+        `UPDATE form_copies.copies SET document = jsonb_set(document, '{answers,x}', '{"question_id":"mqs_fein","value":"plain"}') WHERE id = $1`,
+        [c.id],
+      ),
+    ).rejects.toThrow('would be stored unsealed');
+  });
+
   it('seals a sensitive value set by merge patch, and refuses to clone a leased copy', async () => {
     const { applicationForm, defaultCopy: c } = await newForm('tenant-a', {
       answers: { s2: { id: 's2', question_id: 'mqs_fein', value: '11-1111111' } },

@@ -296,4 +296,17 @@ export class CopiesRepository {
     );
     return rows[0] ?? null;
   }
+
+  /** The sensitive question ids the database enforces: exactly those of the configuration. */
+  async syncSensitiveQuestions(ids: string[]): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      await m.query(`DELETE FROM sensitive_questions WHERE NOT (question_id = ANY($1::text[]))`, [
+        ids,
+      ]);
+      await m.query(
+        `INSERT INTO sensitive_questions (question_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
+        [ids],
+      );
+    });
+  }
 }

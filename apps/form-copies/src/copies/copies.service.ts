@@ -1,5 +1,5 @@
 import { isUuid, type RpcRequest } from '@app/contracts';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type EntityManager } from 'typeorm';
 import type {
@@ -57,7 +57,7 @@ function answerValuePath(segs: string[]): { answer: string[]; rest: string[] } |
 }
 
 @Injectable()
-export class CopiesService {
+export class CopiesService implements OnModuleInit {
   private readonly keyring: Keyring | null;
   private readonly sensitive: ReadonlySet<string>;
 
@@ -70,6 +70,11 @@ export class CopiesService {
     // Fails closed: without keys, sensitive answers are refused rather than stored in clear.
     this.keyring = keyringFromConfig(config);
     this.sensitive = new Set(config.SENSITIVE_QUESTION_IDS);
+  }
+
+  /** The database refuses plaintext answers to these questions from now on (its trigger). */
+  async onModuleInit(): Promise<void> {
+    await this.repo.syncSensitiveQuestions([...this.sensitive]);
   }
 
   async createForm(r: {
@@ -515,6 +520,8 @@ export class CopiesService {
       if (code === 'PT001') throw rpcError('unprocessable', message);
       if (code === 'PT002') throw rpcError('conflict', message);
       if (code === 'PT003') throw rpcError('validation_failed', message);
+      // The database's own guard: the patch would leave a sensitive answer in plaintext.
+      if (code === 'PT004') throw rpcError('unprocessable', message);
       if (code === '23514') throw rpcError('unprocessable', 'the document must stay a JSON object');
       throw err;
     }
