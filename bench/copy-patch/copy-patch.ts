@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     const gwCopy = await make();
     const rmwCopy = await make();
     const db = new Client({ connectionString: database.url });
+    // Dropping the database at the end must not hide a failure as an unhandled error.
+    db.on('error', () => undefined);
     await db.connect();
     const size = async () =>
       Number(

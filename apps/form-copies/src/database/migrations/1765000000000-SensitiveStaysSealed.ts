@@ -12,7 +12,9 @@ export class SensitiveStaysSealed1765000000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE sensitive_questions (question_id text PRIMARY KEY)`);
     await q.query(`
-      CREATE FUNCTION refuse_unsealed_sensitive() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION refuse_unsealed_sensitive() RETURNS trigger LANGUAGE plpgsql
+        -- The schema's own table, whatever the writing session's search_path is.
+        SET search_path FROM CURRENT AS $$
       DECLARE found text;
       BEGIN
         SELECT qid INTO found
