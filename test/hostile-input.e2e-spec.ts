@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { PDFDocument } from 'pdf-lib';
+import { Client } from 'pg';
 import { loadConfig } from '@app/config';
 import { RpcCallError } from '@app/messaging';
 import { FsStorage } from '@app/storage';
@@ -537,6 +538,43 @@ describe('hostile input', () => {
     for (const key of foreign) {
       await storage.put(key, pdf, 'application/pdf');
       expectProblem(await call('POST', '/api/v1/workflows', body(key)), 400, 'documentKey');
+    }
+  });
+
+  it('10b. repeats a workflow creation by Idempotency-Key with the same links, never storing them', async () => {
+    const body = {
+      pdfBase64: (await formPdf()).toString('base64'),
+      recipients: [recipient()],
+    };
+    const first = await call<{ workflow: { id: string }; links: Array<{ url: string }> }>(
+      'POST',
+      '/api/v1/workflows',
+      body,
+      { 'idempotency-key': 'wf-create-1' },
+    );
+    const again = await call<typeof first.body>('POST', '/api/v1/workflows', body, {
+      'idempotency-key': 'wf-create-1',
+    });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    const token = new URL(first.body.links[0].url).pathname.split('/').pop()!;
+    const db = new Client({ connectionString: testEnv().databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: number; kept: number }>(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE response::text LIKE '%' || $2 || '%')::int AS kept
+           FROM pdf_workflow.rpc_requests WHERE response::text LIKE '%' || $1 || '%'`,
+        [first.body.workflow.id, token],
+      );
+      expect(rows[0]).toEqual({ n: 1, kept: 0 });
+      const { rows: sessions } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pdf_workflow.workflow_sessions WHERE id = $1`,
+        [first.body.workflow.id],
+      );
+      expect(sessions[0].n).toBe(1);
+    } finally {
+      await db.end();
     }
   });
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { SERVICE_CONFIG, type ServiceDefinition } from '@app/service-kit';
+import { workflowAnswerCodecs } from './adapters/links';
 import { createStorage } from '@app/storage';
 import { Notifier } from './adapters/notifier';
 import { Scanner } from './adapters/scanner';
@@ -38,4 +39,7 @@ export const PdfWorkflowService: ServiceDefinition = {
   entities: [],
   imports: [PdfWorkflowModule],
   configSchema: pdfWorkflowSchema,
+  // A created workflow's answer holds the recipients' links: kept without them (the
+  // config is the one validated with configSchema above).
+  answerCodecs: (c) => workflowAnswerCodecs(c as unknown as PdfWorkflowConfig),
 };

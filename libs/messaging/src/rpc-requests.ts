@@ -168,10 +168,21 @@ export type Answer = { response?: unknown; err?: RpcErrorBody };
  * answer; one whose fingerprint differs is refused; a write whose caller's deadline passed
  * before commit answers nothing (null).
  */
+/**
+ * How a pattern's answer is kept when it holds a secret the service must not store (a
+ * recipient's link): `store` takes the secret out, `replay` puts it back (recomputed).
+ */
+export interface AnswerCodec {
+  store(response: unknown): unknown;
+  replay(stored: unknown): unknown;
+}
+export type AnswerCodecs = Partial<Record<string, AnswerCodec>>;
+
 export class WriteOnce {
   constructor(
     private readonly log: RpcRequestLog,
     private readonly logger: Pick<Logger, 'warn'>,
+    private readonly codecs: AnswerCodecs = {},
   ) {}
 
   async once(w: RpcWrite, run: () => Promise<Answer>): Promise<Answer | null> {
@@ -187,8 +198,10 @@ export class WriteOnce {
     // A success, or an error after the effect committed: a repeat gets the same answer.
     // An error before any commit stores nothing: nothing happened, a repeat may succeed.
     if (!err || w.recorded) {
+      const codec = this.codecs[w.pattern];
+      const kept = codec && !err ? { response: codec.store(answer.response) } : answer;
       await this.log
-        .answer(w, answer)
+        .answer(w, kept)
         .catch((e: unknown) =>
           this.logger.warn(
             { err: (e as Error).message, pattern: w.pattern },
@@ -216,7 +229,9 @@ export class WriteOnce {
           message: 'this Idempotency-Key was used for a different request',
         },
       };
-    return found.response as Answer;
+    const stored = found.response as Answer;
+    const codec = this.codecs[w.pattern];
+    return codec && !stored.err ? { response: codec.replay(stored.response) } : stored;
   }
 }
 

@@ -36,7 +36,7 @@ export async function createServiceApp(
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     logger,
     metrics: app.get<MessagingMetrics>(MESSAGING_METRICS),
-    requests: new WriteOnce(app.get(RpcRequestLog), logger),
+    requests: new WriteOnce(app.get(RpcRequestLog), logger, def.answerCodecs?.(config) ?? {}),
   });
   app.get(RpcServerRef).server = server;
   // Set on the app and inherited: a connected microservice takes no filters of its own.

@@ -25,6 +25,7 @@ import {
   MetricsController,
 } from '@app/health';
 import {
+  type AnswerCodecs,
   EventBus,
   Outbox,
   OutboxRelay,
@@ -58,6 +59,8 @@ export interface ServiceDefinition {
   imports: Array<Type<unknown> | DynamicModule>;
   /** Variables the service reads beyond the shared ones, validated at boot with them. */
   configSchema?: z.AnyZodObject;
+  /** How write answers that hold secrets are kept for repeats (see AnswerCodec). */
+  answerCodecs?: (config: ServiceConfig) => AnswerCodecs;
 }
 
 /** The whole schema a service's environment must satisfy. */

@@ -28,3 +28,40 @@ export function hashAccessCode(recipientId: string, code: string): Buffer {
 export function sameDigest(a: Buffer | null, b: Buffer): boolean {
   return !!a && a.length === b.length && timingSafeEqual(a, b);
 }
+
+/** The URL a recipient opens: the gateway's public address and the link token. */
+export function linkUrlFor(publicBaseUrl: string, token: string): string {
+  return `${publicBaseUrl}/api/v1/r/${token}`;
+}
+
+export function recipientLinkUrl(
+  c: { PUBLIC_BASE_URL: string; LINK_SECRET: string },
+  recipientId: string,
+): string {
+  return linkUrlFor(c.PUBLIC_BASE_URL, linkToken(c.LINK_SECRET, recipientId));
+}
+
+type Created = { links: Array<{ recipientId: string; url?: string }> };
+
+/**
+ * A created workflow's answer holds every recipient's link, which this service never stores
+ * (only hashes): the request record keeps it without the URLs, and a repeat gets them derived
+ * again from the link secret.
+ */
+export function workflowAnswerCodecs(c: { PUBLIC_BASE_URL: string; LINK_SECRET: string }) {
+  return {
+    'pdf-workflow.workflow.create.v1': {
+      store: (r: unknown) => {
+        const created = r as Created;
+        return { ...created, links: created.links.map(({ url: _url, ...l }) => l) };
+      },
+      replay: (r: unknown) => {
+        const created = r as Created;
+        return {
+          ...created,
+          links: created.links.map((l) => ({ ...l, url: recipientLinkUrl(c, l.recipientId) })),
+        };
+      },
+    },
+  };
+}

@@ -21,6 +21,7 @@ import {
   hashAccessCode,
   hashToken,
   linkToken,
+  linkUrlFor,
   newAccessCode,
   sameDigest,
   TOKEN_SHAPE,
@@ -659,7 +660,7 @@ export class WorkflowsService {
   }
 
   private linkUrl(token: string): string {
-    return `${this.config.PUBLIC_BASE_URL}/api/v1/r/${token}`;
+    return linkUrlFor(this.config.PUBLIC_BASE_URL, token);
   }
 
   private async sessionOr404(id: string): Promise<SessionRow> {
