@@ -256,8 +256,13 @@ describe('hostile input', () => {
       '/api/v1/workflows/not-a-uuid/resend',
     ])
       expectProblem(await call('POST', url, { hours: 1 }), 400, 'must be a UUID');
-    const { id } = await workflow();
+    const { id, link } = await workflow();
     expectProblem(await call('GET', `/api/v1/workflows/${id}/attachments/x`), 400, 'attachmentId');
+    expectProblem(
+      await call('GET', link, undefined, { 'x-access-code': 'abc' }, null),
+      400,
+      'X-Access-Code',
+    );
     const copy = crypto.randomUUID();
     expectProblem(
       await call('PUT', `/api/v1/copies/${copy}/lease`, { ttlSeconds: 5 }),

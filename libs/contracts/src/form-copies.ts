@@ -118,3 +118,8 @@ export interface FormCopiesEvents {
     source_application_form_id: string;
   };
 }
+
+/** A lease's fencing token as callers send it: a positive integer that fits a bigint. */
+export function isFencingToken(v: unknown): v is string {
+  return typeof v === 'string' && /^[1-9][0-9]{0,17}$/.test(v);
+}

@@ -1,3 +1,4 @@
+import { isUuid } from './ids';
 /** pdf-workflow: a PDF passes through recipients in order, each through a secret link. */
 
 export const RECIPIENT_TYPES = [
@@ -189,8 +190,6 @@ export function workflowUploadPrefix(creatorId: string): string {
 
 /** Whether a storage key is one of this creator's workflow uploads (and nothing else). */
 export function isWorkflowUploadKey(key: unknown, prefix: string): boolean {
-  if (typeof key !== 'string' || !key.startsWith(prefix)) return false;
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.pdf$/.test(
-    key.slice(prefix.length),
-  );
+  if (typeof key !== 'string' || !key.startsWith(prefix) || !key.endsWith('.pdf')) return false;
+  return isUuid(key.slice(prefix.length, -'.pdf'.length));
 }

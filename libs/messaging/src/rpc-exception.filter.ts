@@ -73,16 +73,12 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
   ) {}
 
   catch(err: unknown, host: ArgumentsHost): Observable<never> {
-    if (host.getType() !== 'rpc' && this.http) {
-      this.http.catch(err, host);
+    if (host.getType() !== 'rpc') {
+      this.http?.catch(err, host);
       return undefined as never;
     }
-    const pattern =
-      host.getType() === 'rpc'
-        ? String(
-            host.switchToRpc().getContext<{ getPattern?: () => string }>().getPattern?.() ?? '',
-          )
-        : '';
+    const ctx = host.switchToRpc().getContext<{ getPattern?: () => string }>();
+    const pattern = String(ctx.getPattern?.() ?? '');
     const body = toRpcErrorBody(err, pattern, this.logger);
     return throwError(() => body);
   }

@@ -131,9 +131,10 @@ export class ReliableRmqServer extends ServerRMQ {
     const handler = this.getHandlerByPattern(pattern);
     const headers = message.properties.headers ?? {};
     const deadline = numberHeader(headers[DEADLINE_HEADER]);
+    const expired = deadline !== null && Date.now() > deadline;
     // Whatever the gateway let through, a service never stores or walks these values.
-    const unsafe = handler ? findUnsafeValue(packet.data, RPC_MAX_DEPTH) : null;
-    if (deadline !== null && Date.now() > deadline) {
+    const unsafe = handler && !expired ? findUnsafeValue(packet.data, RPC_MAX_DEPTH) : null;
+    if (expired) {
       // Nobody waits for it any more: not started, not answered.
       outcome = 'expired';
     } else if (!handler || packet.id === undefined) {

@@ -121,3 +121,12 @@ export class CpuPool {
     return err instanceof Error ? err : new Error(String(err));
   }
 }
+
+/** Whether a pool error says the input itself is the problem (the same task would fail again). */
+export function isPermanentPoolError(err: unknown): boolean {
+  return (
+    err instanceof WorkerRefusal ||
+    err instanceof WorkerTimeoutError ||
+    err instanceof WorkerMemoryError
+  );
+}

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { join } from 'node:path';
 import type { ExtractedValue, JobFieldView } from '@app/contracts';
 import { SERVICE_CONFIG } from '@app/service-kit';
-import { CpuPool, WorkerBusyError } from '@app/workers';
+import { CpuPool } from '@app/workers';
 import type { ExtractionConfig } from '../config';
 import type { ExtractTask } from './extract.thread';
 
@@ -37,16 +37,7 @@ export class ExtractPool implements OnModuleDestroy {
     });
   }
 
-  /** Whether a failure may succeed on another attempt. */
-  static transient(err: unknown): boolean {
-    return err instanceof WorkerBusyError || !(err instanceof Error && isPoolError(err));
-  }
-
   async onModuleDestroy(): Promise<void> {
     await this.pool.close();
   }
-}
-
-function isPoolError(err: Error): boolean {
-  return ['WorkerRefusal', 'WorkerTimeoutError', 'WorkerMemoryError'].includes(err.name);
 }

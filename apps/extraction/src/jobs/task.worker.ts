@@ -9,6 +9,7 @@ import { type BlobStorage, streamToBuffer } from '@app/storage';
 import { AutomationsService } from '../automations/automations.service';
 import type { ExtractionConfig } from '../config';
 import { ExtractionMetrics } from './extraction-metrics';
+import { isPermanentPoolError } from '@app/workers';
 import { ExtractPool } from '../extract/extract-pool';
 import { BLOB_STORAGE } from './jobs.service';
 import type { RunRow } from './views';
@@ -88,7 +89,7 @@ export class TaskWorker implements OnModuleInit {
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       // Unreadable, too large, too slow: the same file would be refused again.
-      const permanent = !ExtractPool.transient(err);
+      const permanent = isPermanentPoolError(err);
       if (!permanent && Math.max(attempt, task.attempts) < max) {
         await this.ds.query(
           `UPDATE extraction_tasks SET error_message = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,

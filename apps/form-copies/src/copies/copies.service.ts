@@ -1,4 +1,4 @@
-import { isUuid, type RpcRequest } from '@app/contracts';
+import { isFencingToken, isUuid, type RpcRequest } from '@app/contracts';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type EntityManager } from 'typeorm';
@@ -534,7 +534,7 @@ export class CopiesService implements OnModuleInit {
 
 /** A fencing token is a positive bigint; anything else would fail in Postgres, so it is a 400. */
 function assertFencingToken(token: unknown): asserts token is string {
-  if (typeof token !== 'string' || !/^[1-9][0-9]{0,17}$/.test(token))
+  if (!isFencingToken(token))
     throw rpcError('validation_failed', 'Lease-Token must be the positive integer a lease gave', {
       field: 'Lease-Token',
     });

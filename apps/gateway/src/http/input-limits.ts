@@ -1,6 +1,12 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { findUnsafeValue, isUuid, jsonDepthExceeds, unsafeStringReason } from '@app/contracts';
+import {
+  findUnsafeValue,
+  isFencingToken,
+  isUuid,
+  jsonDepthExceeds,
+  unsafeStringReason,
+} from '@app/contracts';
 import { problem } from './problem';
 import { RequestValidationError } from './validation';
 
@@ -85,7 +91,7 @@ export function leaseTokenHeader(value: string | undefined, required: boolean): 
       { field: 'Lease-Token', messages: ['the Lease-Token header is required'] },
     ]);
   }
-  if (!/^[1-9][0-9]{0,17}$/.test(value.trim()))
+  if (!isFencingToken(value.trim()))
     throw new RequestValidationError([
       { field: 'Lease-Token', messages: ['Lease-Token must be the positive integer a lease gave'] },
     ]);
