@@ -9,9 +9,12 @@ import { hashApiKey } from '../apps/gateway/src/auth/api-keys';
 import { formCopiesSchema } from '../apps/form-copies/src/config';
 import { FormCopiesService } from '../apps/form-copies/src/form-copies.module';
 import { startGateway, startService } from './harness';
+import { PATCH_CASES } from './fixtures/json-patch-cases';
 
 const ADMIN = 'copies-admin-key-0123456789';
 const WRITER = 'copies-writer-key-0123456789';
+const TENANT_B = 'copies-tenant-b-key-0123456789';
+const OPERATOR = 'copies-operator-key-0123456789';
 const PREFIX = 'fc.';
 
 describe('form-copies through the gateway', () => {
@@ -49,13 +52,13 @@ describe('form-copies through the gateway', () => {
   const owner = () => `owner-${randomUUID().slice(0, 8)}`;
 
   /** A form whose owner uses copies, with its default copy. */
-  const newForm = async (tenantId = 'tenant-a', document?: object) => {
+  /** A form of tenant-a (the ADMIN and WRITER keys' tenant). */
+  const newForm = async (document?: object) => {
     const ownerId = owner();
     expect(
       (await call('PUT', `/api/v1/owners/${ownerId}/feature-flags`, { copies: true })).statusCode,
     ).toBe(200);
     const res = await call('POST', '/api/v1/application-forms', {
-      tenantId,
       ownerId,
       title: 'Main',
       ...(document ? { document } : {}),
@@ -82,9 +85,34 @@ describe('form-copies through the gateway', () => {
         {
           id: 'admin',
           sha256: hashApiKey(ADMIN),
-          scopes: ['copies:read', 'copies:write', 'copies:admin', 'copies:sensitive'],
+          scopes: [
+            'copies:read',
+            'copies:write',
+            'copies:admin',
+            'copies:sensitive',
+            'copies:clone-to:tenant-b',
+            'copies:clone-to:tenant-c',
+          ],
+          tenant: 'tenant-a',
         },
-        { id: 'writer', sha256: hashApiKey(WRITER), scopes: ['copies:read', 'copies:write'] },
+        {
+          id: 'writer',
+          sha256: hashApiKey(WRITER),
+          scopes: ['copies:read', 'copies:write'],
+          tenant: 'tenant-a',
+        },
+        {
+          id: 'tenant-b',
+          sha256: hashApiKey(TENANT_B),
+          scopes: ['copies:read', 'copies:write', 'copies:admin', 'copies:sensitive'],
+          tenant: 'tenant-b',
+        },
+        {
+          id: 'operator',
+          sha256: hashApiKey(OPERATOR),
+          scopes: ['copies:read', 'platform:admin'],
+          tenant: 'ops',
+        },
       ]),
     });
   });
@@ -96,10 +124,7 @@ describe('form-copies through the gateway', () => {
   });
 
   it('creates the default copy with the form id only when the owner flag is on', async () => {
-    const off = await call('POST', '/api/v1/application-forms', {
-      tenantId: 't',
-      ownerId: owner(),
-    });
+    const off = await call('POST', '/api/v1/application-forms', { ownerId: owner() });
     expect(off.json()).toMatchObject({ defaultCopy: null, applicationForm: { usesCopies: false } });
     const offId = off.json<{ applicationForm: { id: string } }>().applicationForm.id;
     expect((await call('POST', `/api/v1/application-forms/${offId}/copies`, {})).statusCode).toBe(
@@ -240,7 +265,7 @@ describe('form-copies through the gateway', () => {
   });
 
   it('stores sensitive answers encrypted and shows them only to callers with the scope', async () => {
-    const { defaultCopy: c } = await newForm('tenant-a', {
+    const { defaultCopy: c } = await newForm({
       answers: { s1: { id: 's1', question_id: 'mqs_fein', value: '12-3456789' } },
     });
     await jsonPatch(c.id, [{ op: 'replace', path: '/answers/s1/value', value: '98-7654321' }], 1);
@@ -267,8 +292,8 @@ describe('form-copies through the gateway', () => {
     expect(test.statusCode).toBe(422);
   });
 
-  it('never stores a sensitive answer in plaintext, whatever the patch (the database refuses)', async () => {
-    const { defaultCopy: c } = await newForm('tenant-a');
+  it('never stores a sensitive answer in plaintext, whatever the patch: it is sealed on the patched document', async () => {
+    const { defaultCopy: c } = await newForm();
     // The two one-request patches that once left a sensitive value unsealed.
     const addThenValue = await jsonPatch(
       c.id,
@@ -278,6 +303,7 @@ describe('form-copies through the gateway', () => {
       ],
       1,
     );
+    expect(addThenValue.statusCode).toBe(200);
     const plainThenRename = await jsonPatch(
       c.id,
       [
@@ -288,19 +314,74 @@ describe('form-copies through the gateway', () => {
         },
         { op: 'replace', path: '/answers/s10/question_id', value: 'mqs_fein' },
       ],
-      1,
+      2,
     );
-    for (const r of [addThenValue, plainThenRename]) {
-      expect(r.statusCode).toBe(422);
-      expect(r.json<{ detail: string }>().detail).toContain('would be stored unsealed');
+    expect(plainThenRename.statusCode).toBe(200);
+    // Every other way an answer can come to hold a sensitive value in one request.
+    const ops: unknown[][] = [
+      // copy a plain answer, then make the copy sensitive
+      [
+        {
+          op: 'add',
+          path: '/answers/p1',
+          value: { id: 'p1', question_id: 'q', value: 'SECRET11' },
+        },
+        { op: 'copy', from: '/answers/p1', path: '/answers/s11' },
+        { op: 'replace', path: '/answers/s11/id', value: 's11' },
+        { op: 'replace', path: '/answers/s11/question_id', value: 'mqs_fein' },
+        { op: 'remove', path: '/answers/p1' },
+      ],
+      // move a value into a sensitive answer
+      [
+        { op: 'add', path: '/scratch', value: 'SECRET12' },
+        { op: 'add', path: '/answers/s12', value: { id: 's12', question_id: 'mqs_fein' } },
+        { op: 'move', from: '/scratch', path: '/answers/s12/value' },
+      ],
+      // a sensitive answer inside a pool, added whole
+      [
+        {
+          op: 'add',
+          path: '/answer_pools/pool1',
+          value: { answers: { s13: { id: 's13', question_id: 'mqs_fein', value: 'SECRET13' } } },
+        },
+      ],
+    ];
+    let version = 3;
+    for (const patch of ops) {
+      const r = await jsonPatch(c.id, patch, version);
+      expect(r.statusCode).toBe(200);
+      version = r.json<CopyView>().version;
     }
+    const merged = await call(
+      'PATCH',
+      `/api/v1/copies/${c.id}`,
+      { answers: { s14: { id: 's14', question_id: 'mqs_fein', value: 'SECRET14' } } },
+      { 'content-type': 'application/merge-patch+json', 'if-match': `"${version}"` },
+    );
+    expect(merged.statusCode).toBe(200);
+    const dup = await call('POST', `/api/v1/copies/${c.id}/duplicate`, {});
+    expect(dup.statusCode).toBe(201);
+    const made = await call('POST', `/api/v1/application-forms/${c.applicationFormId}/copies`, {
+      document: { answers: { s15: { id: 's15', question_id: 'mqs_fein', value: 'SECRET15' } } },
+    });
+    expect(made.statusCode).toBe(201);
+
     const rows = await ds.query<Array<{ doc: string }>>(
       `SELECT document::text AS doc FROM form_copies.copies`,
     );
-    for (const row of rows) {
-      expect(row.doc).not.toContain('SECRET5');
-      expect(row.doc).not.toContain('SECRET10');
-    }
+    for (const row of rows) expect(row.doc).not.toMatch(/SECRET1?\d/);
+    const sealedIn = await ds.query<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM form_copies.copies c, form_copies.unsealed_sensitive(c.document)`,
+    );
+    expect(sealedIn[0].n).toBe(0);
+    // The scope sees every value; a key without it sees none of them.
+    const read = async (key: string) =>
+      JSON.stringify(
+        (await call('GET', `/api/v1/copies/${c.id}`, undefined, {}, key)).json<CopyView>().document,
+      );
+    const full = await read(ADMIN);
+    for (const n of [5, 10, 11, 12, 13, 14]) expect(full).toContain(`SECRET${n}`);
+    expect(await read(WRITER)).not.toMatch(/SECRET/);
     // Any other path to the table meets the same check.
     await expect(
       ds.query(
@@ -311,7 +392,7 @@ describe('form-copies through the gateway', () => {
   });
 
   it('seals a sensitive value set by merge patch, and refuses to clone a leased copy', async () => {
-    const { applicationForm, defaultCopy: c } = await newForm('tenant-a', {
+    const { applicationForm, defaultCopy: c } = await newForm({
       answers: { s2: { id: 's2', question_id: 'mqs_fein', value: '11-1111111' } },
     });
     const merged = await call(
@@ -450,7 +531,7 @@ describe('form-copies through the gateway', () => {
   });
 
   it('clones every live copy within the tenant, and only the chosen or last touched copy across tenants', async () => {
-    const { applicationForm, defaultCopy } = await newForm('tenant-a');
+    const { applicationForm, defaultCopy } = await newForm();
     const alt = (
       await call('POST', `/api/v1/application-forms/${applicationForm.id}/copies`, { title: 'Alt' })
     ).json<CopyView>();
@@ -474,7 +555,11 @@ describe('form-copies through the gateway', () => {
     ).json<{ applicationForm: { id: string; tenantId: string }; copies: CopyView[] }>();
     expect(across.applicationForm.tenantId).toBe('tenant-b');
     expect(across.copies).toHaveLength(1);
-    const cloned = (await call('GET', `/api/v1/copies/${across.copies[0].id}`)).json<CopyView>();
+    // The clone is tenant-b's now: its keys read it, tenant-a's no longer can.
+    expect((await call('GET', `/api/v1/copies/${across.copies[0].id}`)).statusCode).toBe(404);
+    const cloned = (
+      await call('GET', `/api/v1/copies/${across.copies[0].id}`, undefined, {}, TENANT_B)
+    ).json<CopyView>();
     expect(
       (cloned.document as { answers: Record<string, { value: string }> }).answers.y.value,
     ).toBe('alt');
@@ -551,4 +636,173 @@ describe('form-copies through the gateway', () => {
     );
     expect((await call('GET', `/api/v1/copies/${c.id}`)).statusCode).toBe(200);
   });
+
+  it('follows RFC 6902 and RFC 6901 to the letter (the JSON Patch cases, each under /t)', async () => {
+    const { applicationForm } = await newForm();
+    // A pointer that does not start with '/' stays as it is (it must stay invalid).
+    const prefix = (p: unknown) =>
+      typeof p === 'string' && (p === '' || p.startsWith('/')) ? `/t${p}` : p;
+    const failures: string[] = [];
+    for (const tc of PATCH_CASES) {
+      const made = await call('POST', `/api/v1/application-forms/${applicationForm.id}/copies`, {
+        document: { t: tc.doc },
+      });
+      expect(made.statusCode).toBe(201);
+      const copy = made.json<CopyView>();
+      const patch = tc.patch.map((op) =>
+        typeof op === 'object' && op !== null
+          ? {
+              ...op,
+              ...('path' in op ? { path: prefix(op.path) } : {}),
+              ...('from' in op ? { from: prefix(op.from) } : {}),
+            }
+          : op,
+      );
+      const r = await jsonPatch(copy.id, patch, copy.version);
+      const after = (await call('GET', `/api/v1/copies/${copy.id}`)).json<CopyView>();
+      const t = (after.document as { t: unknown }).t;
+      if (tc.error !== undefined) {
+        const ok =
+          r.statusCode >= 400 &&
+          r.statusCode < 500 &&
+          r.headers['content-type']?.toString().startsWith('application/problem+json') &&
+          after.version === copy.version &&
+          sortedJson(t) === sortedJson(tc.doc);
+        if (!ok) failures.push(`${tc.comment}: ${r.statusCode} ${r.body}`);
+      } else {
+        const want = 'expected' in tc ? tc.expected : tc.doc;
+        // jsonb keeps no member order; compare as sorted JSON.
+        const ok = r.statusCode === 200 && sortedJson(t) === sortedJson(want);
+        if (!ok) failures.push(`${tc.comment}: ${r.statusCode} ${r.body} -> ${JSON.stringify(t)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(PATCH_CASES.length).toBeGreaterThan(90);
+  });
+
+  it('makes no new version for a patch that changes nothing, and compares If-Match strongly', async () => {
+    const { defaultCopy: c } = await newForm({
+      answers: { a: { id: 'a', question_id: 'q', value: 1 } },
+    });
+    const empty = await jsonPatch(c.id, [], 1);
+    expect(empty.statusCode).toBe(200);
+    expect(empty.headers.etag).toBe('"1"');
+    const tests = await jsonPatch(c.id, [{ op: 'test', path: '/answers/a/value', value: 1 }], 1);
+    expect(tests.statusCode).toBe(200);
+    expect(tests.json<CopyView>().version).toBe(1);
+    const failing = await jsonPatch(c.id, [{ op: 'test', path: '/answers/a/value', value: 2 }], 1);
+    expect(failing.statusCode).toBe(409);
+    // `*` matches whatever the version is; a weak tag never matches; a list matches any.
+    const star = await call(
+      'PATCH',
+      `/api/v1/copies/${c.id}`,
+      [{ op: 'replace', path: '/answers/a/value', value: 2 }],
+      { 'content-type': 'application/json-patch+json', 'if-match': '*' },
+    );
+    expect(star.statusCode).toBe(200);
+    expect(star.headers.etag).toBe('"2"');
+    const weak = await call(
+      'PATCH',
+      `/api/v1/copies/${c.id}`,
+      [{ op: 'replace', path: '/answers/a/value', value: 3 }],
+      { 'content-type': 'application/json-patch+json', 'if-match': 'W/"2"' },
+    );
+    expect(weak.statusCode).toBe(412);
+    const list = await call(
+      'PATCH',
+      `/api/v1/copies/${c.id}`,
+      [{ op: 'replace', path: '/answers/a/value', value: 3 }],
+      { 'content-type': 'application/json-patch+json', 'if-match': 'W/"2", "1", "2"' },
+    );
+    expect(list.statusCode).toBe(200);
+    expect(list.headers.etag).toBe('"3"');
+    // A number beyond a double is refused, not stored as null.
+    const huge = await gateway.inject({
+      method: 'PATCH',
+      url: `/api/v1/copies/${c.id}`,
+      headers: {
+        'x-api-key': ADMIN,
+        'content-type': 'application/json-patch+json',
+        'if-match': '"3"',
+      },
+      payload: '[{"op":"replace","path":"/answers/a/value","value":1e400}]',
+    });
+    expect(huge.statusCode).toBe(400);
+    expect(huge.json<{ detail: string }>().detail).toContain('/0/value');
+    const read = (await call('GET', `/api/v1/copies/${c.id}`)).json<CopyView>();
+    expect(read.version).toBe(3);
+    expect((read.document as { answers: { a: { value: unknown } } }).answers.a.value).toBe(3);
+  });
+
+  it("keeps each tenant's forms, copies, leases and flags from every other tenant's keys", async () => {
+    const { applicationForm, defaultCopy: c } = await newForm({
+      answers: { s: { id: 's', question_id: 'mqs_fein', value: '12-3456789' } },
+    });
+    const asB = (
+      method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT',
+      url: string,
+      body?: unknown,
+      h = {},
+    ) => call(method, url, body, h, TENANT_B);
+    const refused = [
+      await asB('GET', `/api/v1/copies/${c.id}`),
+      await asB('GET', `/api/v1/application-forms/${applicationForm.id}/copies`),
+      await asB('POST', `/api/v1/application-forms/${applicationForm.id}/copies`, {}),
+      await asB('POST', `/api/v1/application-forms/${applicationForm.id}/clone`, {}),
+      await asB('POST', `/api/v1/copies/${c.id}/duplicate`, {}),
+      await asB('POST', `/api/v1/copies/${c.id}/lease`, { holder: 'b', ttlSeconds: 30 }),
+      await asB('PATCH', `/api/v1/copies/${c.id}`, [{ op: 'add', path: '/x', value: 1 }], {
+        'content-type': 'application/json-patch+json',
+        'if-match': '*',
+      }),
+      await asB('DELETE', `/api/v1/copies/${c.id}`, undefined, { 'if-match': '*' }),
+    ];
+    expect(refused.map((r) => r.statusCode)).toEqual(refused.map(() => 404));
+    // Nothing changed for tenant-a.
+    expect((await call('GET', `/api/v1/copies/${c.id}`)).json<CopyView>().version).toBe(1);
+    // The tenant comes from the key: a body naming another is refused.
+    const other = await call('POST', '/api/v1/application-forms', {
+      tenantId: 'tenant-b',
+      ownerId: owner(),
+    });
+    expect(other.statusCode).toBe(403);
+    // Owner flags are per tenant: the same owner id in tenant-b is a different owner.
+    expect(
+      (await asB('GET', `/api/v1/owners/${applicationForm.ownerId}/feature-flags`)).json(),
+    ).toEqual({ ownerId: applicationForm.ownerId, copies: false });
+    // Cloning into another tenant needs the key's grant for that tenant.
+    const noGrant = await call('POST', `/api/v1/application-forms/${applicationForm.id}/clone`, {
+      targetTenantId: 'tenant-z',
+    });
+    expect(noGrant.statusCode).toBe(403);
+    // An operator reads across tenants (redacted without copies:sensitive), writes nowhere.
+    const op = await call('GET', `/api/v1/copies/${c.id}`, undefined, {}, OPERATOR);
+    expect(op.statusCode).toBe(200);
+    expect(JSON.stringify(op.json())).not.toContain('12-3456789');
+    expect(
+      (
+        await call(
+          'GET',
+          `/api/v1/application-forms/${applicationForm.id}/copies`,
+          undefined,
+          {},
+          OPERATOR,
+        )
+      ).statusCode,
+    ).toBe(200);
+  });
 });
+
+function sortedJson(v: unknown): string {
+  const sort = (x: unknown): unknown =>
+    Array.isArray(x)
+      ? x.map(sort)
+      : typeof x === 'object' && x !== null
+        ? Object.fromEntries(
+            Object.entries(x)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([k, y]) => [k, sort(y)]),
+          )
+        : x;
+  return JSON.stringify(sort(v));
+}

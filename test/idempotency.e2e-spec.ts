@@ -56,7 +56,7 @@ describe('Idempotency-Key through the gateway', () => {
       payload: JSON.stringify({ copies: true }),
     });
     expect(flag.statusCode).toBe(200);
-    const form = await post('/api/v1/application-forms', { tenantId: 't1', ownerId: 'o1' });
+    const form = await post('/api/v1/application-forms', { ownerId: 'o1' });
     expect(form.statusCode).toBe(201);
     formId = form.json<{ applicationForm: { id: string } }>().applicationForm.id;
   });

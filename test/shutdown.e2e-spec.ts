@@ -111,10 +111,7 @@ describe('gateway shutdown', () => {
       expect(
         (await call('PUT', '/api/v1/owners/sd-owner/feature-flags', { copies: true })).status,
       ).toBe(200);
-      const form = await call('POST', '/api/v1/application-forms', {
-        tenantId: 't',
-        ownerId: 'sd-owner',
-      });
+      const form = await call('POST', '/api/v1/application-forms', { ownerId: 'sd-owner' });
       expect(form.status).toBe(201);
       const formId = (JSON.parse(form.body) as { applicationForm: { id: string } }).applicationForm
         .id;

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       const res = await fetch(`${base}/application-forms`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ tenantId: 't', ownerId: 'bench', document: bigDocument() }),
+        body: JSON.stringify({ ownerId: 'bench', document: bigDocument() }),
       });
       if (!res.ok) throw new Error(`create answered ${res.status}: ${await res.text()}`);
       return ((await res.json()) as { defaultCopy: { id: string } }).defaultCopy.id;

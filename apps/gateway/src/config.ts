@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseSchema, env } from '@app/config';
+import { TENANT_ID_PATTERN } from '@app/contracts';
 import { storageSchema } from '@app/storage';
 
 const apiKeyEntry = z.object({
@@ -7,6 +8,8 @@ const apiKeyEntry = z.object({
   /** Hex SHA-256 of the key; the key itself is never stored. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   scopes: z.array(z.string().min(1)).min(1),
+  /** The tenant the key belongs to (`default` when unnamed). */
+  tenant: z.string().regex(TENANT_ID_PATTERN).optional(),
 });
 export type ApiKeyEntry = z.infer<typeof apiKeyEntry>;
 
@@ -15,7 +18,7 @@ export const gatewaySchema = baseSchema
   .extend({
     PORT: env.int(3000, 0),
     HOST: z.string().default('0.0.0.0'),
-    /** JSON array of {id, sha256, scopes}; mounted from a Secret in production. */
+    /** JSON array of {id, sha256, scopes, tenant?}; mounted from a Secret in production. */
     API_KEYS: z
       .string()
       .default('[]')

@@ -1,5 +1,7 @@
 /** form-copies: working copies of an application form, one JSONB document each. */
 
+import type { Actor } from './tenancy';
+
 export interface CopyView {
   id: string;
   applicationFormId: string;
@@ -46,8 +48,10 @@ export interface Located<T> {
 export type FormCopiesRpc = {
   'form-copies.application-form.create.v1': {
     request: {
+      actor: Actor;
       id?: string;
-      tenantId: string;
+      /** Optional; when given it must be the key's tenant (the tenant comes from the key). */
+      tenantId?: string;
       ownerId: string;
       title?: string;
       document?: Record<string, unknown>;
@@ -56,6 +60,7 @@ export type FormCopiesRpc = {
   };
   'form-copies.copy.create.v1': {
     request: {
+      actor: Actor;
       applicationFormId: string;
       title?: string;
       ownerId?: string;
@@ -64,45 +69,102 @@ export type FormCopiesRpc = {
     };
     response: CopyView;
   };
-  'form-copies.copy.list.v1': { request: { applicationFormId: string }; response: CopyView[] };
+  'form-copies.copy.list.v1': {
+    request: {
+      actor: Actor;
+      applicationFormId: string;
+    };
+    response: CopyView[];
+  };
   'form-copies.copy.get.v1': {
-    request: { id: string; caller: CopyCaller };
+    request: {
+      actor: Actor;
+      id: string;
+      caller: CopyCaller;
+    };
     response: Located<CopyView>;
   };
   'form-copies.copy.patch.v1': {
-    request: { id: string; kind: PatchKind; patch: unknown; ifMatch?: number; caller: CopyCaller };
+    request: {
+      actor: Actor;
+      id: string;
+      kind: PatchKind;
+      patch: unknown;
+      /** The If-Match versions (any matches), or `*` for any current version. */
+      ifMatch?: number | number[] | '*';
+      caller: CopyCaller;
+    };
     response: Located<CopyView>;
   };
   'form-copies.copy.delete.v1': {
-    request: { id: string; ifMatch?: number; caller: CopyCaller };
+    request: {
+      actor: Actor;
+      id: string;
+      /** The If-Match versions (any matches), or `*` for any current version. */
+      ifMatch?: number | number[] | '*';
+      caller: CopyCaller;
+    };
     response: Located<{ deleted: true }>;
   };
   'form-copies.copy.duplicate.v1': {
-    request: { id: string; title?: string; caller: CopyCaller };
+    request: {
+      actor: Actor;
+      id: string;
+      title?: string;
+      caller: CopyCaller;
+    };
     response: CopyView;
   };
   'form-copies.application-form.clone.v1': {
-    request: { id: string; targetTenantId?: string; copyId?: string; ownerId?: string };
+    request: {
+      actor: Actor;
+      id: string;
+      /** Another tenant receives the clone: the gateway checks the key's grant for it. */
+      targetTenantId?: string;
+      copyId?: string;
+      ownerId?: string;
+    };
     response: { applicationForm: ApplicationFormView; copies: CopyView[] };
   };
   'form-copies.lease.acquire.v1': {
-    request: { id: string; holder: string; ttlSeconds: number };
+    request: {
+      actor: Actor;
+      id: string;
+      holder: string;
+      ttlSeconds: number;
+    };
     response: Located<LeaseView>;
   };
   'form-copies.lease.renew.v1': {
-    request: { id: string; token: string; ttlSeconds: number };
+    request: {
+      actor: Actor;
+      id: string;
+      token: string;
+      ttlSeconds: number;
+    };
     response: Located<LeaseView>;
   };
   'form-copies.lease.release.v1': {
-    request: { id: string; token: string };
+    request: {
+      actor: Actor;
+      id: string;
+      token: string;
+    };
     response: Located<{ released: true }>;
   };
   'form-copies.feature-flags.set.v1': {
-    request: { ownerId: string; copies: boolean };
+    request: {
+      actor: Actor;
+      ownerId: string;
+      copies: boolean;
+    };
     response: { ownerId: string; copies: boolean };
   };
   'form-copies.feature-flags.get.v1': {
-    request: { ownerId: string };
+    request: {
+      actor: Actor;
+      ownerId: string;
+    };
     response: { ownerId: string; copies: boolean };
   };
 };

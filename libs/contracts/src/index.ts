@@ -9,3 +9,4 @@ export * from './form-copies';
 export * from './pdf-workflow';
 export * from './extraction';
 export * from './input-safety';
+export * from './tenancy';

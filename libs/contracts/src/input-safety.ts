@@ -1,7 +1,8 @@
 /**
  * Values no service can store or process safely: Postgres refuses NUL in text and JSON,
  * a lone UTF-16 surrogate cannot be encoded as UTF-8, and deep nesting overflows every
- * recursive walker (validators, class-transformer, JSON.stringify on the way back).
+ * recursive walker (validators, class-transformer, JSON.stringify on the way back), and a
+ * number beyond a double (`1e400`) would silently become null.
  * The gateway refuses them at the edge; every service checks each RPC message again.
  */
 
@@ -39,6 +40,9 @@ export function findUnsafeValue(value: unknown, maxDepth = MAX_JSON_DEPTH): Unsa
       if (why) return { path, reason: why };
       continue;
     }
+    // JSON.parse reads `1e400` as Infinity, which JSON.stringify would pass on as null.
+    if (typeof v === 'number' && !Number.isFinite(v))
+      return { path, reason: 'is a number too large to represent (beyond IEEE 754 double)' };
     if (typeof v !== 'object' || v === null) continue;
     if (depth >= maxDepth) return { path, reason: `is nested more than ${maxDepth} levels deep` };
     if (Array.isArray(v)) {

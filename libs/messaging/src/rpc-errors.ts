@@ -1,5 +1,11 @@
 import { RpcException } from '@nestjs/microservices';
-import { RPC_ERROR_STATUS, type RpcErrorBody, type RpcErrorCode } from '@app/contracts';
+import {
+  type Actor,
+  isActor,
+  RPC_ERROR_STATUS,
+  type RpcErrorBody,
+  type RpcErrorCode,
+} from '@app/contracts';
 
 /** A domain error that crosses RabbitMQ as a typed body the gateway maps to HTTP. */
 export function rpcError(
@@ -20,4 +26,12 @@ export class RpcCallError extends Error {
     super(`${pattern}: ${body.message}`);
     this.name = 'RpcCallError';
   }
+}
+
+/** The request's actor (tenant and key), which every tenant-scoped RPC must carry. */
+export function assertActor(actor: unknown): asserts actor is Actor {
+  if (!isActor(actor))
+    throw rpcError('validation_failed', 'the request carries no valid actor (tenant and key)', {
+      field: 'actor',
+    });
 }

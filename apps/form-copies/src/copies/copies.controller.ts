@@ -19,27 +19,27 @@ export class CopiesController {
 
   @MessagePattern('form-copies.copy.list.v1')
   list(@Payload() r: RpcRequest<'form-copies.copy.list.v1'>) {
-    return this.copies.list(r.applicationFormId);
+    return this.copies.list(r.actor, r.applicationFormId);
   }
 
   @MessagePattern('form-copies.copy.get.v1')
   get(@Payload() r: RpcRequest<'form-copies.copy.get.v1'>) {
-    return this.copies.get(r.id, r.caller);
+    return this.copies.get(r.actor, r.id, r.caller);
   }
 
   @MessagePattern('form-copies.copy.patch.v1')
   patch(@Payload() r: RpcRequest<'form-copies.copy.patch.v1'>) {
-    return this.copies.patch(r.id, r.kind, r.patch, r.ifMatch, r.caller);
+    return this.copies.patch(r.actor, r.id, r.kind, r.patch, r.ifMatch, r.caller);
   }
 
   @MessagePattern('form-copies.copy.delete.v1')
   remove(@Payload() r: RpcRequest<'form-copies.copy.delete.v1'>) {
-    return this.copies.remove(r.id, r.ifMatch, r.caller);
+    return this.copies.remove(r.actor, r.id, r.ifMatch, r.caller);
   }
 
   @MessagePattern('form-copies.copy.duplicate.v1')
   duplicate(@Payload() r: RpcRequest<'form-copies.copy.duplicate.v1'>) {
-    return this.copies.duplicate(r.id, r.title);
+    return this.copies.duplicate(r.actor, r.id, r.title);
   }
 
   @MessagePattern('form-copies.application-form.clone.v1')
@@ -49,26 +49,26 @@ export class CopiesController {
 
   @MessagePattern('form-copies.lease.acquire.v1')
   acquire(@Payload() r: RpcRequest<'form-copies.lease.acquire.v1'>) {
-    return this.copies.acquireLease(r.id, r.holder, r.ttlSeconds);
+    return this.copies.acquireLease(r.actor, r.id, r.holder, r.ttlSeconds);
   }
 
   @MessagePattern('form-copies.lease.renew.v1')
   renew(@Payload() r: RpcRequest<'form-copies.lease.renew.v1'>) {
-    return this.copies.renewLease(r.id, r.token, r.ttlSeconds);
+    return this.copies.renewLease(r.actor, r.id, r.token, r.ttlSeconds);
   }
 
   @MessagePattern('form-copies.lease.release.v1')
   release(@Payload() r: RpcRequest<'form-copies.lease.release.v1'>) {
-    return this.copies.releaseLease(r.id, r.token);
+    return this.copies.releaseLease(r.actor, r.id, r.token);
   }
 
   @MessagePattern('form-copies.feature-flags.set.v1')
   setFlag(@Payload() r: RpcRequest<'form-copies.feature-flags.set.v1'>) {
-    return this.copies.setFlag(r.ownerId, r.copies);
+    return this.copies.setFlag(r.actor, r.ownerId, r.copies);
   }
 
   @MessagePattern('form-copies.feature-flags.get.v1')
   getFlag(@Payload() r: RpcRequest<'form-copies.feature-flags.get.v1'>) {
-    return this.copies.getFlag(r.ownerId);
+    return this.copies.getFlag(r.actor, r.ownerId);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { ApplicationFormView, CopyView, LeaseView } from '@app/contracts';
+import type { ApplicationFormView, CopyView, LeaseView, PatchKind } from '@app/contracts';
 
 export interface CopyRow {
   id: string;
@@ -19,6 +19,17 @@ export interface CopyRow {
   lease_token: string | null;
   tenant_id: string;
 }
+
+/** An answer to a sensitive question that a patch would leave in plaintext. */
+export interface UnsealedAnswer {
+  /** Path of the answer object in the document. */
+  path: string[];
+  /** The answer's id, which its seal is bound to ('' when it has none). */
+  id: string;
+  value: unknown;
+}
+
+const PATCH_FN = { 'json-patch': 'jsonb_patch', 'merge-patch': 'jsonb_merge_patch' } as const;
 
 export interface FormRow {
   id: string;
@@ -63,19 +74,23 @@ export function formView(f: FormRow): ApplicationFormView {
 export class CopiesRepository {
   constructor(@InjectDataSource() readonly ds: DataSource) {}
 
-  async flag(ownerId: string, m: EntityManager | DataSource = this.ds): Promise<boolean> {
+  async flag(
+    tenantId: string,
+    ownerId: string,
+    m: EntityManager | DataSource = this.ds,
+  ): Promise<boolean> {
     const rows = await m.query<Array<{ copies: boolean }>>(
-      `SELECT copies FROM owner_feature_flags WHERE owner_id = $1`,
-      [ownerId],
+      `SELECT copies FROM owner_feature_flags WHERE tenant_id = $1 AND owner_id = $2`,
+      [tenantId, ownerId],
     );
     return rows[0]?.copies ?? false;
   }
 
-  async setFlag(ownerId: string, copies: boolean): Promise<void> {
+  async setFlag(tenantId: string, ownerId: string, copies: boolean): Promise<void> {
     await this.ds.query(
-      `INSERT INTO owner_feature_flags (owner_id, copies) VALUES ($1, $2)
-       ON CONFLICT (owner_id) DO UPDATE SET copies = EXCLUDED.copies, updated_at = now()`,
-      [ownerId, copies],
+      `INSERT INTO owner_feature_flags (tenant_id, owner_id, copies) VALUES ($1, $2, $3)
+       ON CONFLICT (tenant_id, owner_id) DO UPDATE SET copies = EXCLUDED.copies, updated_at = now()`,
+      [tenantId, ownerId, copies],
     );
   }
 
@@ -90,8 +105,16 @@ export class CopiesRepository {
     return rows[0];
   }
 
-  async form(id: string, m: EntityManager | DataSource = this.ds): Promise<FormRow | null> {
-    const rows = await m.query<FormRow[]>(`SELECT * FROM application_forms WHERE id = $1`, [id]);
+  /** The form, if the tenant (null: any tenant, for an operator's read) has it. */
+  async form(
+    id: string,
+    tenant: string | null,
+    m: EntityManager | DataSource = this.ds,
+  ): Promise<FormRow | null> {
+    const rows = await m.query<FormRow[]>(
+      `SELECT * FROM application_forms WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,
+      [id, tenant],
+    );
     return rows[0] ?? null;
   }
 
@@ -114,18 +137,23 @@ export class CopiesRepository {
     return (await this.meta(c.id, m))!;
   }
 
-  /** A copy by its id or, for an application form id, the form's most recently touched copy. */
+  /**
+   * A copy by its id or, for an application form id, the form's most recently touched copy;
+   * only the tenant's (null: any tenant, for an operator's read).
+   */
   async resolve(
     ref: string,
+    tenant: string | null,
     m: EntityManager | DataSource = this.ds,
     lock = false,
   ): Promise<CopyRow | null> {
     const rows = await m.query<CopyRow[]>(
       `SELECT ${META} FROM ${FROM}
         WHERE (c.id = $1 OR c.application_form_id = $1) AND c.soft_deleted_at IS NULL
+          AND ($2::text IS NULL OR f.tenant_id = $2)
         ORDER BY (c.id = $1) DESC, c.last_touched_by_user_at DESC NULLS LAST, c.created_at DESC
         LIMIT 1 ${lock ? 'FOR UPDATE OF c' : ''}`,
-      [ref],
+      [ref, tenant],
     );
     return rows[0] ?? null;
   }
@@ -176,23 +204,57 @@ export class CopiesRepository {
     return rows.map((r) => r.q);
   }
 
-  /** Applies the patch inside Postgres; the document never travels. Returns the new version. */
+  /**
+   * The patch tried on the locked row without storing it: whether it changes the document,
+   * and every answer to a sensitive question it would leave in plaintext (to seal before
+   * storing). Patch errors (PT001-PT003) surface here, before anything is written.
+   */
+  async tryPatch(
+    m: EntityManager,
+    id: string,
+    kind: PatchKind,
+    patch: unknown,
+    base?: unknown,
+  ): Promise<{ changed: boolean; unsealed: UnsealedAnswer[] }> {
+    const fn = PATCH_FN[kind];
+    const rows = await m.query<
+      Array<{ changed: boolean; unsealed: Array<{ path: string[]; id: string; value: unknown }> }>
+    >(
+      `SELECT p.doc IS DISTINCT FROM c.document AS changed,
+              (SELECT coalesce(jsonb_agg(jsonb_build_object('path', u.path, 'id', u.answer_id, 'value', u.value)), '[]')
+                 FROM unsealed_sensitive(p.doc) u) AS unsealed
+         FROM copies c, LATERAL (SELECT ${fn}(coalesce($3::jsonb, c.document), $2::jsonb) AS doc) p
+        WHERE c.id = $1`,
+      [id, JSON.stringify(patch), base === undefined ? null : JSON.stringify(base)],
+    );
+    return { changed: rows[0].changed, unsealed: rows[0].unsealed };
+  }
+
+  /**
+   * Applies the patch and then the seals (a JSON Patch over the patched document) inside
+   * Postgres in one statement; the document never travels. Returns the new version.
+   */
   async applyPatch(
     m: EntityManager,
     id: string,
-    kind: 'json-patch' | 'merge-patch',
+    kind: PatchKind,
     patch: unknown,
+    seals: unknown[],
     upgraded?: { document: unknown; schemaVersion: number },
   ): Promise<number> {
-    const fn = kind === 'json-patch' ? 'jsonb_patch' : 'jsonb_merge_patch';
-    const base = upgraded ? '$3::jsonb' : 'document';
+    const fn = PATCH_FN[kind];
     const [rows] = await m.query<[Array<{ version: number }>, number]>(
-      `UPDATE copies SET document = ${fn}(${base}, $2::jsonb), version = version + 1,
-              schema_version = ${upgraded ? '$4' : 'schema_version'}, last_touched_by_user_at = now(), updated_at = now()
+      `UPDATE copies SET document = jsonb_patch(${fn}(coalesce($4::jsonb, document), $2::jsonb), $3::jsonb),
+              version = version + 1, schema_version = coalesce($5, schema_version),
+              last_touched_by_user_at = now(), updated_at = now()
         WHERE id = $1 RETURNING version`,
-      upgraded
-        ? [id, JSON.stringify(patch), JSON.stringify(upgraded.document), upgraded.schemaVersion]
-        : [id, JSON.stringify(patch)],
+      [
+        id,
+        JSON.stringify(patch),
+        JSON.stringify(seals),
+        upgraded ? JSON.stringify(upgraded.document) : null,
+        upgraded?.schemaVersion ?? null,
+      ],
     );
     return rows[0].version;
   }
@@ -217,11 +279,16 @@ export class CopiesRepository {
     );
   }
 
-  list(applicationFormId: string, m: EntityManager | DataSource = this.ds): Promise<CopyRow[]> {
+  list(
+    applicationFormId: string,
+    tenant: string | null,
+    m: EntityManager | DataSource = this.ds,
+  ): Promise<CopyRow[]> {
     return m.query<CopyRow[]>(
       `SELECT ${META} FROM ${FROM} WHERE c.application_form_id = $1 AND c.soft_deleted_at IS NULL
+          AND ($2::text IS NULL OR f.tenant_id = $2)
         ORDER BY c.created_at, c.id`,
-      [applicationFormId],
+      [applicationFormId, tenant],
     );
   }
 

@@ -1,4 +1,10 @@
-import { isFencingToken, isUuid, type RpcRequest } from '@app/contracts';
+import {
+  type Actor,
+  isFencingToken,
+  isUuid,
+  readScope,
+  type RpcRequest,
+} from '@app/contracts';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type EntityManager } from 'typeorm';
@@ -11,7 +17,7 @@ import type {
   PatchKind,
 } from '@app/contracts';
 import { type Keyring, keyringFromConfig } from '@app/crypto';
-import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
+import { assertActor, Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { SERVICE_CONFIG } from '@app/service-kit';
 import type { FormCopiesConfig } from '../config';
 import { CopiesRepository, type CopyRow, copyView, formView } from './copies.repository';
@@ -21,40 +27,12 @@ import {
   emptyDocument,
   openAnswers,
   sealAnswers,
-  sealValue,
   SensitiveRefused,
   upgrade,
 } from './documents';
+import { jsonPatchOps, sealsFor, translateSealedMerge, translateSealedOps } from './patching';
 
 type Json = Parameters<typeof sealAnswers>[0];
-interface PatchOp {
-  op: string;
-  path: string;
-  from?: string;
-  value?: Json;
-}
-
-const MAX_OPS = 1000;
-
-function pointer(path: string): string[] {
-  if (path === '') return [];
-  if (!path.startsWith('/')) throw rpcError('validation_failed', `invalid JSON pointer "${path}"`);
-  return path
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-const toPointer = (segs: string[]) =>
-  segs.map((s) => `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-
-/** Where a path reaches into an answer's value: the answer's path and what follows `value`. */
-function answerValuePath(segs: string[]): { answer: string[]; rest: string[] } | null {
-  for (let i = segs.length - 1; i >= 2; i--) {
-    if (segs[i] === 'value' && segs[i - 2] === 'answers')
-      return { answer: segs.slice(0, i), rest: segs.slice(i + 1) };
-  }
-  return null;
-}
 
 @Injectable()
 export class CopiesService implements OnModuleInit {
@@ -77,24 +55,25 @@ export class CopiesService implements OnModuleInit {
     await this.repo.syncSensitiveQuestions([...this.sensitive]);
   }
 
-  async createForm(r: {
-    id?: string;
-    tenantId: string;
-    ownerId: string;
-    title?: string;
-    document?: Record<string, unknown>;
-  }) {
-    if (!r?.tenantId || !r.ownerId)
-      throw rpcError('validation_failed', 'tenantId and ownerId are required');
+  async createForm(r: RpcRequest<'form-copies.application-form.create.v1'>) {
+    assertActor(r?.actor);
+    const tenantId = r.actor.tenantId;
+    // The tenant comes from the key; a body naming another one is refused, not obeyed.
+    if (r.tenantId !== undefined && r.tenantId !== tenantId)
+      throw rpcError('forbidden', `tenantId must be this API key's tenant (${tenantId})`, {
+        field: 'tenantId',
+      });
+    if (!r.ownerId) throw rpcError('validation_failed', 'ownerId is required');
     if (r.id !== undefined && !isUuid(r.id))
       throw rpcError('validation_failed', 'id must be a UUID', { field: 'id' });
     const id = r.id ?? randomUUID();
     const result = await this.tx(async (m) => {
-      const usesCopies = await this.repo.flag(r.ownerId, m);
-      if (await this.repo.form(id, m)) throw rpcError('conflict', `application form ${id} exists`);
+      const usesCopies = await this.repo.flag(tenantId, r.ownerId, m);
+      if (await this.repo.form(id, null, m))
+        throw rpcError('conflict', `application form ${id} exists`);
       const form = await this.repo.insertForm(m, {
         id,
-        tenantId: r.tenantId,
+        tenantId,
         ownerId: r.ownerId,
         usesCopies,
       });
@@ -108,10 +87,11 @@ export class CopiesService implements OnModuleInit {
   }
 
   async createCopy(r: Omit<RpcRequest<'form-copies.copy.create.v1'>, 'caller'>): Promise<CopyView> {
+    assertActor(r?.actor);
     if (!isUuid(r.applicationFormId))
       throw rpcError('not_found', `no application form ${r.applicationFormId}`);
     return this.tx(async (m) => {
-      const form = await this.repo.form(r.applicationFormId, m);
+      const form = await this.repo.form(r.applicationFormId, r.actor.tenantId, m);
       if (!form) throw rpcError('not_found', `no application form ${r.applicationFormId}`);
       if (!form.uses_copies)
         throw rpcError(
@@ -131,15 +111,18 @@ export class CopiesService implements OnModuleInit {
     });
   }
 
-  async list(applicationFormId: string): Promise<CopyView[]> {
-    if (!isUuid(applicationFormId) || !(await this.repo.form(applicationFormId))) {
+  async list(actor: Actor, applicationFormId: string): Promise<CopyView[]> {
+    assertActor(actor);
+    const tenant = readScope(actor);
+    if (!isUuid(applicationFormId) || !(await this.repo.form(applicationFormId, tenant))) {
       throw rpcError('not_found', `no application form ${applicationFormId}`);
     }
-    return (await this.repo.list(applicationFormId)).map((r) => copyView(r));
+    return (await this.repo.list(applicationFormId, tenant)).map((r) => copyView(r));
   }
 
-  async get(ref: string, caller: CopyCaller): Promise<Located<CopyView>> {
-    const c = await this.find(ref);
+  async get(actor: Actor, ref: string, caller: CopyCaller): Promise<Located<CopyView>> {
+    assertActor(actor);
+    const c = await this.find(ref, readScope(actor));
     let doc = await this.repo.document(c.id);
     let row = c;
     if (c.schema_version < CURRENT_SCHEMA_VERSION) {
@@ -151,27 +134,36 @@ export class CopiesService implements OnModuleInit {
       copyId: c.id,
       value: copyView(
         row,
-        openAnswers(doc as Doc, this.keyring, caller.sensitive) as Record<string, unknown>,
+        openAnswers(doc as Doc, this.keyring, caller.sensitive, this.sensitive) as Record<
+          string,
+          unknown
+        >,
       ),
     };
   }
 
-  /** JSON Patch or merge patch, applied in Postgres under the copy's row lock and version. */
+  /**
+   * JSON Patch or merge patch, applied in Postgres under the copy's row lock and version.
+   * What to seal is decided on the document as the patch leaves it, in the same transaction;
+   * a patch that changes nothing (only passing tests, say) makes no new version.
+   */
   async patch(
+    actor: Actor,
     ref: string,
     kind: PatchKind,
     patch: unknown,
-    ifMatch: number | undefined,
+    ifMatch: IfMatch | undefined,
     caller: CopyCaller,
   ): Promise<Located<CopyView>> {
+    assertActor(actor);
     if (ifMatch === undefined)
       throw rpcError('precondition_required', 'If-Match with the copy version is required');
-    const id = await this.tx(async (m) => {
-      const c = await this.writable(m, ref, ifMatch, caller);
-      const sealed =
-        kind === 'json-patch'
-          ? await this.sealJsonPatch(m, c.id, patch)
-          : await this.sealMergePatch(m, c.id, patch);
+    const ops = kind === 'json-patch' ? jsonPatchOps(patch) : null;
+    const { id, changed } = await this.tx(async (m) => {
+      const c = await this.writable(m, actor, ref, ifMatch, caller);
+      const translated = ops
+        ? await translateSealedOps(this.repo, m, c.id, ops, this.sensitive)
+        : await translateSealedMerge(this.repo, m, c.id, patch, this.sensitive);
       const upgraded =
         c.schema_version < CURRENT_SCHEMA_VERSION
           ? {
@@ -179,27 +171,36 @@ export class CopiesService implements OnModuleInit {
               schemaVersion: CURRENT_SCHEMA_VERSION,
             }
           : undefined;
-      const version = await this.pg(() => this.repo.applyPatch(m, c.id, kind, sealed, upgraded));
+      const tried = await this.pg(() =>
+        this.repo.tryPatch(m, c.id, kind, translated, upgraded?.document),
+      );
+      if (!tried.changed && !upgraded) return { id: c.id, changed: false };
+      const seals = sealsFor(tried.unsealed, this.keyring);
+      const version = await this.pg(() =>
+        this.repo.applyPatch(m, c.id, kind, translated, seals, upgraded),
+      );
       await this.outbox.add(m, 'form-copies.copy.updated.v1', {
         copy_id: c.id,
         application_form_id: c.application_form_id,
         version,
       });
-      return c.id;
+      return { id: c.id, changed: true };
     });
-    this.relay.kick();
+    if (changed) this.relay.kick();
     return { copyId: id, value: copyView((await this.repo.meta(id))!) };
   }
 
   async remove(
+    actor: Actor,
     ref: string,
-    ifMatch: number | undefined,
+    ifMatch: IfMatch | undefined,
     caller: CopyCaller,
   ): Promise<Located<{ deleted: true }>> {
+    assertActor(actor);
     if (ifMatch === undefined)
       throw rpcError('precondition_required', 'If-Match with the copy version is required');
     const id = await this.tx(async (m) => {
-      const c = await this.writable(m, ref, ifMatch, caller);
+      const c = await this.writable(m, actor, ref, ifMatch, caller);
       await this.repo.softDelete(m, c.id);
       await this.outbox.add(m, 'form-copies.copy.deleted.v1', {
         copy_id: c.id,
@@ -211,9 +212,10 @@ export class CopiesService implements OnModuleInit {
     return { copyId: id, value: { deleted: true } };
   }
 
-  async duplicate(ref: string, title?: string): Promise<CopyView> {
+  async duplicate(actor: Actor, ref: string, title?: string): Promise<CopyView> {
+    assertActor(actor);
     const copy = await this.tx(async (m) => {
-      const c = await this.find(ref, m, true);
+      const c = await this.find(ref, actor.tenantId, m, true);
       await this.refuseLeased(c);
       const id = randomUUID();
       await this.repo.copyInto(
@@ -235,30 +237,31 @@ export class CopiesService implements OnModuleInit {
 
   /**
    * Within the tenant every live copy is cloned; to another tenant only the requested copy,
-   * or the last touched one. A leased copy is not cloned while its lease lasts.
+   * or the last touched one. A leased copy is not cloned while its lease lasts. The source
+   * is always the caller's own tenant's; the gateway has checked the key's grant to clone
+   * into the target tenant.
    */
-  async clone(r: {
-    id: string;
-    targetTenantId?: string;
-    copyId?: string;
-    ownerId?: string;
-  }): Promise<{ applicationForm: ApplicationFormView; copies: CopyView[] }> {
+  async clone(
+    r: RpcRequest<'form-copies.application-form.clone.v1'>,
+  ): Promise<{ applicationForm: ApplicationFormView; copies: CopyView[] }> {
+    assertActor(r?.actor);
     if (!isUuid(r.id)) throw rpcError('not_found', `no application form ${r.id}`);
+    const tenant = r.actor.tenantId;
     const result = await this.tx(async (m) => {
-      const form = await this.repo.form(r.id, m);
+      const form = await this.repo.form(r.id, tenant, m);
       if (!form) throw rpcError('not_found', `no application form ${r.id}`);
       const crossTenant = r.targetTenantId !== undefined && r.targetTenantId !== form.tenant_id;
       let sources: CopyRow[];
       if (crossTenant) {
         const one = r.copyId
-          ? await this.find(r.copyId, m)
+          ? await this.find(r.copyId, tenant, m)
           : await this.repo.latestTouched(form.id, m);
         if (!one) throw rpcError('not_found', `application form ${form.id} has no live copy`);
         if (one.application_form_id !== form.id)
           throw rpcError('not_found', `copy ${one.id} is not on application form ${form.id}`);
         sources = [one];
       } else {
-        sources = await this.repo.list(form.id, m);
+        sources = await this.repo.list(form.id, tenant, m);
       }
       for (const s of sources) await this.refuseLeased(s);
       const newId = randomUUID();
@@ -288,17 +291,23 @@ export class CopiesService implements OnModuleInit {
       );
       return {
         applicationForm: formView(target),
-        copies: (await this.repo.list(newId, m)).map((c) => copyView(c)),
+        copies: (await this.repo.list(newId, null, m)).map((c) => copyView(c)),
       };
     });
     this.relay.kick();
     return result;
   }
 
-  async acquireLease(ref: string, holder: string, ttlSeconds: number): Promise<Located<LeaseView>> {
+  async acquireLease(
+    actor: Actor,
+    ref: string,
+    holder: string,
+    ttlSeconds: number,
+  ): Promise<Located<LeaseView>> {
+    assertActor(actor);
     this.assertLease(holder, ttlSeconds);
     return this.tx(async (m) => {
-      const c = await this.find(ref, m, true);
+      const c = await this.find(ref, actor.tenantId, m, true);
       const lease = await this.repo.acquireLease(m, c.id, holder, ttlSeconds);
       if (!lease) {
         const held = await this.repo.currentLease(c.id);
@@ -311,33 +320,46 @@ export class CopiesService implements OnModuleInit {
     });
   }
 
-  async renewLease(ref: string, token: string, ttlSeconds: number): Promise<Located<LeaseView>> {
+  async renewLease(
+    actor: Actor,
+    ref: string,
+    token: string,
+    ttlSeconds: number,
+  ): Promise<Located<LeaseView>> {
+    assertActor(actor);
     this.assertLease('renewal', ttlSeconds);
     assertFencingToken(token);
-    const c = await this.find(ref);
+    const c = await this.find(ref, actor.tenantId);
     const lease = await this.repo.renewLease(c.id, token, ttlSeconds);
     if (!lease)
       throw rpcError('locked', 'this lease has expired or was never held; take a new one');
     return { copyId: c.id, value: lease };
   }
 
-  async releaseLease(ref: string, token: string): Promise<Located<{ released: true }>> {
+  async releaseLease(
+    actor: Actor,
+    ref: string,
+    token: string,
+  ): Promise<Located<{ released: true }>> {
+    assertActor(actor);
     assertFencingToken(token);
-    const c = await this.find(ref);
+    const c = await this.find(ref, actor.tenantId);
     if (!(await this.repo.releaseLease(c.id, token)))
       throw rpcError('not_found', 'no such lease on this copy');
     return { copyId: c.id, value: { released: true } };
   }
 
-  async setFlag(ownerId: string, copies: boolean) {
+  async setFlag(actor: Actor, ownerId: string, copies: boolean) {
+    assertActor(actor);
     if (!ownerId || typeof copies !== 'boolean')
       throw rpcError('validation_failed', 'copies must be true or false', { field: 'copies' });
-    await this.repo.setFlag(ownerId, copies);
+    await this.repo.setFlag(actor.tenantId, ownerId, copies);
     return { ownerId, copies };
   }
 
-  async getFlag(ownerId: string) {
-    return { ownerId, copies: await this.repo.flag(ownerId) };
+  async getFlag(actor: Actor, ownerId: string) {
+    assertActor(actor);
+    return { ownerId, copies: await this.repo.flag(actor.tenantId, ownerId) };
   }
 
   // --- helpers ---
@@ -366,8 +388,14 @@ export class CopiesService implements OnModuleInit {
     return row;
   }
 
-  private async find(ref: string, m?: EntityManager, lock = false): Promise<CopyRow> {
-    const c = isUuid(ref) ? await this.repo.resolve(ref, m, lock) : null;
+  /** The copy (or a form's latest) if the tenant has it (null: any, for operators' reads). */
+  private async find(
+    ref: string,
+    tenant: string | null,
+    m?: EntityManager,
+    lock = false,
+  ): Promise<CopyRow> {
+    const c = isUuid(ref) ? await this.repo.resolve(ref, tenant, m, lock) : null;
     if (!c) throw rpcError('not_found', `no copy ${ref}`);
     return c;
   }
@@ -375,11 +403,12 @@ export class CopiesService implements OnModuleInit {
   /** The copy, locked for this short transaction, if this caller may write it now. */
   private async writable(
     m: EntityManager,
+    actor: Actor,
     ref: string,
-    ifMatch: number,
+    ifMatch: IfMatch,
     caller: CopyCaller,
   ): Promise<CopyRow> {
-    const c = await this.find(ref, m, true);
+    const c = await this.find(ref, actor.tenantId, m, true);
     if (c.locked_at) throw rpcError('locked', 'this copy is locked and read-only');
     if (caller.leaseToken !== undefined && caller.leaseToken !== c.lease_token) {
       throw rpcError(
@@ -389,10 +418,14 @@ export class CopiesService implements OnModuleInit {
     }
     if (c.lease_token && caller.leaseToken !== c.lease_token)
       throw rpcError('locked', 'this copy is leased; send the lease token to write');
-    if (c.version !== ifMatch) {
-      throw rpcError('precondition_failed', `the copy is at version ${c.version}, not ${ifMatch}`, {
-        currentVersion: c.version,
-      });
+    // RFC 9110 §13.1.1: `*` matches any current version; otherwise one of the listed ones.
+    const listed = ifMatch === '*' ? null : [ifMatch].flat();
+    if (listed && !listed.includes(c.version)) {
+      throw rpcError(
+        'precondition_failed',
+        `the copy is at version ${c.version}, not ${listed.join(' or ')}`,
+        { currentVersion: c.version },
+      );
     }
     return c;
   }
@@ -426,89 +459,6 @@ export class CopiesService implements OnModuleInit {
     }
   }
 
-  private sealed(v: Json, answerId: string): string {
-    try {
-      return sealValue(v, answerId, this.keyring);
-    } catch (err) {
-      if (err instanceof SensitiveRefused) throw rpcError('unavailable', err.message);
-      throw err;
-    }
-  }
-
-  /** Values written into sensitive answers are sealed before the patch reaches Postgres. */
-  private async sealJsonPatch(m: EntityManager, id: string, patch: unknown): Promise<PatchOp[]> {
-    if (!Array.isArray(patch) || patch.length === 0 || patch.length > MAX_OPS) {
-      throw rpcError('validation_failed', `a JSON Patch is an array of 1 to ${MAX_OPS} operations`);
-    }
-    const ops = patch.map((o: unknown, i) => {
-      const op = o as PatchOp;
-      if (typeof op?.op !== 'string' || typeof op.path !== 'string')
-        throw rpcError('validation_failed', `operation ${i} needs op and path`);
-      return { ...op, ...('value' in op ? { value: this.seal(op.value as Json) } : {}) };
-    });
-    const targets = ops.map((op) => ({
-      at: answerValuePath(pointer(op.path)),
-      from: op.from !== undefined ? answerValuePath(pointer(op.from)) : null,
-    }));
-    const paths = targets.flatMap((t) =>
-      [t.at?.answer, t.from?.answer].filter((p): p is string[] => !!p),
-    );
-    const qids = await this.repo.questionIdsAt(id, paths, m);
-    const isSensitive = new Map(
-      paths.map((p, i) => [toPointer(p), qids[i] !== null && this.sensitive.has(qids[i])]),
-    );
-    return ops.map((op, i) => {
-      const { at, from } = targets[i];
-      if (from && isSensitive.get(toPointer(from.answer)))
-        throw rpcError('unprocessable', 'a sensitive answer cannot be moved or copied by value');
-      if (!at || !isSensitive.get(toPointer(at.answer))) return op;
-      if (at.rest.length > 0 || op.op === 'test' || op.op === 'move' || op.op === 'copy') {
-        throw rpcError(
-          'unprocessable',
-          `operation ${i} cannot ${op.op} inside a sensitive answer's value`,
-        );
-      }
-      const encrypted = toPointer([...at.answer, 'encrypted_value']);
-      if (op.op === 'remove') return { op: 'remove', path: encrypted };
-      return {
-        op: 'add',
-        path: encrypted,
-        value: this.sealed(op.value as Json, at.answer[at.answer.length - 1]),
-      };
-    });
-  }
-
-  private async sealMergePatch(m: EntityManager, id: string, patch: unknown): Promise<Json> {
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
-      throw rpcError('validation_failed', 'a merge patch is a JSON object');
-    const found: Array<{ path: string[]; node: Record<string, Json> }> = [];
-    const walk = (node: Json, path: string[]) => {
-      if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
-      if (
-        path.length >= 2 &&
-        path[path.length - 2] === 'answers' &&
-        'value' in node &&
-        !('question_id' in node)
-      )
-        found.push({ path, node });
-      for (const [k, v] of Object.entries(node)) walk(v, [...path, k]);
-    };
-    const sealed = this.seal(patch as Json);
-    walk(sealed, []);
-    const qids = await this.repo.questionIdsAt(
-      id,
-      found.map((f) => f.path),
-      m,
-    );
-    found.forEach((f, i) => {
-      if (qids[i] === null || !this.sensitive.has(qids[i])) return;
-      f.node.encrypted_value =
-        f.node.value === null ? null : this.sealed(f.node.value, f.path[f.path.length - 1]);
-      delete f.node.value;
-    });
-    return sealed;
-  }
-
   /** Postgres' patch errors, as the caller's mistakes they are. */
   private async pg<T>(fn: () => Promise<T>): Promise<T> {
     try {
@@ -531,6 +481,8 @@ export class CopiesService implements OnModuleInit {
     return this.repo.ds.transaction(fn);
   }
 }
+
+type IfMatch = RpcRequest<'form-copies.copy.patch.v1'>['ifMatch'] & {};
 
 /** A fencing token is a positive bigint; anything else would fail in Postgres, so it is a 400. */
 function assertFencingToken(token: unknown): asserts token is string {

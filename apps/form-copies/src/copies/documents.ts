@@ -100,12 +100,30 @@ export function sealValue(
   return keyring.encrypt(JSON.stringify(value ?? null), answerId);
 }
 
-/** The reverse for readers: plaintext for callers with the scope, a redaction for the rest. */
-export function openAnswers(node: Json, keyring: Keyring | null, canSee: boolean): Json {
-  if (Array.isArray(node)) return node.map((n) => openAnswers(n, keyring, canSee));
+/**
+ * The reverse for readers: plaintext for callers with the scope, a redaction for the rest.
+ * Without the scope every answer to a sensitive question is redacted, sealed or not (a
+ * plain one can only predate the database's guard, or the question's listing as sensitive).
+ */
+export function openAnswers(
+  node: Json,
+  keyring: Keyring | null,
+  canSee: boolean,
+  sensitive: ReadonlySet<string> = new Set(),
+): Json {
+  if (Array.isArray(node)) return node.map((n) => openAnswers(n, keyring, canSee, sensitive));
   if (!isObject(node)) return node;
   const out: { [k: string]: Json } = {};
-  for (const [k, v] of Object.entries(node)) out[k] = openAnswers(v, keyring, canSee);
+  for (const [k, v] of Object.entries(node)) out[k] = openAnswers(v, keyring, canSee, sensitive);
+  if (
+    !canSee &&
+    'value' in out &&
+    typeof out.question_id === 'string' &&
+    sensitive.has(out.question_id)
+  ) {
+    delete out.value;
+    out.redacted = true;
+  }
   if (typeof out.encrypted_value === 'string') {
     const sealed = out.encrypted_value;
     delete out.encrypted_value;

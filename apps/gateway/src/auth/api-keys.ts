@@ -1,10 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { DEFAULT_TENANT } from '@app/contracts';
 import type { ApiKeyEntry } from '../config';
 
 export interface Caller {
   keyId: string;
   scopes: string[];
+  /** The tenant (client system) the key belongs to; every service limits it to that. */
+  tenantId: string;
 }
+
+/** Reads across tenants (audited). Never implied by `*`: an operator key names it. */
+export const ADMIN_SCOPE = 'platform:admin';
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -22,8 +28,18 @@ export class ApiKeyStore {
   private readonly byHash = new Map<string, Caller>();
 
   constructor(entries: ApiKeyEntry[], devKey?: string) {
-    for (const e of entries) this.byHash.set(e.sha256, { keyId: e.id, scopes: e.scopes });
-    if (devKey) this.byHash.set(hashApiKey(devKey), { keyId: 'dev', scopes: ['*'] });
+    for (const e of entries)
+      this.byHash.set(e.sha256, {
+        keyId: e.id,
+        scopes: e.scopes,
+        tenantId: e.tenant ?? DEFAULT_TENANT,
+      });
+    if (devKey)
+      this.byHash.set(hashApiKey(devKey), {
+        keyId: 'dev',
+        scopes: ['*'],
+        tenantId: DEFAULT_TENANT,
+      });
   }
 
   get size(): number {
@@ -36,6 +52,8 @@ export class ApiKeyStore {
   }
 }
 
-export function hasScope(caller: Caller, required: string): boolean {
-  return caller.scopes.includes('*') || caller.scopes.includes(required);
+export function hasScope(caller: Pick<Caller, 'scopes'>, required: string): boolean {
+  return (
+    caller.scopes.includes(required) || (required !== ADMIN_SCOPE && caller.scopes.includes('*'))
+  );
 }

@@ -3,8 +3,10 @@ import {
   Controller,
   Delete,
   Get,
+  ForbiddenException,
   Headers,
   HttpCode,
+  HttpException,
   Param,
   Patch,
   Post,
@@ -25,7 +27,7 @@ import {
   Min,
 } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import type { CopyCaller, CopyView, Located, PatchKind } from '@app/contracts';
+import type { Actor, CopyCaller, CopyView, Located, PatchKind } from '@app/contracts';
 import { RpcCallError } from '@app/messaging';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { hasScope } from '../auth/api-keys';
@@ -33,10 +35,12 @@ import { RequireScopes } from '../auth/decorators';
 import { ServicesClient } from '../rpc';
 import { leaseTokenHeader, UuidParam } from '../http/input-limits';
 import { RequestValidationError } from '../http/validation';
+import { ActorOf } from '../auth/actor';
 
 export class CreateFormBody {
   @IsOptional() @IsUUID() id?: string;
-  @IsString() @MaxLength(100) tenantId!: string;
+  /** Optional: the tenant is the API key's; a different one is a 403. */
+  @IsOptional() @IsString() @MaxLength(100) tenantId?: string;
   @IsString() @MaxLength(100) ownerId!: string;
   @IsOptional() @IsString() @MaxLength(200) title?: string;
   @IsOptional() @IsObject() document?: Record<string, unknown>;
@@ -67,15 +71,33 @@ export class FlagsBody {
 
 const etag = (version: number) => `"${version}"`;
 
-/** `If-Match: "7"` (or `W/"7"`) to 7; absent to undefined (428); anything else is a 400. */
-function version(ifMatch: string | undefined): number | undefined {
-  if (ifMatch === undefined || ifMatch === '') return undefined;
-  const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim());
-  if (!m)
+const ENTITY_TAG = /^(W\/)?"?(\d{1,9})"?$/;
+
+/**
+ * If-Match (RFC 9110 §13.1.1) to what the service compares: `*` (any current version), or
+ * the listed versions. Comparison is strong, so a weak tag (`W/"7"`) never matches: a list
+ * of only weak tags is a 412 here. Absent is undefined (428); a malformed tag is a 400.
+ */
+function version(ifMatch: string | undefined): number[] | '*' | undefined {
+  if (ifMatch === undefined || ifMatch.trim() === '') return undefined;
+  if (ifMatch.trim() === '*') return '*';
+  const tags = ifMatch.split(',').map((t) => ENTITY_TAG.exec(t.trim()));
+  if (tags.some((m) => !m))
     throw new RequestValidationError([
-      { field: 'If-Match', messages: ['If-Match must be the ETag of the copy, e.g. "3"'] },
+      { field: 'If-Match', messages: ['If-Match must be the ETag of the copy, e.g. "3", or *'] },
     ]);
-  return Number(m[1]);
+  const strong = tags.filter((m) => !m![1]).map((m) => Number(m![2]));
+  if (strong.length === 0)
+    throw new HttpException(
+      'a weak entity tag never matches: If-Match uses strong comparison',
+      412,
+    );
+  return strong;
+}
+
+/** Cloning into another tenant is an explicit grant on the key: `copies:clone-to:<tenant>`. */
+function hasCloneGrant(req: AuthedRequest, tenant: string): boolean {
+  return !!req.caller?.scopes.includes(`copies:clone-to:${tenant}`);
 }
 
 function caller(req: AuthedRequest, leaseToken?: string): CopyCaller {
@@ -102,8 +124,8 @@ export class CopiesController {
   @ApiOperation({
     summary: "Register an application form (with its default copy when the owner's flag is on)",
   })
-  createForm(@Body() b: CreateFormBody) {
-    return this.rpc.send('form-copies.application-form.create.v1', b);
+  createForm(@Body() b: CreateFormBody, @ActorOf() actor: Actor) {
+    return this.rpc.send('form-copies.application-form.create.v1', { ...b, actor });
   }
 
   @Post('application-forms/:id/copies')
@@ -112,9 +134,11 @@ export class CopiesController {
     @Param('id', UuidParam) id: string,
     @Body() b: CreateCopyBody,
     @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const copy = await this.rpc.send('form-copies.copy.create.v1', {
+      actor,
       applicationFormId: id,
       ...b,
       caller: caller(req),
@@ -125,14 +149,28 @@ export class CopiesController {
 
   @Get('application-forms/:id/copies')
   @RequireScopes('copies:read')
-  list(@Param('id', UuidParam) id: string) {
-    return this.rpc.send('form-copies.copy.list.v1', { applicationFormId: id });
+  list(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
+    return this.rpc.send('form-copies.copy.list.v1', { actor, applicationFormId: id });
   }
 
   @Post('application-forms/:id/clone')
   @RequireScopes('copies:write')
-  clone(@Param('id', UuidParam) id: string, @Body() b: CloneBody) {
-    return this.rpc.send('form-copies.application-form.clone.v1', { id, ...b });
+  @ApiOperation({
+    summary:
+      "Clone a form; into another tenant only with the key's grant `copies:clone-to:<tenant>`",
+  })
+  clone(
+    @Param('id', UuidParam) id: string,
+    @Body() b: CloneBody,
+    @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
+  ) {
+    const target = b.targetTenantId;
+    if (target !== undefined && target !== actor.tenantId && !hasCloneGrant(req, target))
+      throw new ForbiddenException(
+        `this API key has no grant to clone into tenant ${target} (scope copies:clone-to:${target})`,
+      );
+    return this.rpc.send('form-copies.application-form.clone.v1', { ...b, id, actor });
   }
 
   @Get('copies/:id')
@@ -140,11 +178,12 @@ export class CopiesController {
   async get(
     @Param('id', UuidParam) id: string,
     @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.located(
       reply,
-      await this.rpc.send('form-copies.copy.get.v1', { id, caller: caller(req) }),
+      await this.rpc.send('form-copies.copy.get.v1', { actor, id, caller: caller(req) }),
     );
   }
 
@@ -161,6 +200,7 @@ export class CopiesController {
     @Headers('if-match') ifMatch: string | undefined,
     @Headers('lease-token') leaseToken: string | undefined,
     @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const kind: PatchKind = contentType?.startsWith('application/merge-patch+json')
@@ -170,6 +210,7 @@ export class CopiesController {
       reply,
       await this.write(reply, () =>
         this.rpc.send('form-copies.copy.patch.v1', {
+          actor,
           id,
           kind,
           patch: body,
@@ -188,10 +229,12 @@ export class CopiesController {
     @Headers('if-match') ifMatch: string | undefined,
     @Headers('lease-token') leaseToken: string | undefined,
     @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     const r = await this.write(reply, () =>
       this.rpc.send('form-copies.copy.delete.v1', {
+        actor,
         id,
         ifMatch: version(ifMatch),
         caller: caller(req, leaseToken),
@@ -206,9 +249,11 @@ export class CopiesController {
     @Param('id', UuidParam) id: string,
     @Body() b: DuplicateBody,
     @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const copy = await this.rpc.send('form-copies.copy.duplicate.v1', {
+      actor,
       id,
       title: b.title,
       caller: caller(req),
@@ -228,11 +273,12 @@ export class CopiesController {
   async lease(
     @Param('id', UuidParam) id: string,
     @Body() b: LeaseBody,
+    @ActorOf() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.located(
       reply,
-      await this.rpc.send('form-copies.lease.acquire.v1', { id, ...b }),
+      await this.rpc.send('form-copies.lease.acquire.v1', { ...b, id, actor }),
       false,
     );
   }
@@ -243,11 +289,13 @@ export class CopiesController {
     @Param('id', UuidParam) id: string,
     @Body() b: RenewBody,
     @Headers('lease-token') token: string | undefined,
+    @ActorOf() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return this.located(
       reply,
       await this.rpc.send('form-copies.lease.renew.v1', {
+        actor,
         id,
         token: leaseTokenHeader(token, true)!,
         ttlSeconds: b.ttlSeconds,
@@ -262,8 +310,10 @@ export class CopiesController {
   async release(
     @Param('id', UuidParam) id: string,
     @Headers('lease-token') token: string | undefined,
+    @ActorOf() actor: Actor,
   ): Promise<void> {
     await this.rpc.send('form-copies.lease.release.v1', {
+      actor,
       id,
       token: leaseTokenHeader(token, true)!,
     });
@@ -271,14 +321,18 @@ export class CopiesController {
 
   @Put('owners/:ownerId/feature-flags')
   @RequireScopes('copies:admin')
-  setFlags(@Param('ownerId') ownerId: string, @Body() b: FlagsBody) {
-    return this.rpc.send('form-copies.feature-flags.set.v1', { ownerId, copies: b.copies });
+  setFlags(@Param('ownerId') ownerId: string, @Body() b: FlagsBody, @ActorOf() actor: Actor) {
+    return this.rpc.send('form-copies.feature-flags.set.v1', {
+      actor,
+      ownerId,
+      copies: b.copies,
+    });
   }
 
   @Get('owners/:ownerId/feature-flags')
   @RequireScopes('copies:read')
-  getFlags(@Param('ownerId') ownerId: string) {
-    return this.rpc.send('form-copies.feature-flags.get.v1', { ownerId });
+  getFlags(@Param('ownerId') ownerId: string, @ActorOf() actor: Actor) {
+    return this.rpc.send('form-copies.feature-flags.get.v1', { actor, ownerId });
   }
 
   private located<T>(reply: FastifyReply, r: Located<T>, withEtag = true): T {
