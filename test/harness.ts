@@ -21,6 +21,8 @@ import { uploadStatusSchema } from '../apps/upload-status/src/config';
 import { UploadStatusService } from '../apps/upload-status/src/upload-status.module';
 import { createGatewayApp } from '../apps/gateway/src/app';
 import { gatewaySchema } from '../apps/gateway/src/config';
+import { gatewayDataSource } from '../apps/gateway/src/database/data-source';
+import { GatewayDatabase } from '../apps/gateway/src/database/gateway-database';
 import { createUpstreamSim } from '../apps/upstream-sim/src/sim';
 
 /** Migrates the service's schema in this run's database, then starts `instances` replicas. */
@@ -41,19 +43,42 @@ export async function startService(
   return apps;
 }
 
-/** A gateway on this run's vhost, ready for `inject`, with the given settings on top. */
+/** Migrates the gateway's schema in this run's database. */
+export async function migrateGateway(): Promise<void> {
+  const ds = gatewayDataSource(
+    { DATABASE_URL: testEnv().databaseUrl, DB_POOL_MAX: 2, DB_CONNECT_TIMEOUT_MS: 5000 },
+    'gateway-migrate',
+  );
+  await ds.initialize();
+  try {
+    await runServiceMigrations(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+/**
+ * A gateway on this run's vhost and database, ready for `inject` (its key store
+ * connected), with the given settings on top.
+ */
 export async function startGateway(env: Record<string, string>): Promise<NestFastifyApplication> {
+  await migrateGateway();
   const gateway = await createGatewayApp(
     loadConfig(gatewaySchema, {
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       RABBITMQ_URL: testEnv().rabbitUrl,
+      DATABASE_URL: testEnv().databaseUrl,
       RATE_LIMIT_PER_MINUTE: '100000',
       ...env,
     }),
   );
   await gateway.init();
   await gateway.getHttpAdapter().getInstance().ready();
+  const db = gateway.get(GatewayDatabase);
+  await eventually(() => {
+    if (!db.ds.isInitialized) throw new Error('gateway database not connected yet');
+  });
   return gateway;
 }
 

@@ -167,6 +167,7 @@ describe('hostile input', () => {
         NODE_ENV: 'test',
         LOG_LEVEL: 'info',
         RABBITMQ_URL: testEnv().rabbitUrl,
+        DATABASE_URL: testEnv().databaseUrl,
         MESSAGING_PREFIX: PREFIX,
         STORAGE_ROOT: platform.storageRoot,
         DEV_API_KEY: KEY,
@@ -244,7 +245,10 @@ describe('hostile input', () => {
     // And a service checks its messages itself.
     const err = await gw
       .get(ServicesClient)
-      .send('upload-status.upload.get.v1', { id: 'a\u0000' })
+      .send('upload-status.upload.get.v1', {
+        actor: { tenantId: 't', callerId: 'k', keyId: 'k' },
+        id: 'a\u0000',
+      })
       .catch((e: unknown) => e);
     expect((err as RpcCallError).body).toMatchObject({ status: 400 });
   });

@@ -10,6 +10,7 @@ import { createGatewayApp } from '../apps/gateway/src/app';
 import { hashApiKey } from '../apps/gateway/src/auth/api-keys';
 import { gatewaySchema } from '../apps/gateway/src/config';
 import { ManifestCacheService } from '../apps/manifest-cache/src/manifest-cache.module';
+import { migrateGateway } from './harness';
 
 /** Collects JSON log lines written by an app. */
 function logSink(): { stream: Writable; lines: Array<Record<string, unknown>> } {
@@ -68,6 +69,7 @@ describe('platform through the gateway', () => {
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       RABBITMQ_URL: viaPort(env.rabbitUrl, amqpPort),
+      DATABASE_URL: env.databaseUrl,
       DEV_API_KEY: KEYS.dev,
       API_KEYS: JSON.stringify([
         { id: 'status-only', sha256: hashApiKey(KEYS.statusOnly), scopes: ['status:read'] },
@@ -76,6 +78,7 @@ describe('platform through the gateway', () => {
       RATE_LIMIT_PER_MINUTE: '20',
       STATUS_TIMEOUT_MS: '300',
     });
+    await migrateGateway();
     gateway = await createGatewayApp(gw);
     await gateway.init();
     await gateway.getHttpAdapter().getInstance().ready();

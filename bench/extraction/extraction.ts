@@ -27,7 +27,9 @@ import { startApp, waitOk } from '../lib/load';
 const FILES = Number(process.env.BENCH_FILES ?? 1000);
 const PAGES = Number(process.env.BENCH_PAGES ?? 2);
 const BASE_PORT = Number(process.env.BENCH_PORT ?? 3590);
-const USER = 'bench-user';
+const TENANT = 'bench';
+const ACTOR = { tenantId: TENANT, callerId: 'bench-user', keyId: 'bench-user' };
+const USER = `${TENANT}/bench-user`;
 
 interface Phase {
   workers: number;
@@ -65,8 +67,8 @@ async function main(): Promise<void> {
     const {
       rows: [job],
     } = await pool.query<{ id: string }>(
-      `INSERT INTO extraction_jobs (user_id, name) VALUES ($1, 'Bench invoices') RETURNING id`,
-      [USER],
+      `INSERT INTO extraction_jobs (user_id, name, tenant_id) VALUES ($1, 'Bench invoices', $2) RETURNING id`,
+      [USER, TENANT],
     );
     await pool.query(
       `INSERT INTO job_fields (job_id, field_name, data_type_id, description, display_order)
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
         await waitOk(`http://127.0.0.1:${BASE_PORT + i}/health/ready`);
       await rpc.connect(SERVICES.filter((s) => s === 'extraction'));
       const start = performance.now();
-      const run = await rpc.send('extraction.run.start.v1', { userId: USER, jobId: job.id });
+      const run = await rpc.send('extraction.run.start.v1', { actor: ACTOR, jobId: job.id });
       let status = run.status;
       while (!['completed', 'partially_completed', 'failed'].includes(status)) {
         await new Promise((r) => setTimeout(r, 50));

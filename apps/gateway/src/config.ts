@@ -33,6 +33,16 @@ export const gatewaySchema = baseSchema
           return z.NEVER;
         }
       }),
+    /** The gateway's own schema: managed API keys and the audit of cross-tenant reads. */
+    DATABASE_URL: env
+      .url(['postgres', 'postgresql'])
+      .default('postgres://postgres@127.0.0.1:5432/platform'),
+    DB_POOL_MAX: env.int(5, 1),
+    DB_CONNECT_TIMEOUT_MS: env.int(5000, 100),
+    /** A managed key's look-up is believed this long: a revocation takes effect within it. */
+    API_KEY_CACHE_TTL_MS: env.int(5000, 0),
+    /** Keys used meanwhile get their last-used time this often, in one statement. */
+    API_KEY_LAST_USED_FLUSH_MS: env.int(10_000, 100),
     /** Accepted with every scope, outside production only. */
     DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
     RATE_LIMIT_PER_MINUTE: env.int(600, 1),

@@ -4,8 +4,9 @@ import {
   Inject,
   Injectable,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Logger } from 'pino';
 import { SERVICES } from '@app/contracts';
@@ -38,12 +39,28 @@ import { EfolderErrorFilter } from './efolder/efolder-errors.filter';
 import { createStorage } from '@app/storage';
 import { StatusService } from './status/status.service';
 import { DrainState } from './drain';
+import { ApiKeysController } from './admin/api-keys.controller';
+import { ApiKeysRepository } from './auth/api-keys.repository';
+import { CrossTenantAudit } from './auth/cross-tenant-audit.interceptor';
+import { ManagedKeys } from './auth/managed-keys';
+import { gatewayDataSource } from './database/data-source';
+import { GatewayDatabase } from './database/gateway-database';
 
+/** Connections the gateway opens at start and closes at shutdown. */
 @Injectable()
-class RpcLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(ServicesClient) private readonly rpc: ServicesClient) {}
+class Lifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(ServicesClient) private readonly rpc: ServicesClient,
+    @Inject(ManagedKeys) private readonly keys: ManagedKeys,
+    @Inject(GatewayDatabase) private readonly database: GatewayDatabase,
+  ) {}
+  onModuleInit(): void {
+    this.database.start();
+  }
   async onApplicationShutdown(): Promise<void> {
+    await this.keys.close();
     await this.rpc.close();
+    await this.database.stop();
   }
 }
 
@@ -62,6 +79,13 @@ export class GatewayModule {
     });
     void rpc.connect(SERVICES);
     const drain = new DrainState();
+    const database = new GatewayDatabase(gatewayDataSource(config), logger);
+    const keysRepo = new ApiKeysRepository(database.ds);
+    const managedKeys = new ManagedKeys(
+      keysRepo,
+      { ttlMs: config.API_KEY_CACHE_TTL_MS, flushMs: config.API_KEY_LAST_USED_FLUSH_MS },
+      logger,
+    );
     return {
       module: GatewayModule,
       imports: [TerminusModule.forRoot({ logger: false })],
@@ -77,6 +101,7 @@ export class GatewayModule {
         RecipientLinksController,
         ExtractionController,
         IntegrationsController,
+        ApiKeysController,
       ],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
@@ -91,6 +116,9 @@ export class GatewayModule {
           ),
         },
         { provide: DrainState, useValue: drain },
+        { provide: GatewayDatabase, useValue: database },
+        { provide: ApiKeysRepository, useValue: keysRepo },
+        { provide: ManagedKeys, useValue: managedKeys },
         {
           provide: HEALTH_PROBES,
           useValue: {
@@ -105,9 +133,10 @@ export class GatewayModule {
         EfolderService,
         EfolderErrorFilter,
         { provide: GATEWAY_STORAGE, useValue: createStorage(config) },
-        RpcLifecycle,
+        Lifecycle,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_INTERCEPTOR, useClass: CrossTenantAudit },
       ],
     };
   }

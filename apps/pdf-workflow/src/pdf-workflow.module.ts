@@ -12,6 +12,7 @@ import { WorkflowJobs } from './workflows/jobs';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsRepository } from './workflows/workflows.repository';
 import { BLOB_STORAGE, WorkflowsService } from './workflows/workflows.service';
+import { CreatorsService } from './workflows/creators.service';
 
 /** PDF workflows: a document passes through recipients in order, each through a secret link. */
 @Module({
@@ -20,6 +21,7 @@ import { BLOB_STORAGE, WorkflowsService } from './workflows/workflows.service';
   providers: [
     WorkflowsRepository,
     WorkflowsService,
+    CreatorsService,
     WorkflowJobs,
     PdfPool,
     Notifier,

@@ -1,3 +1,4 @@
+import type { Actor } from './tenancy';
 /** extraction: jobs over uploaded, Drive and Gmail files, run many times, exported, automated. */
 
 export const DATA_TYPES = [
@@ -173,7 +174,8 @@ export type FileInput =
   | { source: 'gdrive'; accountId: string; fileId: string }
   | { source: 'gmail'; accountId: string; messageId: string; attachmentId: string };
 
-type Owned<T> = T & { userId: string };
+/** Requests of a tenant's caller: what they reach is the actor's tenant's. */
+type Owned<T> = T & { actor: Actor };
 
 export interface ExtractionRpc {
   'extraction.data-type.list.v1': {
@@ -189,7 +191,7 @@ export interface ExtractionRpc {
     request: Owned<{ name: string; fields: JobFieldInput[] }>;
     response: TemplateView;
   };
-  'extraction.template.list.v1': { request: { userId: string }; response: TemplateView[] };
+  'extraction.template.list.v1': { request: { actor: Actor }; response: TemplateView[] };
   'extraction.job.get.v1': { request: Owned<{ id: string }>; response: JobView };
   'extraction.job.list.v1': {
     request: Owned<{ limit?: number; cursor?: string }>;
@@ -239,7 +241,7 @@ export interface ExtractionRpc {
     response: IntegrationAccountView;
   };
   'extraction.account.list.v1': {
-    request: { userId: string };
+    request: { actor: Actor };
     response: IntegrationAccountView[];
   };
   'extraction.account.disconnect.v1': {
@@ -259,7 +261,7 @@ export interface ExtractionRpc {
   };
   'extraction.automation.get.v1': { request: Owned<{ id: string }>; response: AutomationView };
   'extraction.automation.list.v1': {
-    request: { userId: string };
+    request: { actor: Actor };
     response: AutomationView[];
   };
   'extraction.automation.update.v1': {

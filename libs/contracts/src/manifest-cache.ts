@@ -1,3 +1,4 @@
+import type { Actor } from './tenancy';
 /** manifest-cache: eFolder manifests shared per veteran file number. */
 
 export const MANIFEST_SOURCES = ['VBMS', 'VVA'] as const;
@@ -77,39 +78,39 @@ export interface ZipPlan {
 
 export type ManifestCacheRpc = {
   'manifest-cache.manifest.start.v1': {
-    request: { fileNumber: string; user: EfolderUser; force?: boolean };
+    request: { fileNumber: string; user: EfolderUser; actor: Actor; force?: boolean };
     response: ManifestView;
   };
   'manifest-cache.manifest.refresh.v1': {
-    request: { manifestId: string; user: EfolderUser };
+    request: { manifestId: string; user: EfolderUser; actor: Actor };
     response: ManifestView;
   };
   'manifest-cache.manifest.get.v1': {
-    request: { manifestId: string; user: EfolderUser };
+    request: { manifestId: string; user: EfolderUser; actor: Actor };
     response: ManifestView;
   };
   'manifest-cache.manifest.history.v1': {
-    request: { user: EfolderUser };
+    request: { user: EfolderUser; actor: Actor };
     response: ManifestHistoryItem[];
   };
   'manifest-cache.files-download.start.v1': {
-    request: { manifestId: string; user: EfolderUser };
+    request: { manifestId: string; user: EfolderUser; actor: Actor };
     response: ManifestView;
   };
   'manifest-cache.files-download.get.v1': {
-    request: { manifestId: string; user: EfolderUser };
+    request: { manifestId: string; user: EfolderUser; actor: Actor };
     response: ManifestView;
   };
   'manifest-cache.zip.plan.v1': {
-    request: { manifestId: string; user: EfolderUser };
+    request: { manifestId: string; user: EfolderUser; actor: Actor };
     response: ZipPlan;
   };
   'manifest-cache.record.content.v1': {
-    request: { recordId: string; user: EfolderUser };
+    request: { recordId: string; user: EfolderUser; actor: Actor };
     response: StoredContent;
   };
   'manifest-cache.document-count.get.v1': {
-    request: { fileNumber: string; user: EfolderUser };
+    request: { fileNumber: string; user: EfolderUser; actor: Actor };
     response: { documents: number };
   };
 };

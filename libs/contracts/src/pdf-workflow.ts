@@ -1,3 +1,4 @@
+import type { Actor } from './tenancy';
 import { isUuid } from './ids';
 /** pdf-workflow: a PDF passes through recipients in order, each through a secret link. */
 
@@ -85,7 +86,8 @@ type Link = { token: string; accessCode?: string; client: ClientInfo };
 export type PdfWorkflowRpc = {
   'pdf-workflow.workflow.create.v1': {
     request: {
-      creatorId: string;
+      /** The creator is the actor's caller; the workflow is its tenant's. */
+      actor: Actor;
       documentKey: string;
       recipients: RecipientInput[];
       expiresInHours?: number;
@@ -98,28 +100,34 @@ export type PdfWorkflowRpc = {
     };
   };
   'pdf-workflow.workflow.get.v1': {
-    request: { id: string; creatorId?: string };
+    request: { actor: Actor; id: string; creatorId?: string };
     response: WorkflowView;
   };
   'pdf-workflow.workflow.list.v1': {
-    request: { status?: WorkflowStatus; creatorId?: string; limit?: number; cursor?: string };
+    request: {
+      actor: Actor;
+      status?: WorkflowStatus;
+      creatorId?: string;
+      limit?: number;
+      cursor?: string;
+    };
     response: { data: WorkflowView[]; nextCursor: string | null };
   };
   'pdf-workflow.workflow.cancel.v1': {
-    request: { id: string; client: ClientInfo };
+    request: { actor: Actor; id: string; client: ClientInfo };
     response: WorkflowView;
   };
   'pdf-workflow.workflow.extend.v1': {
-    request: { id: string; hours: number; client: ClientInfo };
+    request: { actor: Actor; id: string; hours: number; client: ClientInfo };
     response: WorkflowView;
   };
   /** Sends the current recipient's link (and a new access code, which unlocks a locked step) again. */
   'pdf-workflow.workflow.resend.v1': {
-    request: { id: string; client: ClientInfo };
+    request: { actor: Actor; id: string; client: ClientInfo };
     response: WorkflowView;
   };
   'pdf-workflow.workflow.audit.v1': {
-    request: { id: string };
+    request: { actor: Actor; id: string };
     response: Array<{
       eventType: string;
       recipientId: string | null;
@@ -130,7 +138,7 @@ export type PdfWorkflowRpc = {
     }>;
   };
   'pdf-workflow.workflow.stats.v1': {
-    request: Record<string, never>;
+    request: { actor: Actor };
     response: {
       byStatus: Record<string, number>;
       completionSeconds: { p50: number | null; p90: number | null; average: number | null };
@@ -138,11 +146,11 @@ export type PdfWorkflowRpc = {
     };
   };
   'pdf-workflow.workflow.document.v1': {
-    request: { id: string; client: ClientInfo };
+    request: { actor: Actor; id: string; client: ClientInfo };
     response: StoredFile & { sha256: string };
   };
   'pdf-workflow.attachment.download.v1': {
-    request: { id: string; attachmentId: string; client: ClientInfo };
+    request: { actor: Actor; id: string; attachmentId: string; client: ClientInfo };
     response: StoredFile;
   };
   'pdf-workflow.recipient.open.v1': { request: Link; response: RecipientStep };
@@ -184,8 +192,8 @@ export interface PdfWorkflowEvents {
 }
 
 /** Where a creator's uploaded PDFs live: one namespace per caller, inside pdf-workflow's. */
-export function workflowUploadPrefix(creatorId: string): string {
-  return `workflows/uploads/${creatorId}/`;
+export function workflowUploadPrefix(tenantId: string, creatorId: string): string {
+  return `workflows/uploads/${tenantId}/${creatorId}/`;
 }
 
 /** Whether a storage key is one of this creator's workflow uploads (and nothing else). */

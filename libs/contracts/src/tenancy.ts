@@ -5,7 +5,12 @@
 export interface Actor {
   /** The tenant whose data this request may see and change. */
   tenantId: string;
-  /** The API key's id, for audit. */
+  /**
+   * The calling system within the tenant: stable while its keys rotate, so what it owns
+   * (pdf-workflow's creator, extraction's user) stays its own.
+   */
+  callerId: string;
+  /** The API key's own id, for audit. */
   keyId: string;
   /**
    * An operator's read across every tenant (a `platform:admin` key on a read route); the
@@ -27,6 +32,8 @@ export function isActor(v: unknown): v is Actor {
     a !== null &&
     typeof a.tenantId === 'string' &&
     TENANT_ID_PATTERN.test(a.tenantId) &&
+    typeof a.callerId === 'string' &&
+    a.callerId.length > 0 &&
     typeof a.keyId === 'string' &&
     (a.allTenants === undefined || typeof a.allTenants === 'boolean')
   );

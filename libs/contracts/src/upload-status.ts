@@ -1,5 +1,7 @@
 /** upload-status: Form 526 document uploads tracked through Lighthouse by bulk polling. */
 
+import type { Actor } from './tenancy';
+
 export const DOCUMENT_TYPES = [
   'bdd_instructions',
   'form_0781',
@@ -63,23 +65,26 @@ export interface SubmissionDocumentStatus {
 
 export type UploadStatusRpc = {
   'upload-status.upload.record.v1': {
-    request: UploadIntake;
+    request: UploadIntake & { actor: Actor };
     response: { created: boolean; upload: UploadView };
   };
-  'upload-status.upload.get.v1': { request: { id: string }; response: UploadView };
+  'upload-status.upload.get.v1': { request: { actor: Actor; id: string }; response: UploadView };
   'upload-status.upload.list.v1': {
-    request: UploadListQuery;
+    request: UploadListQuery & { actor: Actor };
     response: { data: UploadView[]; nextCursor: string | null };
   };
   'upload-status.submission.document-status.v1': {
-    request: { form526SubmissionId: string; formAttachmentIds?: string[] };
+    request: { actor: Actor; form526SubmissionId: string; formAttachmentIds?: string[] };
     response: SubmissionDocumentStatus;
   };
 };
 
 export interface UploadStatusEvents {
-  /** Published by claim systems that upload and publish instead of calling. */
-  'claims.document.uploaded.v1': UploadIntake;
+  /**
+   * Published by claim systems that upload and publish instead of calling; the upload is
+   * the named tenant's (`default` when none is named).
+   */
+  'claims.document.uploaded.v1': UploadIntake & { tenantId?: string };
   'upload-status.upload.completed.v1': {
     uploadId: string;
     lighthouseRequestId: string;

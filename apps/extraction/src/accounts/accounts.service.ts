@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import type { IntegrationAccountView, Provider } from '@app/contracts';
 import { rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
-import { assertId, ensureUser, iso, notFound } from '../common';
+import { assertId, ensureUser, iso, notFound, type Owner } from '../common';
 import type { ExtractionConfig } from '../config';
 import { GoogleApiError, GoogleClient } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
@@ -16,6 +16,7 @@ import { TokenVault } from './token-vault';
 interface AccountRow {
   id: string;
   user_id: string;
+  tenant_id: string;
   provider: Provider;
   email: string | null;
   scopes: string[];
@@ -64,7 +65,7 @@ export class AccountsService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  authorize(userId: string, provider: Provider, redirectUri: string) {
+  authorize(owner: Owner, provider: Provider, redirectUri: string) {
     this.supported(provider);
     this.vault.assertReady();
     let u: URL;
@@ -76,19 +77,19 @@ export class AccountsService {
       });
     }
     const state = signState(this.config.OAUTH_STATE_SECRET, {
-      u: userId,
+      u: owner.userId,
       p: provider,
       r: u.toString(),
     });
     return { url: this.google.authorizeUrl(u.toString(), state), state };
   }
 
-  async callback(userId: string, provider: Provider, code: string, state: string) {
+  async callback(owner: Owner, provider: Provider, code: string, state: string) {
     this.supported(provider);
     // Fail closed before the code is spent: no key, no token.
     this.vault.assertReady();
     const s = verifyState(this.config.OAUTH_STATE_SECRET, state);
-    if (!s || s.u !== userId || s.p !== provider)
+    if (!s || s.u !== owner.userId || s.p !== provider)
       throw rpcError('validation_failed', 'state is invalid, expired or not this caller’s', {
         field: 'state',
       });
@@ -106,12 +107,12 @@ export class AccountsService {
     }
     const expiresAt = new Date(Date.now() + grant.expiresIn * 1000);
     return this.ds.transaction(async (m) => {
-      await ensureUser(m, userId);
+      await ensureUser(m, owner.userId);
       const [existing] = await m.query<Array<{ id: string }>>(
         `SELECT id FROM integration_accounts
-          WHERE user_id = $1 AND provider = $2 AND lower(email) = lower($3) AND disconnected_at IS NULL
+          WHERE tenant_id = $1 AND provider = $2 AND lower(email) = lower($3) AND disconnected_at IS NULL
           ORDER BY created_at LIMIT 1 FOR UPDATE`,
-        [userId, provider, email],
+        [owner.tenantId, provider, email],
       );
       const id = existing?.id ?? randomUUID();
       const access = this.vault.seal(id, 'access', grant.accessToken);
@@ -119,33 +120,43 @@ export class AccountsService {
         ? this.vault.seal(id, 'refresh', grant.refreshToken)
         : null;
       const [row] = await m.query<AccountRow[]>(
-        `INSERT INTO integration_accounts (id, user_id, provider, email, scopes, access_token, refresh_token, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO integration_accounts (id, user_id, provider, email, scopes, access_token, refresh_token, expires_at, tenant_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes, access_token = EXCLUDED.access_token,
            refresh_token = coalesce(EXCLUDED.refresh_token, integration_accounts.refresh_token),
            expires_at = EXCLUDED.expires_at, updated_at = now()
          RETURNING ${VIEW_COLUMNS}`,
-        [id, userId, provider, email, grant.scopes, access, refresh, expiresAt],
+        [
+          id,
+          owner.userId,
+          provider,
+          email,
+          grant.scopes,
+          access,
+          refresh,
+          expiresAt,
+          owner.tenantId,
+        ],
       );
       this.logger.info({ accountId: id, provider }, 'integration account connected');
       return view(row);
     });
   }
 
-  async list(userId: string): Promise<IntegrationAccountView[]> {
+  async list(owner: Owner): Promise<IntegrationAccountView[]> {
     const rows = await this.ds.query<AccountRow[]>(
-      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE user_id = $1 ORDER BY created_at, id`,
-      [userId],
+      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at, id`,
+      [owner.scope],
     );
     return rows.map(view);
   }
 
   /** The caller's connected account, or 404. */
-  async owned(userId: string, id: unknown): Promise<IntegrationAccountView> {
+  async owned(owner: Owner, id: unknown): Promise<IntegrationAccountView> {
     assertId(id, 'integration account');
     const [row] = await this.ds.query<AccountRow[]>(
-      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE id = $1 AND user_id = $2`,
-      [id, userId],
+      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,
+      [id, owner.scope],
     );
     if (!row) throw notFound('integration account');
     if (row.disconnected_at)
@@ -155,12 +166,12 @@ export class AccountsService {
     return view(row);
   }
 
-  async disconnect(userId: string, id: string): Promise<IntegrationAccountView> {
+  async disconnect(owner: Owner, id: string): Promise<IntegrationAccountView> {
     assertId(id, 'integration account');
     return this.ds.transaction(async (m) => {
       const [row] = await m.query<AccountRow[]>(
-        `SELECT * FROM integration_accounts WHERE id = $1 AND user_id = $2 FOR UPDATE`,
-        [id, userId],
+        `SELECT * FROM integration_accounts WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
+        [id, owner.tenantId],
       );
       if (!row) throw notFound('integration account');
       const sealed = row.refresh_token ?? row.access_token;

@@ -16,7 +16,7 @@ import { RpcException } from '@nestjs/microservices';
 import { EventBus, Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { AccountsService, AccountUnusableError } from '../accounts/accounts.service';
-import { assertId, ensureUser, iso, notFound } from '../common';
+import { assertId, ensureUser, iso, notFound, type Owner, ownerOf, ownerOfRow } from '../common';
 import type { ExtractionConfig } from '../config';
 import { ExportsService } from '../exports/exports.service';
 import { GoogleApiError, GoogleClient, type GmailPart } from '../google/google.client';
@@ -27,6 +27,7 @@ import type { RunRow } from '../jobs/views';
 interface AutomationRow {
   id: string;
   user_id: string;
+  tenant_id: string;
   name: string;
   is_enabled: boolean;
   trigger_type: 'gmail_attachment';
@@ -132,6 +133,7 @@ export class AutomationsService implements OnModuleInit {
   }
 
   async create(r: RpcRequest<'extraction.automation.create.v1'>): Promise<AutomationView> {
+    const owner = ownerOf(r?.actor);
     if (typeof r.name !== 'string' || !r.name.trim() || r.name.length > 255)
       throw rpcError('validation_failed', 'name must be 1 to 255 characters', { field: 'name' });
     if (r.triggerType !== 'gmail_attachment')
@@ -175,23 +177,24 @@ export class AutomationsService implements OnModuleInit {
       throw rpcError('validation_failed', 'exportConfig.to must be an email address for gmail', {
         field: 'exportConfig.to',
       });
-    const job = await this.jobs.get(r.userId, r.jobId);
+    const job = await this.jobs.get(owner, r.jobId);
     if (job.fields.length === 0)
       throw rpcError('validation_failed', 'the job has no fields to extract', { field: 'jobId' });
-    await this.accounts.owned(r.userId, r.integrationAccountId);
+    await this.accounts.owned(owner, r.integrationAccountId);
     const row = await this.ds.transaction(async (m) => {
-      await ensureUser(m, r.userId);
+      await ensureUser(m, owner.userId);
       const [a] = await m.query<AutomationRow[]>(
-        `INSERT INTO automations (user_id, name, trigger_type, trigger_config, job_id, integration_account_id, export_config)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb) RETURNING *`,
+        `INSERT INTO automations (user_id, name, trigger_type, trigger_config, job_id, integration_account_id, export_config, tenant_id)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8) RETURNING *`,
         [
-          r.userId,
+          owner.userId,
           r.name.trim(),
           r.triggerType,
           JSON.stringify({ query: t.query.trim(), mimeTypes: t.mimeTypes }),
           r.jobId,
           r.integrationAccountId,
           JSON.stringify({ dest: e.dest, fileType: e.fileType, folderId: e.folderId, to: e.to }),
+          owner.tenantId,
         ],
       );
       return a;
@@ -210,28 +213,28 @@ export class AutomationsService implements OnModuleInit {
         'automation set-up deferred',
       );
     }
-    return this.get(r.userId, row.id);
+    return this.get(owner, row.id);
   }
 
-  async get(userId: string, id: unknown): Promise<AutomationView> {
+  async get(owner: Owner, id: unknown): Promise<AutomationView> {
     assertId(id, 'automation');
     const [row] = await this.ds.query<AutomationRow[]>(
-      `SELECT * FROM automations WHERE id = $1 AND user_id = $2`,
-      [id, userId],
+      `SELECT * FROM automations WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,
+      [id, owner.scope],
     );
     if (!row) throw notFound('automation');
     return view(row);
   }
 
-  async list(userId: string): Promise<AutomationView[]> {
+  async list(owner: Owner): Promise<AutomationView[]> {
     const rows = await this.ds.query<AutomationRow[]>(
-      `SELECT * FROM automations WHERE user_id = $1 ORDER BY created_at DESC, id DESC`,
-      [userId],
+      `SELECT * FROM automations WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at DESC, id DESC`,
+      [owner.scope],
     );
     return rows.map(view);
   }
 
-  async update(userId: string, id: string, patch: { isEnabled?: boolean; name?: string }) {
+  async update(owner: Owner, id: string, patch: { isEnabled?: boolean; name?: string }) {
     assertId(id, 'automation');
     if (
       patch.name !== undefined &&
@@ -243,20 +246,20 @@ export class AutomationsService implements OnModuleInit {
         field: 'isEnabled',
       });
     if (patch.isEnabled) {
-      const a = await this.get(userId, id);
-      await this.accounts.owned(userId, a.integrationAccountId);
+      const a = await this.get(owner, id);
+      await this.accounts.owned(owner, a.integrationAccountId);
     }
     const [[row]] = await this.ds.query<[AutomationRow[], number]>(
       `UPDATE automations SET is_enabled = coalesce($3, is_enabled), name = coalesce($4, name), updated_at = now()
-        WHERE id = $1 AND user_id = $2 RETURNING *`,
-      [id, userId, patch.isEnabled ?? null, patch.name?.trim() ?? null],
+        WHERE id = $1 AND tenant_id = $2 RETURNING *`,
+      [id, owner.tenantId, patch.isEnabled ?? null, patch.name?.trim() ?? null],
     );
     if (!row) throw notFound('automation');
     return view(row);
   }
 
-  async runs(userId: string, id: string): Promise<AutomationRunView[]> {
-    await this.get(userId, id);
+  async runs(owner: Owner, id: string): Promise<AutomationRunView[]> {
+    await this.get(owner, id);
     const rows = await this.ds.query<AutomationRunRow[]>(
       `SELECT * FROM automation_runs WHERE automation_id = $1 ORDER BY triggered_at DESC, id DESC LIMIT 500`,
       [id],
@@ -441,8 +444,8 @@ export class AutomationsService implements OnModuleInit {
         }
         try {
           await m.query('SAVEPOINT fire');
-          const { file: f } = await this.jobs.storeFile(a.user_id, a.job_id, file, m);
-          const run = await this.jobs.startRunIn(m, a.user_id, a.job_id, [f.id]);
+          const { file: f } = await this.jobs.storeFile(ownerOfRow(a), a.job_id, file, m);
+          const run = await this.jobs.startRunIn(m, ownerOfRow(a), a.job_id, [f.id]);
           await m.query('RELEASE SAVEPOINT fire');
           await m.query(`UPDATE automation_runs SET run_id = $2 WHERE id = $1`, [ar.id, run.id]);
           await this.outbox.add(m, 'extraction.automation.fired.v1', {

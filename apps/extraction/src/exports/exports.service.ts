@@ -19,7 +19,7 @@ import { EventBus, Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { BlobStorage } from '@app/storage';
 import { AccountsService, AccountUnusableError } from '../accounts/accounts.service';
-import { assertId, notFound } from '../common';
+import { assertId, notFound, type Owner, ownerOf } from '../common';
 import type { ExtractionConfig } from '../config';
 import { GoogleApiError, GoogleClient } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
@@ -124,6 +124,7 @@ export class ExportsService implements OnModuleInit {
   }
 
   async create(r: RpcRequest<'extraction.export.create.v1'>): Promise<ExportView> {
+    const owner = ownerOf(r?.actor);
     if (!EXPORT_DESTS.includes(r.destType))
       throw rpcError('validation_failed', `destType must be one of ${EXPORT_DESTS.join(', ')}`, {
         field: 'destType',
@@ -136,7 +137,7 @@ export class ExportsService implements OnModuleInit {
           field: 'fileType',
         },
       );
-    const run = await this.jobs.run(r.userId, r.runId);
+    const run = await this.jobs.run(owner, r.runId);
     if (run.status === 'pending' || run.status === 'in_progress')
       throw rpcError(
         'conflict',
@@ -147,7 +148,7 @@ export class ExportsService implements OnModuleInit {
         throw rpcError('validation_failed', `accountId is required for ${r.destType}`, {
           field: 'accountId',
         });
-      await this.accounts.owned(r.userId, r.accountId);
+      await this.accounts.owned(owner, r.accountId);
     }
     if (r.destType === 'gmail' && !(typeof r.to === 'string' && EMAIL.test(r.to)))
       throw rpcError('validation_failed', 'to must be an email address for gmail', { field: 'to' });
@@ -184,12 +185,12 @@ export class ExportsService implements OnModuleInit {
     return row;
   }
 
-  async get(userId: string, id: unknown) {
+  async get(owner: Owner, id: unknown) {
     assertId(id, 'export');
     const [row] = await this.ds.query<ExportRow[]>(
       `SELECT e.* FROM job_exports e JOIN job_runs r ON r.id = e.run_id JOIN extraction_jobs j ON j.id = r.job_id
-        WHERE e.id = $1 AND j.user_id = $2`,
-      [id, userId],
+        WHERE e.id = $1 AND ($2::text IS NULL OR j.tenant_id = $2)`,
+      [id, owner.scope],
     );
     if (!row) throw notFound('export');
     return { ...view(row), storageKey: row.storage_key, contentType: CONTENT_TYPES[row.file_type] };

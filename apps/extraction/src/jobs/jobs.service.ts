@@ -16,7 +16,7 @@ import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { type BlobStorage, ObjectNotFoundError, streamToBuffer } from '@app/storage';
 import { AccountsService, AccountUnusableError } from '../accounts/accounts.service';
-import { assertId, ensureUser, notFound } from '../common';
+import { assertId, ensureUser, notFound, type Owner } from '../common';
 import type { ExtractionConfig } from '../config';
 import { GoogleApiError, GoogleClient, type GmailPart } from '../google/google.client';
 import {
@@ -67,7 +67,7 @@ export class JobsService {
   // --- jobs and fields ---
 
   async create(
-    userId: string,
+    owner: Owner,
     name: string,
     fields: JobFieldInput[] | undefined,
     templateId?: string,
@@ -76,42 +76,38 @@ export class JobsService {
     if (templateId !== undefined) assertId(templateId, 'template');
     else checkFields(fields);
     const id = await this.ds.transaction(async (m) => {
-      await ensureUser(m, userId);
+      await ensureUser(m, owner.userId);
       let own = fields;
       if (templateId) {
         const [t] = await m.query<Array<{ fields: JobFieldInput[] }>>(
-          `SELECT fields FROM templates WHERE id = $1 AND user_id = $2`,
-          [templateId, userId],
+          `SELECT fields FROM templates WHERE id = $1 AND tenant_id = $2`,
+          [templateId, owner.tenantId],
         );
         if (!t) throw notFound('template');
         own = fields ?? t.fields;
         checkFields(own);
       }
       const [job] = await m.query<Array<{ id: string }>>(
-        `INSERT INTO extraction_jobs (user_id, name, template_id) VALUES ($1, $2, $3) RETURNING id`,
-        [userId, name.trim(), templateId ?? null],
+        `INSERT INTO extraction_jobs (user_id, name, template_id, tenant_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [owner.userId, name.trim(), templateId ?? null, owner.tenantId],
       );
       await this.writeFields(m, job.id, own!);
       return job.id;
     });
-    return this.get(userId, id);
+    return this.get(owner, id);
   }
 
   // --- templates: named field sets a job can start from ---
 
-  async createTemplate(
-    userId: string,
-    name: string,
-    fields: JobFieldInput[],
-  ): Promise<TemplateView> {
+  async createTemplate(owner: Owner, name: string, fields: JobFieldInput[]): Promise<TemplateView> {
     checkName(name);
     checkFields(fields);
     return this.ds.transaction(async (m) => {
-      await ensureUser(m, userId);
+      await ensureUser(m, owner.userId);
       const [t] = await m.query<TemplateRow[]>(
-        `INSERT INTO templates (user_id, name, fields) VALUES ($1, $2, $3::jsonb) RETURNING *`,
+        `INSERT INTO templates (user_id, name, fields, tenant_id) VALUES ($1, $2, $3::jsonb, $4) RETURNING *`,
         [
-          userId,
+          owner.userId,
           name.trim(),
           JSON.stringify(
             fields.map(({ name: n, dataType, description }) => ({
@@ -120,31 +116,32 @@ export class JobsService {
               description,
             })),
           ),
+          owner.tenantId,
         ],
       );
       return templateView(t);
     });
   }
 
-  async templates(userId: string): Promise<TemplateView[]> {
+  async templates(owner: Owner): Promise<TemplateView[]> {
     const rows = await this.ds.query<TemplateRow[]>(
-      `SELECT * FROM templates WHERE user_id = $1 ORDER BY created_at DESC, id DESC`,
-      [userId],
+      `SELECT * FROM templates WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at DESC, id DESC`,
+      [owner.scope],
     );
     return rows.map(templateView);
   }
 
-  async get(userId: string, id: unknown): Promise<JobView> {
+  async get(owner: Owner, id: unknown): Promise<JobView> {
     assertId(id, 'job');
     const [row] = await this.ds.query<JobRow[]>(
-      `${JOB_SELECT} WHERE j.id = $1 AND j.user_id = $2`,
-      [id, userId],
+      `${JOB_SELECT} WHERE j.id = $1 AND ($2::text IS NULL OR j.tenant_id = $2)`,
+      [id, owner.scope],
     );
     if (!row) throw notFound('job');
     return jobView(row);
   }
 
-  async list(userId: string, limit = 50, cursor?: string) {
+  async list(owner: Owner, limit = 50, cursor?: string) {
     const n = Math.min(Math.max(Number(limit) || 50, 1), 200);
     let after: [string, string] | null = null;
     if (cursor) {
@@ -157,9 +154,9 @@ export class JobsService {
       }
     }
     const rows = await this.ds.query<JobRow[]>(
-      `${JOB_SELECT} WHERE j.user_id = $1 AND ($2::timestamptz IS NULL OR (j.created_at, j.id) < ($2, $3::uuid))
+      `${JOB_SELECT} WHERE ($1::text IS NULL OR j.tenant_id = $1) AND ($2::timestamptz IS NULL OR (j.created_at, j.id) < ($2, $3::uuid))
         ORDER BY j.created_at DESC, j.id DESC LIMIT $4`,
-      [userId, after?.[0] ?? null, after?.[1] ?? null, n + 1],
+      [owner.scope, after?.[0] ?? null, after?.[1] ?? null, n + 1],
     );
     const items = rows.slice(0, n).map(jobView);
     const last = rows.length > n ? items[items.length - 1] : null;
@@ -172,15 +169,15 @@ export class JobsService {
   }
 
   /** Replaces the job's fields; runs already made keep the fields they ran with. */
-  async replaceFields(userId: string, id: string, fields: JobFieldInput[]): Promise<JobView> {
+  async replaceFields(owner: Owner, id: string, fields: JobFieldInput[]): Promise<JobView> {
     checkFields(fields);
     await this.ds.transaction(async (m) => {
-      await this.lockJob(m, userId, id);
+      await this.lockJob(m, owner, id);
       await m.query(`DELETE FROM job_fields WHERE job_id = $1`, [id]);
       await this.writeFields(m, id, fields);
       await m.query(`UPDATE extraction_jobs SET updated_at = now() WHERE id = $1`, [id]);
     });
-    return this.get(userId, id);
+    return this.get(owner, id);
   }
 
   private async writeFields(m: EntityManager, jobId: string, fields: JobFieldInput[]) {
@@ -199,21 +196,21 @@ export class JobsService {
   }
 
   /** The caller's job exists (a key lookup, not the job's whole view); 404 otherwise. */
-  private async assertOwned(userId: string, id: unknown): Promise<void> {
+  private async assertOwned(owner: Owner, id: unknown): Promise<void> {
     assertId(id, 'job');
     const [j] = await this.ds.query<unknown[]>(
-      `SELECT 1 FROM extraction_jobs WHERE id = $1 AND user_id = $2`,
-      [id, userId],
+      `SELECT 1 FROM extraction_jobs WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,
+      [id, owner.scope],
     );
     if (!j) throw notFound('job');
   }
 
   /** Locks the caller's job row (serialises run numbers and file adds); 404 otherwise. */
-  async lockJob(m: EntityManager, userId: string, id: unknown): Promise<void> {
+  async lockJob(m: EntityManager, owner: Owner, id: unknown): Promise<void> {
     assertId(id, 'job');
     const [j] = await m.query<unknown[]>(
-      `SELECT id FROM extraction_jobs WHERE id = $1 AND user_id = $2 FOR UPDATE`,
-      [id, userId],
+      `SELECT id FROM extraction_jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
+      [id, owner.tenantId],
     );
     if (!j) throw notFound('job');
   }
@@ -221,21 +218,21 @@ export class JobsService {
   // --- files ---
 
   async addFile(
-    userId: string,
+    owner: Owner,
     jobId: string,
     input: FileInput,
   ): Promise<{ file: SourceFileView; created: boolean }> {
     assertId(jobId, 'job');
-    await this.assertOwned(userId, jobId);
-    const fetched = await this.fetch(userId, input);
-    return this.storeFile(userId, jobId, fetched);
+    await this.assertOwned(owner, jobId);
+    const fetched = await this.fetch(owner, input);
+    return this.storeFile(owner, jobId, fetched);
   }
 
   /**
    * Stores a file's bytes once, under their SHA-256 (the same content is never stored twice),
    * and adds it to the job unless the job already holds that content.
    */
-  async storeFile(userId: string, jobId: string, f: Fetched, m?: EntityManager) {
+  async storeFile(owner: Owner, jobId: string, f: Fetched, m?: EntityManager) {
     if (f.data.length > this.config.MAX_FILE_BYTES)
       throw rpcError(
         'validation_failed',
@@ -254,7 +251,7 @@ export class JobsService {
     const key = `files/sha256/${hash.slice(0, 2)}/${hash}.pdf`;
     if (!(await this.storage.head(key))) await this.storage.put(key, f.data, 'application/pdf');
     const write = async (tx: EntityManager) => {
-      await this.lockJob(tx, userId, jobId);
+      await this.lockJob(tx, owner, jobId);
       const [same] = await tx.query<FileRow[]>(
         `SELECT * FROM source_files WHERE job_id = $1 AND content_hash = $2 AND removed_at IS NULL LIMIT 1`,
         [jobId, hash],
@@ -271,7 +268,7 @@ export class JobsService {
     return m ? write(m) : this.ds.transaction(write);
   }
 
-  private async fetch(userId: string, input: FileInput): Promise<Fetched> {
+  private async fetch(owner: Owner, input: FileInput): Promise<Fetched> {
     switch (input?.source) {
       case 'upload': {
         let data: Buffer;
@@ -295,7 +292,7 @@ export class JobsService {
         };
       }
       case 'gdrive': {
-        await this.accounts.owned(userId, input.accountId);
+        await this.accounts.owned(owner, input.accountId);
         return this.fromGoogle('Drive file', async () =>
           this.accounts.withToken(input.accountId, async (token) => {
             const meta = await this.google.driveFile(token, input.fileId);
@@ -311,7 +308,7 @@ export class JobsService {
         );
       }
       case 'gmail': {
-        await this.accounts.owned(userId, input.accountId);
+        await this.accounts.owned(owner, input.accountId);
         return this.fromGoogle('Gmail attachment', () =>
           this.gmailAttachment(input.accountId, input.messageId, input.attachmentId),
         );
@@ -366,8 +363,8 @@ export class JobsService {
     }
   }
 
-  async files(userId: string, jobId: string): Promise<SourceFileView[]> {
-    await this.assertOwned(userId, jobId);
+  async files(owner: Owner, jobId: string): Promise<SourceFileView[]> {
+    await this.assertOwned(owner, jobId);
     const rows = await this.ds.query<FileRow[]>(
       `SELECT * FROM source_files WHERE job_id = $1 AND removed_at IS NULL ORDER BY uploaded_at, id`,
       [jobId],
@@ -376,10 +373,10 @@ export class JobsService {
   }
 
   /** Takes a file out of future runs; earlier runs keep reading it. */
-  async removeFile(userId: string, jobId: string, fileId: string) {
+  async removeFile(owner: Owner, jobId: string, fileId: string) {
     assertId(fileId, 'file');
     await this.ds.transaction(async (m) => {
-      await this.lockJob(m, userId, jobId);
+      await this.lockJob(m, owner, jobId);
       const r = await m.query<unknown[][]>(
         `UPDATE source_files SET removed_at = now() WHERE id = $1 AND job_id = $2 AND removed_at IS NULL RETURNING id`,
         [fileId, jobId],
@@ -391,8 +388,8 @@ export class JobsService {
 
   // --- runs ---
 
-  async startRun(userId: string, jobId: string): Promise<RunView> {
-    const run = await this.ds.transaction((m) => this.startRunIn(m, userId, jobId));
+  async startRun(owner: Owner, jobId: string): Promise<RunView> {
+    const run = await this.ds.transaction((m) => this.startRunIn(m, owner, jobId));
     this.relay.kick();
     return run;
   }
@@ -403,11 +400,11 @@ export class JobsService {
    */
   async startRunIn(
     m: EntityManager,
-    userId: string,
+    owner: Owner,
     jobId: string,
     fileIds?: string[],
   ): Promise<RunView> {
-    await this.lockJob(m, userId, jobId);
+    await this.lockJob(m, owner, jobId);
     const [run] = await m.query<RunRow[]>(
       `INSERT INTO job_runs (job_id, run_number, fields_snapshot)
        SELECT $1, coalesce((SELECT max(run_number) FROM job_runs WHERE job_id = $1), 0) + 1,
@@ -447,8 +444,8 @@ export class JobsService {
     return runView(counted);
   }
 
-  async runs(userId: string, jobId: string): Promise<RunView[]> {
-    await this.assertOwned(userId, jobId);
+  async runs(owner: Owner, jobId: string): Promise<RunView[]> {
+    await this.assertOwned(owner, jobId);
     const rows = await this.ds.query<RunRow[]>(
       `${RUN_SELECT} WHERE r.job_id = $1 ORDER BY r.run_number DESC`,
       [jobId],
@@ -456,18 +453,18 @@ export class JobsService {
     return rows.map(runView);
   }
 
-  async run(userId: string, id: unknown): Promise<RunView> {
+  async run(owner: Owner, id: unknown): Promise<RunView> {
     assertId(id, 'run');
     const [row] = await this.ds.query<RunRow[]>(
-      `${RUN_SELECT} JOIN extraction_jobs j ON j.id = r.job_id WHERE r.id = $1 AND j.user_id = $2`,
-      [id, userId],
+      `${RUN_SELECT} JOIN extraction_jobs j ON j.id = r.job_id WHERE r.id = $1 AND ($2::text IS NULL OR j.tenant_id = $2)`,
+      [id, owner.scope],
     );
     if (!row) throw notFound('run');
     return runView(row);
   }
 
-  async results(userId: string, id: string) {
-    const run = await this.run(userId, id);
+  async results(owner: Owner, id: string) {
+    const run = await this.run(owner, id);
     const rows = await this.ds.query<ResultRow[]>(RESULTS_SELECT, [id]);
     return { run, results: rows.map((r) => resultView(r, run.fields)) };
   }

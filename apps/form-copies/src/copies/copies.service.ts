@@ -1,10 +1,4 @@
-import {
-  type Actor,
-  isFencingToken,
-  isUuid,
-  readScope,
-  type RpcRequest,
-} from '@app/contracts';
+import { type Actor, isFencingToken, isUuid, readScope, type RpcRequest } from '@app/contracts';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type EntityManager } from 'typeorm';

@@ -14,7 +14,12 @@ export function actorOf(req: AuthedRequest): Actor {
   // The guard has run: every route that takes an actor needs a key.
   if (!caller) throw new Error('actorOf on a request without a caller');
   const allTenants = READS.has(req.method) && hasScope(caller, ADMIN_SCOPE);
-  return { tenantId: caller.tenantId, keyId: caller.keyId, ...(allTenants ? { allTenants } : {}) };
+  return {
+    tenantId: caller.tenantId,
+    callerId: caller.callerId,
+    keyId: caller.keyId,
+    ...(allTenants ? { allTenants } : {}),
+  };
 }
 
 /** The handler's `Actor`, for the RPC it sends. */

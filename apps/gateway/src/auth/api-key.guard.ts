@@ -3,6 +3,7 @@ import {
   type ExecutionContext,
   ForbiddenException,
   Injectable,
+  ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -11,7 +12,11 @@ import { PUBLIC_ROUTE } from '@app/health';
 import { type Caller, hasScope } from './api-keys';
 import { SCOPES } from './decorators';
 
-export type AuthedRequest = FastifyRequest & { caller?: Caller };
+export type AuthedRequest = FastifyRequest & {
+  caller?: Caller;
+  /** A key was presented but the managed key store could not be read. */
+  keyStoreUnavailable?: boolean;
+};
 
 /** Every route but the public ones (health) needs a key in `X-Api-Key` with the route's scopes. */
 @Injectable()
@@ -22,7 +27,10 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     // The caller was resolved from X-Api-Key by the authentication hook.
-    const caller = ctx.switchToHttp().getRequest<AuthedRequest>().caller;
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const caller = req.caller;
+    if (!caller && req.keyStoreUnavailable)
+      throw new ServiceUnavailableException('the API key store cannot be reached; retry shortly');
     if (!caller)
       throw new UnauthorizedException('a valid API key is required in the X-Api-Key header');
     const required = this.reflector.getAllAndOverride<string[]>(SCOPES, targets) ?? [];

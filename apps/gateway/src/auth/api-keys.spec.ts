@@ -3,12 +3,17 @@ import { ApiKeyStore, generateApiKey, hashApiKey, hasScope } from './api-keys';
 describe('ApiKeyStore', () => {
   const key = generateApiKey();
   const store = new ApiKeyStore([
-    { id: 'reporting', sha256: hashApiKey(key), scopes: ['status:read'] },
+    { id: 'reporting', sha256: hashApiKey(key), scopes: ['status:read'], tenant: 'acme' },
   ]);
 
   it('knows a key only by its hash', () => {
     expect(JSON.stringify(store)).not.toContain(key);
-    expect(store.verify(key)).toEqual({ keyId: 'reporting', scopes: ['status:read'] });
+    expect(store.verify(key)).toEqual({
+      keyId: 'reporting',
+      callerId: 'reporting',
+      tenantId: 'acme',
+      scopes: ['status:read'],
+    });
   });
 
   it('refuses unknown, empty and oversized keys', () => {
@@ -21,6 +26,8 @@ describe('ApiKeyStore', () => {
   it('gives the development key every scope, and nothing without it', () => {
     const dev = new ApiKeyStore([], 'a-development-key-123');
     expect(hasScope(dev.verify('a-development-key-123')!, 'ops:read')).toBe(true);
+    // Reading across tenants is never implied: an operator's key names it.
+    expect(hasScope(dev.verify('a-development-key-123')!, 'platform:admin')).toBe(false);
     expect(new ApiKeyStore([]).size).toBe(0);
   });
 

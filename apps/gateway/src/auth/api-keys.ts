@@ -3,7 +3,10 @@ import { DEFAULT_TENANT } from '@app/contracts';
 import type { ApiKeyEntry } from '../config';
 
 export interface Caller {
+  /** The key's own id (audit, rate limits). */
   keyId: string;
+  /** The calling system: the same for each of its keys while they rotate. */
+  callerId: string;
   scopes: string[];
   /** The tenant (client system) the key belongs to; every service limits it to that. */
   tenantId: string;
@@ -31,12 +34,14 @@ export class ApiKeyStore {
     for (const e of entries)
       this.byHash.set(e.sha256, {
         keyId: e.id,
+        callerId: e.id,
         scopes: e.scopes,
         tenantId: e.tenant ?? DEFAULT_TENANT,
       });
     if (devKey)
       this.byHash.set(hashApiKey(devKey), {
         keyId: 'dev',
+        callerId: 'dev',
         scopes: ['*'],
         tenantId: DEFAULT_TENANT,
       });

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { problem } from '../http/problem';
 import type { AuthedRequest } from './api-key.guard';
 import { ApiKeyStore } from './api-keys';
+import { ManagedKeys } from './managed-keys';
 
 const isHealth = (req: FastifyRequest) => req.url.startsWith('/health/');
 
@@ -24,7 +25,8 @@ export function presentedKey(req: FastifyRequest): string | undefined {
 
 /**
  * Authentication runs once per request, as a Fastify hook: it resolves the caller from
- * `X-Api-Key` (if any) and stores it on the request. The rate limiter then counts per key
+ * `X-Api-Key` (if any): keys from configuration first (bootstrap), then managed keys from
+ * the gateway's schema, and stores it on the request. The rate limiter then counts per key
  * (per client address without one), and the guard decides per route what the caller may do.
  */
 export async function registerAuthentication(
@@ -32,13 +34,25 @@ export async function registerAuthentication(
   perMinute: number,
 ): Promise<void> {
   const keys = app.get(ApiKeyStore);
+  const managed = app.get(ManagedKeys);
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', (req, _reply, done) => {
-      const caller = keys.verify(presentedKey(req));
-      if (caller) (req as AuthedRequest).caller = caller;
-      done();
+    .addHook('onRequest', async (req) => {
+      const presented = presentedKey(req);
+      if (presented === undefined || isHealth(req)) return;
+      const r = req as AuthedRequest;
+      const caller = keys.verify(presented);
+      if (caller) {
+        r.caller = caller;
+        return;
+      }
+      try {
+        r.caller = (await managed.verify(presented)) ?? undefined;
+      } catch {
+        // The guard answers 503: the key may be fine, the store could not say.
+        r.keyStoreUnavailable = true;
+      }
     });
   await app.register(rateLimit, {
     global: true,

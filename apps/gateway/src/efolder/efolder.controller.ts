@@ -11,6 +11,8 @@ import {
 } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { Actor } from '@app/contracts';
+import { ActorOf } from '../auth/actor';
 import { RequireScopes } from '../auth/decorators';
 import { EfolderErrorFilter } from './efolder-errors.filter';
 import { EfolderService, fileNumberFrom, userFrom } from './efolder.service';
@@ -34,40 +36,56 @@ export class EfolderController {
   @HttpCode(200)
   @ApiHeader({ name: 'FILE-NUMBER', required: true })
   @ApiOperation({ summary: "Start or join the fetch of a veteran's manifest" })
-  start(@Headers() h: Record<string, string | undefined>) {
-    return this.efolder.start(fileNumberFrom(h), userFrom(h));
+  start(@Headers() h: Record<string, string | undefined>, @ActorOf() actor: Actor) {
+    return this.efolder.start(fileNumberFrom(h), userFrom(h), actor);
   }
 
   @Get('manifests/history')
   @ApiOperation({ summary: "The caller's recent manifests" })
-  history(@Headers() h: Record<string, string | undefined>) {
-    return this.efolder.history(userFrom(h));
+  history(@Headers() h: Record<string, string | undefined>, @ActorOf() actor: Actor) {
+    return this.efolder.history(userFrom(h), actor);
   }
 
   @Post('manifests/:id')
   @HttpCode(200)
   @ApiOperation({ summary: 'Force a refresh of both sources' })
-  refresh(@Param('id') id: string, @Headers() h: Record<string, string | undefined>) {
-    return this.efolder.refresh(id, userFrom(h));
+  refresh(
+    @Param('id') id: string,
+    @Headers() h: Record<string, string | undefined>,
+    @ActorOf() actor: Actor,
+  ) {
+    return this.efolder.refresh(id, userFrom(h), actor);
   }
 
   @Get('manifests/:id')
   @ApiOperation({ summary: 'Progress of a manifest this user asked for' })
-  get(@Param('id') id: string, @Headers() h: Record<string, string | undefined>) {
-    return this.efolder.get(id, userFrom(h));
+  get(
+    @Param('id') id: string,
+    @Headers() h: Record<string, string | undefined>,
+    @ActorOf() actor: Actor,
+  ) {
+    return this.efolder.get(id, userFrom(h), actor);
   }
 
   @Post('manifests/:manifest_id/files_downloads')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start downloading every document of the manifest' })
-  startFiles(@Param('manifest_id') id: string, @Headers() h: Record<string, string | undefined>) {
-    return this.efolder.startFilesDownload(id, userFrom(h));
+  startFiles(
+    @Param('manifest_id') id: string,
+    @Headers() h: Record<string, string | undefined>,
+    @ActorOf() actor: Actor,
+  ) {
+    return this.efolder.startFilesDownload(id, userFrom(h), actor);
   }
 
   @Get('manifests/:manifest_id/files_downloads')
   @ApiOperation({ summary: 'Progress of the download of every document' })
-  files(@Param('manifest_id') id: string, @Headers() h: Record<string, string | undefined>) {
-    return this.efolder.filesDownload(id, userFrom(h));
+  files(
+    @Param('manifest_id') id: string,
+    @Headers() h: Record<string, string | undefined>,
+    @ActorOf() actor: Actor,
+  ) {
+    return this.efolder.filesDownload(id, userFrom(h), actor);
   }
 
   @Get('manifests/:manifest_id/zip')
@@ -75,9 +93,10 @@ export class EfolderController {
   zip(
     @Param('manifest_id') id: string,
     @Headers() h: Record<string, string | undefined>,
+    @ActorOf() actor: Actor,
     @Res() reply: FastifyReply,
   ) {
-    return this.efolder.streamZip(id, userFrom(h), reply);
+    return this.efolder.streamZip(id, userFrom(h), actor, reply);
   }
 
   @Get('records/:version_id')
@@ -85,15 +104,16 @@ export class EfolderController {
   record(
     @Param('version_id') ref: string,
     @Headers() h: Record<string, string | undefined>,
+    @ActorOf() actor: Actor,
     @Res() reply: FastifyReply,
   ) {
-    return this.efolder.streamRecord(ref, userFrom(h), reply);
+    return this.efolder.streamRecord(ref, userFrom(h), actor, reply);
   }
 
   @Get('document_counts')
   @ApiHeader({ name: 'FILE-NUMBER', required: true })
   @ApiOperation({ summary: "Number of documents in a veteran's file (cached)" })
-  documentCount(@Headers() h: Record<string, string | undefined>) {
-    return this.efolder.documentCount(fileNumberFrom(h), userFrom(h));
+  documentCount(@Headers() h: Record<string, string | undefined>, @ActorOf() actor: Actor) {
+    return this.efolder.documentCount(fileNumberFrom(h), userFrom(h), actor);
   }
 }

@@ -3,7 +3,7 @@ import archiver from 'archiver';
 import type { FastifyReply } from 'fastify';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
-import type { EfolderUser } from '@app/contracts';
+import type { Actor, EfolderUser } from '@app/contracts';
 import { LOGGER } from '@app/service-kit';
 import type { BlobStorage } from '@app/storage';
 import { ServicesClient } from '../rpc';
@@ -39,45 +39,62 @@ export class EfolderService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async start(fileNumber: string, user: EfolderUser) {
-    return { data: await this.rpc.send('manifest-cache.manifest.start.v1', { fileNumber, user }) };
-  }
-
-  async refresh(manifestId: string, user: EfolderUser) {
+  async start(fileNumber: string, user: EfolderUser, actor: Actor) {
     return {
-      data: await this.rpc.send('manifest-cache.manifest.refresh.v1', { manifestId, user }),
+      data: await this.rpc.send('manifest-cache.manifest.start.v1', { fileNumber, user, actor }),
     };
   }
 
-  async get(manifestId: string, user: EfolderUser) {
-    return { data: await this.rpc.send('manifest-cache.manifest.get.v1', { manifestId, user }) };
-  }
-
-  async history(user: EfolderUser) {
-    return { data: await this.rpc.send('manifest-cache.manifest.history.v1', { user }) };
-  }
-
-  async startFilesDownload(manifestId: string, user: EfolderUser) {
+  async refresh(manifestId: string, user: EfolderUser, actor: Actor) {
     return {
-      data: await this.rpc.send('manifest-cache.files-download.start.v1', { manifestId, user }),
+      data: await this.rpc.send('manifest-cache.manifest.refresh.v1', { manifestId, user, actor }),
     };
   }
 
-  async filesDownload(manifestId: string, user: EfolderUser) {
+  async get(manifestId: string, user: EfolderUser, actor: Actor) {
     return {
-      data: await this.rpc.send('manifest-cache.files-download.get.v1', { manifestId, user }),
+      data: await this.rpc.send('manifest-cache.manifest.get.v1', { manifestId, user, actor }),
     };
   }
 
-  async documentCount(fileNumber: string, user: EfolderUser) {
-    return this.rpc.send('manifest-cache.document-count.get.v1', { fileNumber, user });
+  async history(user: EfolderUser, actor: Actor) {
+    return { data: await this.rpc.send('manifest-cache.manifest.history.v1', { user, actor }) };
   }
 
-  async streamRecord(ref: string, user: EfolderUser, reply: FastifyReply): Promise<void> {
+  async startFilesDownload(manifestId: string, user: EfolderUser, actor: Actor) {
+    return {
+      data: await this.rpc.send('manifest-cache.files-download.start.v1', {
+        manifestId,
+        user,
+        actor,
+      }),
+    };
+  }
+
+  async filesDownload(manifestId: string, user: EfolderUser, actor: Actor) {
+    return {
+      data: await this.rpc.send('manifest-cache.files-download.get.v1', {
+        manifestId,
+        user,
+        actor,
+      }),
+    };
+  }
+
+  async documentCount(fileNumber: string, user: EfolderUser, actor: Actor) {
+    return this.rpc.send('manifest-cache.document-count.get.v1', { fileNumber, user, actor });
+  }
+
+  async streamRecord(
+    ref: string,
+    user: EfolderUser,
+    actor: Actor,
+    reply: FastifyReply,
+  ): Promise<void> {
     // Fetching a document from its source on first request can take a while.
     const c = await this.rpc.send(
       'manifest-cache.record.content.v1',
-      { recordId: ref, user },
+      { recordId: ref, user, actor },
       { timeoutMs: 60_000 },
     );
     const body = await this.storage.get(c.key);
@@ -93,8 +110,13 @@ export class EfolderService {
    * Streams the zip entry by entry, opening one stored document at a time, so memory stays
    * flat whatever the file's size. Zip64 is used by the archiver when sizes need it.
    */
-  async streamZip(manifestId: string, user: EfolderUser, reply: FastifyReply): Promise<void> {
-    const plan = await this.rpc.send('manifest-cache.zip.plan.v1', { manifestId, user });
+  async streamZip(
+    manifestId: string,
+    user: EfolderUser,
+    actor: Actor,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const plan = await this.rpc.send('manifest-cache.zip.plan.v1', { manifestId, user, actor });
     const zip = archiver('zip', { store: true });
     zip.on('warning', (err) => this.logger.warn({ err, manifestId }, 'zip warning'));
     zip.on('error', (err) => {

@@ -57,6 +57,7 @@ import { RequireScopes } from '../auth/decorators';
 import { ServicesClient } from '../rpc';
 import { UuidParam } from '../http/input-limits';
 import { GATEWAY_STORAGE } from '../storage';
+import { actorOf } from '../auth/actor';
 
 export class FieldBody {
   @IsString() @MinLength(1) @MaxLength(100) name!: string;
@@ -174,8 +175,6 @@ export class PubSubPushBody {
   @IsOptional() @IsString() subscription?: string;
 }
 
-const user = (req: AuthedRequest) => req.caller!.keyId;
-
 function need<T>(v: T | null | undefined, field: string, source: string): T {
   if (v === undefined || v === null || v === '')
     throw new BadRequestException(`${field} is required for source ${source}`);
@@ -202,32 +201,32 @@ export class ExtractionController {
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Save a named set of fields that jobs can start from' })
   createTemplate(@Body() b: CreateTemplateBody, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.template.create.v1', { userId: user(req), ...b });
+    return this.rpc.send('extraction.template.create.v1', { actor: actorOf(req), ...b });
   }
 
   @Get('templates')
   @RequireScopes('extraction:read')
   templates(@Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.template.list.v1', { userId: user(req) });
+    return this.rpc.send('extraction.template.list.v1', { actor: actorOf(req) });
   }
 
   @Post('extraction-jobs')
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Create a job with the fields to extract' })
   createJob(@Body() b: CreateJobBody, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.job.create.v1', { userId: user(req), ...b });
+    return this.rpc.send('extraction.job.create.v1', { actor: actorOf(req), ...b });
   }
 
   @Get('extraction-jobs')
   @RequireScopes('extraction:read')
   listJobs(@Query() q: ListQuery, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.job.list.v1', { userId: user(req), ...q });
+    return this.rpc.send('extraction.job.list.v1', { actor: actorOf(req), ...q });
   }
 
   @Get('extraction-jobs/:id')
   @RequireScopes('extraction:read')
   getJob(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.job.get.v1', { userId: user(req), id });
+    return this.rpc.send('extraction.job.get.v1', { actor: actorOf(req), id });
   }
 
   @Put('extraction-jobs/:id/fields')
@@ -239,7 +238,7 @@ export class ExtractionController {
     @Req() req: AuthedRequest,
   ) {
     return this.rpc.send('extraction.job.fields.replace.v1', {
-      userId: user(req),
+      actor: actorOf(req),
       id,
       fields: b.fields,
     });
@@ -283,7 +282,7 @@ export class ExtractionController {
     }
     const r = await this.rpc.send(
       'extraction.file.add.v1',
-      { userId: user(req), jobId, file },
+      { actor: actorOf(req), jobId, file },
       { timeoutMs: 60_000 },
     );
     // A file whose content the job already holds is not added twice.
@@ -294,7 +293,7 @@ export class ExtractionController {
   @Get('extraction-jobs/:id/files')
   @RequireScopes('extraction:read')
   files(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.file.list.v1', { userId: user(req), jobId });
+    return this.rpc.send('extraction.file.list.v1', { actor: actorOf(req), jobId });
   }
 
   @Delete('extraction-jobs/:id/files/:fileId')
@@ -305,7 +304,7 @@ export class ExtractionController {
     @Param('fileId', UuidParam) fileId: string,
     @Req() req: AuthedRequest,
   ) {
-    await this.rpc.send('extraction.file.remove.v1', { userId: user(req), jobId, fileId });
+    await this.rpc.send('extraction.file.remove.v1', { actor: actorOf(req), jobId, fileId });
   }
 
   @Post('extraction-jobs/:id/runs')
@@ -313,25 +312,25 @@ export class ExtractionController {
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Start a run: one task per file, worked off a queue' })
   startRun(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.run.start.v1', { userId: user(req), jobId });
+    return this.rpc.send('extraction.run.start.v1', { actor: actorOf(req), jobId });
   }
 
   @Get('extraction-jobs/:id/runs')
   @RequireScopes('extraction:read')
   runs(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.run.list.v1', { userId: user(req), jobId });
+    return this.rpc.send('extraction.run.list.v1', { actor: actorOf(req), jobId });
   }
 
   @Get('job-runs/:id')
   @RequireScopes('extraction:read')
   run(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.run.get.v1', { userId: user(req), id });
+    return this.rpc.send('extraction.run.get.v1', { actor: actorOf(req), id });
   }
 
   @Get('job-runs/:id/results')
   @RequireScopes('extraction:read')
   results(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.run.results.v1', { userId: user(req), id });
+    return this.rpc.send('extraction.run.results.v1', { actor: actorOf(req), id });
   }
 
   @Post('job-runs/:id/exports')
@@ -343,13 +342,13 @@ export class ExtractionController {
     @Body() b: ExportBody,
     @Req() req: AuthedRequest,
   ) {
-    return this.rpc.send('extraction.export.create.v1', { userId: user(req), runId, ...b });
+    return this.rpc.send('extraction.export.create.v1', { actor: actorOf(req), runId, ...b });
   }
 
   @Get('job-exports/:id')
   @RequireScopes('extraction:read')
   async getExport(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    const e = await this.rpc.send('extraction.export.get.v1', { userId: user(req), id });
+    const e = await this.rpc.send('extraction.export.get.v1', { actor: actorOf(req), id });
     // The storage key and content type are for this gateway, not for callers.
     return Object.fromEntries(
       Object.entries(e).filter(([k]) => k !== 'storageKey' && k !== 'contentType'),
@@ -363,7 +362,7 @@ export class ExtractionController {
     @Req() req: AuthedRequest,
     @Res() reply: FastifyReply,
   ) {
-    const e = await this.rpc.send('extraction.export.get.v1', { userId: user(req), id });
+    const e = await this.rpc.send('extraction.export.get.v1', { actor: actorOf(req), id });
     if (e.status !== 'completed' || !e.storageKey)
       throw new ConflictException(`export is ${e.status}; download it when it has completed`);
     await reply
@@ -392,7 +391,7 @@ export class IntegrationsController {
     @Req() req: AuthedRequest,
   ) {
     return this.rpc.send('extraction.oauth.authorize.v1', {
-      userId: user(req),
+      actor: actorOf(req),
       provider: providerOf(provider),
       redirectUri: q.redirectUri,
     });
@@ -408,7 +407,7 @@ export class IntegrationsController {
   ) {
     return this.rpc.send(
       'extraction.oauth.callback.v1',
-      { userId: user(req), provider: providerOf(provider), code: q.code, state: q.state },
+      { actor: actorOf(req), provider: providerOf(provider), code: q.code, state: q.state },
       { timeoutMs: 30_000 },
     );
   }
@@ -416,7 +415,7 @@ export class IntegrationsController {
   @Get('integration-accounts')
   @RequireScopes('extraction:read')
   accounts(@Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.account.list.v1', { userId: user(req) });
+    return this.rpc.send('extraction.account.list.v1', { actor: actorOf(req) });
   }
 
   @Delete('integration-accounts/:id')
@@ -425,7 +424,7 @@ export class IntegrationsController {
   disconnect(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send(
       'extraction.account.disconnect.v1',
-      { userId: user(req), id },
+      { actor: actorOf(req), id },
       { timeoutMs: 30_000 },
     );
   }
@@ -454,7 +453,7 @@ export class IntegrationsController {
   createAutomation(@Body() b: CreateAutomationBody, @Req() req: AuthedRequest) {
     return this.rpc.send(
       'extraction.automation.create.v1',
-      { userId: user(req), ...b },
+      { actor: actorOf(req), ...b },
       { timeoutMs: 30_000 },
     );
   }
@@ -462,13 +461,13 @@ export class IntegrationsController {
   @Get('automations')
   @RequireScopes('extraction:read')
   automations(@Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.automation.list.v1', { userId: user(req) });
+    return this.rpc.send('extraction.automation.list.v1', { actor: actorOf(req) });
   }
 
   @Get('automations/:id')
   @RequireScopes('extraction:read')
   automation(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.automation.get.v1', { userId: user(req), id });
+    return this.rpc.send('extraction.automation.get.v1', { actor: actorOf(req), id });
   }
 
   @Patch('automations/:id')
@@ -478,13 +477,13 @@ export class IntegrationsController {
     @Body() b: UpdateAutomationBody,
     @Req() req: AuthedRequest,
   ) {
-    return this.rpc.send('extraction.automation.update.v1', { userId: user(req), id, ...b });
+    return this.rpc.send('extraction.automation.update.v1', { actor: actorOf(req), id, ...b });
   }
 
   @Get('automations/:id/runs')
   @RequireScopes('extraction:read')
   automationRuns(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.automation.runs.v1', { userId: user(req), id });
+    return this.rpc.send('extraction.automation.runs.v1', { actor: actorOf(req), id });
   }
 }
 

@@ -22,6 +22,8 @@ import {
 import { RequireScopes } from '../auth/decorators';
 import { ServicesClient } from '../rpc';
 import { UuidParam } from '../http/input-limits';
+import type { Actor } from '@app/contracts';
+import { ActorOf } from '../auth/actor';
 
 export class RecordUploadBody {
   @IsString()
@@ -92,8 +94,12 @@ export class UploadsController {
   @ApiOperation({
     summary: 'Record an upload by its Lighthouse request id (201 new, 200 already recorded)',
   })
-  async record(@Body() body: RecordUploadBody, @Res({ passthrough: true }) reply: FastifyReply) {
-    const res = await this.rpc.send('upload-status.upload.record.v1', body);
+  async record(
+    @Body() body: RecordUploadBody,
+    @ActorOf() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const res = await this.rpc.send('upload-status.upload.record.v1', { ...body, actor });
     void reply.status(res.created ? 201 : 200);
     return res.upload;
   }
@@ -101,15 +107,15 @@ export class UploadsController {
   @Get('document-uploads')
   @RequireScopes('uploads:read')
   @ApiOperation({ summary: 'Uploads, newest first, filtered, with cursor pagination' })
-  list(@Query() q: ListUploadsQuery) {
-    return this.rpc.send('upload-status.upload.list.v1', q);
+  list(@Query() q: ListUploadsQuery, @ActorOf() actor: Actor) {
+    return this.rpc.send('upload-status.upload.list.v1', { ...q, actor });
   }
 
   @Get('document-uploads/:id')
   @RequireScopes('uploads:read')
   @ApiOperation({ summary: 'One upload with its transition history' })
-  get(@Param('id', UuidParam) id: string) {
-    return this.rpc.send('upload-status.upload.get.v1', { id });
+  get(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
+    return this.rpc.send('upload-status.upload.get.v1', { actor, id });
   }
 
   @Get('form526-submissions/:id/document-status')
@@ -117,13 +123,14 @@ export class UploadsController {
   @ApiOperation({
     summary: "A submission's uploads by type, overall state, and whether the claim can proceed",
   })
-  submission(@Param('id') id: string, @Query() q: DocumentStatusQuery) {
+  submission(@Param('id') id: string, @Query() q: DocumentStatusQuery, @ActorOf() actor: Actor) {
     const formAttachmentIds =
       q.formAttachmentIds
         ?.split(',')
         .map((s) => s.trim())
         .filter(Boolean) ?? [];
     return this.rpc.send('upload-status.submission.document-status.v1', {
+      actor,
       form526SubmissionId: id,
       formAttachmentIds,
     });

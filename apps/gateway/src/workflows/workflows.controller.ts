@@ -51,6 +51,8 @@ import { GATEWAY_STORAGE } from '../storage';
 import { ServicesClient } from '../rpc';
 import { accessCodeHeader, UuidParam } from '../http/input-limits';
 import { RequestValidationError } from '../http/validation';
+import type { Actor } from '@app/contracts';
+import { ActorOf } from '../auth/actor';
 
 export class RecipientBody {
   @IsIn(RECIPIENT_TYPES) type!: RecipientType;
@@ -127,9 +129,9 @@ export class WorkflowsController {
   @Post()
   @RequireScopes('workflows:write')
   @ApiOperation({ summary: 'Create a workflow; the answer carries each recipient link, once' })
-  async create(@Body() b: CreateWorkflowBody, @Req() req: AuthedRequest) {
+  async create(@Body() b: CreateWorkflowBody, @Req() req: AuthedRequest, @ActorOf() actor: Actor) {
     // A caller names only keys of its own upload namespace, never another service's blobs.
-    const own = workflowUploadPrefix(req.caller!.keyId);
+    const own = workflowUploadPrefix(actor.tenantId, actor.callerId);
     let documentKey = b.documentKey;
     if (documentKey !== undefined && !isWorkflowUploadKey(documentKey, own))
       throw new RequestValidationError([
@@ -144,7 +146,7 @@ export class WorkflowsController {
     return this.rpc.send(
       'pdf-workflow.workflow.create.v1',
       {
-        creatorId: req.caller!.keyId,
+        actor,
         documentKey,
         recipients: b.recipients,
         expiresInHours: b.expiresInHours,
@@ -157,34 +159,40 @@ export class WorkflowsController {
 
   @Get()
   @RequireScopes('workflows:read')
-  list(@Query() q: ListWorkflowsQuery) {
-    return this.rpc.send('pdf-workflow.workflow.list.v1', q);
+  list(@Query() q: ListWorkflowsQuery, @ActorOf() actor: Actor) {
+    return this.rpc.send('pdf-workflow.workflow.list.v1', { ...q, actor });
   }
 
   @Get('stats')
   @RequireScopes('workflows:read')
-  stats() {
-    return this.rpc.send('pdf-workflow.workflow.stats.v1', {});
+  stats(@ActorOf() actor: Actor) {
+    return this.rpc.send('pdf-workflow.workflow.stats.v1', { actor });
   }
 
   @Get(':id')
   @RequireScopes('workflows:read')
-  get(@Param('id', UuidParam) id: string) {
-    return this.rpc.send('pdf-workflow.workflow.get.v1', { id });
+  get(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
+    return this.rpc.send('pdf-workflow.workflow.get.v1', { actor, id });
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
   @RequireScopes('workflows:write')
-  cancel(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('pdf-workflow.workflow.cancel.v1', { id, client: clientOf(req) });
+  cancel(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest, @ActorOf() actor: Actor) {
+    return this.rpc.send('pdf-workflow.workflow.cancel.v1', { actor, id, client: clientOf(req) });
   }
 
   @Post(':id/extend')
   @HttpCode(200)
   @RequireScopes('workflows:write')
-  extend(@Param('id', UuidParam) id: string, @Body() b: ExtendBody, @Req() req: AuthedRequest) {
+  extend(
+    @Param('id', UuidParam) id: string,
+    @Body() b: ExtendBody,
+    @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
+  ) {
     return this.rpc.send('pdf-workflow.workflow.extend.v1', {
+      actor,
       id,
       hours: b.hours,
       client: clientOf(req),
@@ -198,14 +206,14 @@ export class WorkflowsController {
     summary:
       "Send the current recipient's link again, with a new access code (lifts a lock after wrong codes)",
   })
-  resend(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('pdf-workflow.workflow.resend.v1', { id, client: clientOf(req) });
+  resend(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest, @ActorOf() actor: Actor) {
+    return this.rpc.send('pdf-workflow.workflow.resend.v1', { actor, id, client: clientOf(req) });
   }
 
   @Get(':id/audit')
   @RequireScopes('workflows:read')
-  audit(@Param('id', UuidParam) id: string) {
-    return this.rpc.send('pdf-workflow.workflow.audit.v1', { id });
+  audit(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
+    return this.rpc.send('pdf-workflow.workflow.audit.v1', { actor, id });
   }
 
   @Get(':id/document')
@@ -213,9 +221,11 @@ export class WorkflowsController {
   async document(
     @Param('id', UuidParam) id: string,
     @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
     @Res() reply: FastifyReply,
   ) {
     const f = await this.rpc.send('pdf-workflow.workflow.document.v1', {
+      actor,
       id,
       client: clientOf(req),
     });
@@ -229,12 +239,14 @@ export class WorkflowsController {
     @Param('id', UuidParam) id: string,
     @Param('attachmentId', UuidParam) attachmentId: string,
     @Req() req: AuthedRequest,
+    @ActorOf() actor: Actor,
     @Res() reply: FastifyReply,
   ) {
     await stream(
       this.storage,
       reply,
       await this.rpc.send('pdf-workflow.attachment.download.v1', {
+        actor,
         id,
         attachmentId,
         client: clientOf(req),

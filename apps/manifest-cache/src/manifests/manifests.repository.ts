@@ -1,5 +1,6 @@
-import { isUuid } from '@app/contracts';
+import { type Actor, isUuid, readScope } from '@app/contracts';
 import { Injectable } from '@nestjs/common';
+import { assertActor } from '@app/messaging';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import type {
@@ -92,6 +93,23 @@ const ATTRIBUTES_SQL = (withRecords: boolean) => `
 
 export const MANIFEST_VIEW_SQL = `SELECT m.id, ${ATTRIBUTES_SQL(true)} AS attributes FROM manifests m WHERE m.id = $1`;
 
+/**
+ * An eFolder user as the audit knows them: the CSS id and station of the caller's tenant.
+ * The manifest itself is shared (it is the upstream's data, cached once); who asked for it,
+ * and so who may read it here, is per tenant.
+ */
+export type TenantUser = EfolderUser & {
+  /** The tenant actions are recorded for. */
+  tenantId: string;
+  /** The tenant checks are limited to (null: any, for an operator's read). */
+  tenantScope: string | null;
+};
+
+export function tenantUser(user: EfolderUser, actor: Actor): TenantUser {
+  assertActor(actor);
+  return { ...user, tenantId: actor.tenantId, tenantScope: readScope(actor) };
+}
+
 @Injectable()
 export class ManifestsRepository {
   constructor(@InjectDataSource() readonly ds: DataSource) {}
@@ -149,30 +167,32 @@ export class ManifestsRepository {
   async recordUserAction(
     m: EntityManager | DataSource,
     manifestId: string,
-    user: EfolderUser,
+    user: TenantUser,
     action: UserAction,
   ): Promise<void> {
     await m.query(
-      `INSERT INTO user_manifests (manifest_id, css_id, station_id, action) VALUES ($1, $2, $3, $4)`,
-      [manifestId, user.cssId, user.stationId, action],
+      `INSERT INTO user_manifests (manifest_id, css_id, station_id, action, tenant_id) VALUES ($1, $2, $3, $4, $5)`,
+      [manifestId, user.cssId, user.stationId, action, user.tenantId],
     );
   }
 
-  async userHasManifest(manifestId: string, user: EfolderUser): Promise<boolean> {
+  async userHasManifest(manifestId: string, user: TenantUser): Promise<boolean> {
     const rows = await this.ds.query<unknown[]>(
-      `SELECT 1 FROM user_manifests WHERE manifest_id = $1 AND css_id = $2 AND station_id = $3 LIMIT 1`,
-      [manifestId, user.cssId, user.stationId],
+      `SELECT 1 FROM user_manifests WHERE manifest_id = $1 AND css_id = $2 AND station_id = $3
+          AND ($4::text IS NULL OR tenant_id = $4) LIMIT 1`,
+      [manifestId, user.cssId, user.stationId, user.tenantScope],
     );
     return rows.length > 0;
   }
 
-  /** The manifest's file number if this user has asked for it, in one round trip. */
-  async ownedFileNumber(manifestId: string, user: EfolderUser): Promise<string | null> {
+  /** The manifest's file number if this user (of this tenant) has asked for it, in one round trip. */
+  async ownedFileNumber(manifestId: string, user: TenantUser): Promise<string | null> {
     const rows = await this.ds.query<Array<{ file_number: string }>>(
       `SELECT m.file_number FROM manifests m
         WHERE m.id = $1 AND EXISTS (SELECT 1 FROM user_manifests u
-                                     WHERE u.manifest_id = m.id AND u.css_id = $2 AND u.station_id = $3)`,
-      [manifestId, user.cssId, user.stationId],
+                                     WHERE u.manifest_id = m.id AND u.css_id = $2 AND u.station_id = $3
+                                       AND ($4::text IS NULL OR u.tenant_id = $4))`,
+      [manifestId, user.cssId, user.stationId, user.tenantScope],
     );
     return rows[0]?.file_number ?? null;
   }
@@ -185,17 +205,18 @@ export class ManifestsRepository {
     return rows[0] ?? null;
   }
 
-  history(user: EfolderUser, days: number, limit: number): Promise<ManifestHistoryItem[]> {
+  history(user: TenantUser, days: number, limit: number): Promise<ManifestHistoryItem[]> {
     return this.ds.query<ManifestHistoryItem[]>(
       `WITH mine AS (
          SELECT manifest_id, max(created_at) AS requested_at FROM user_manifests
           WHERE css_id = $1 AND station_id = $2 AND created_at > now() - make_interval(days => $3)
+            AND ($5::text IS NULL OR tenant_id = $5)
           GROUP BY manifest_id ORDER BY requested_at DESC LIMIT $4)
        SELECT m.id, 'manifest' AS type,
               (${ATTRIBUTES_SQL(false)})::jsonb || jsonb_build_object('requested_at', mine.requested_at) AS attributes
          FROM mine JOIN manifests m ON m.id = mine.manifest_id
         ORDER BY mine.requested_at DESC`,
-      [user.cssId, user.stationId, days, limit],
+      [user.cssId, user.stationId, days, limit, user.tenantScope],
     );
   }
 

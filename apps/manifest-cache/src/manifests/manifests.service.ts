@@ -13,7 +13,7 @@ import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { ManifestCacheConfig } from '../config';
 import { UpstreamClient, UpstreamError } from '../upstream/upstream.client';
 import { DocumentStore } from './document-store';
-import { ManifestsRepository } from './manifests.repository';
+import { ManifestsRepository, type TenantUser } from './manifests.repository';
 import { zipEntryName, zipFileName } from './zip-names';
 
 const FILE_NUMBER = /^\d{8,9}$/;
@@ -34,7 +34,7 @@ export class ManifestsService {
    * Starts or joins the fetch of a veteran's manifest. Sources that are fresh are served
    * from the cache; the others are claimed (once, whatever the concurrency) and queued.
    */
-  async start(fileNumber: string, user: EfolderUser, force = false): Promise<ManifestView> {
+  async start(fileNumber: string, user: TenantUser, force = false): Promise<ManifestView> {
     assertFileNumber(fileNumber);
     assertUser(user);
     await this.assertAccess(fileNumber, user);
@@ -43,24 +43,24 @@ export class ManifestsService {
     return this.view(manifestId);
   }
 
-  async refresh(manifestId: string, user: EfolderUser): Promise<ManifestView> {
+  async refresh(manifestId: string, user: TenantUser): Promise<ManifestView> {
     const fileNumber = await this.ownedFileNumber(manifestId, user);
     await this.assertAccess(fileNumber, user);
     await this.claimAndQueue(manifestId, user, 'refreshed', true);
     return this.view(manifestId);
   }
 
-  async get(manifestId: string, user: EfolderUser): Promise<ManifestView> {
+  async get(manifestId: string, user: TenantUser): Promise<ManifestView> {
     await this.ownedFileNumber(manifestId, user);
     return this.view(manifestId);
   }
 
-  history(user: EfolderUser): Promise<ManifestHistoryItem[]> {
+  history(user: TenantUser): Promise<ManifestHistoryItem[]> {
     assertUser(user);
     return this.repo.history(user, 30, 50);
   }
 
-  async startFilesDownload(manifestId: string, user: EfolderUser): Promise<ManifestView> {
+  async startFilesDownload(manifestId: string, user: TenantUser): Promise<ManifestView> {
     const fileNumber = await this.ownedFileNumber(manifestId, user);
     await this.assertAccess(fileNumber, user);
     await this.repo.ds.transaction(async (m) => {
@@ -73,7 +73,7 @@ export class ManifestsService {
     return this.view(manifestId);
   }
 
-  async zipPlan(manifestId: string, user: EfolderUser): Promise<ZipPlan> {
+  async zipPlan(manifestId: string, user: TenantUser): Promise<ZipPlan> {
     await this.ownedFileNumber(manifestId, user);
     const [names, rows] = await Promise.all([
       this.repo.manifestNames(manifestId),
@@ -94,7 +94,7 @@ export class ManifestsService {
   }
 
   /** One document's stored content, fetched from its source on first request. */
-  async content(recordRef: string, user: EfolderUser): Promise<StoredContent> {
+  async content(recordRef: string, user: TenantUser): Promise<StoredContent> {
     assertUser(user);
     const r = await this.repo.findRecord(recordRef);
     if (!r || !(await this.repo.userHasManifest(r.manifest_id, user))) {
@@ -125,7 +125,7 @@ export class ManifestsService {
     };
   }
 
-  async documentCount(fileNumber: string, user: EfolderUser): Promise<{ documents: number }> {
+  async documentCount(fileNumber: string, user: TenantUser): Promise<{ documents: number }> {
     assertFileNumber(fileNumber);
     assertUser(user);
     await this.assertAccess(fileNumber, user);
@@ -146,7 +146,7 @@ export class ManifestsService {
 
   private async claimAndQueue(
     manifestId: string,
-    user: EfolderUser,
+    user: TenantUser,
     action: 'requested' | 'refreshed',
     force: boolean,
   ): Promise<void> {
@@ -182,7 +182,7 @@ export class ManifestsService {
   }
 
   /** The manifest's file number, if this user has asked for it; otherwise not found. */
-  private async ownedFileNumber(manifestId: string, user: EfolderUser): Promise<string> {
+  private async ownedFileNumber(manifestId: string, user: TenantUser): Promise<string> {
     assertUser(user);
     const fileNumber = isUuid(manifestId)
       ? await this.repo.ownedFileNumber(manifestId, user)
@@ -191,7 +191,7 @@ export class ManifestsService {
     return fileNumber;
   }
 
-  private async assertAccess(fileNumber: string, user: EfolderUser): Promise<void> {
+  private async assertAccess(fileNumber: string, user: TenantUser): Promise<void> {
     let allowed: boolean;
     try {
       allowed = await this.upstream.canAccess(fileNumber, user.cssId, user.stationId);

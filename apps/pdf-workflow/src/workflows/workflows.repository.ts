@@ -145,14 +145,17 @@ export class WorkflowsRepository {
     );
   }
 
+  /** The workflow, if the tenant has it (null: any tenant, for an operator's read or a job). */
   async session(
     m: EntityManager | DataSource,
     id: string,
+    tenant: string | null,
     lock = false,
   ): Promise<SessionRow | null> {
     const rows = await m.query<SessionRow[]>(
-      `SELECT * FROM workflow_sessions WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
-      [id],
+      `SELECT * FROM workflow_sessions WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)
+        ${lock ? 'FOR UPDATE' : ''}`,
+      [id, tenant],
     );
     return rows[0] ?? null;
   }

@@ -72,32 +72,37 @@ export class UploadsRepository {
   constructor(@InjectDataSource() readonly ds: DataSource) {}
 
   /** Inserts once per request id (the constraint decides); returns the row either way. */
-  async record(i: UploadIntake): Promise<{ created: boolean; row: UploadRow }> {
-    const inserted = await this.ds.query<UploadRow[]>(
-      `INSERT INTO document_uploads (form526_submission_id, lighthouse_request_id, document_type, form_attachment_id, uploaded_at)
-       VALUES ($1, $2, $3, $4, $5)
+  async record(
+    tenantId: string,
+    i: UploadIntake,
+  ): Promise<{ created: boolean; row: UploadRow & { tenant_id: string } }> {
+    const inserted = await this.ds.query<Array<UploadRow & { tenant_id: string }>>(
+      `INSERT INTO document_uploads (tenant_id, form526_submission_id, lighthouse_request_id, document_type, form_attachment_id, uploaded_at)
+       VALUES ($6, $1, $2, $3, $4, $5)
        ON CONFLICT (lighthouse_request_id) DO NOTHING
-       RETURNING ${COLUMNS}`,
+       RETURNING ${COLUMNS}, tenant_id`,
       [
         i.form526SubmissionId,
         i.lighthouseRequestId,
         i.documentType,
         i.formAttachmentId ?? null,
         i.uploadedAt ?? null,
+        tenantId,
       ],
     );
     if (inserted[0]) return { created: true, row: inserted[0] };
-    const existing = await this.ds.query<UploadRow[]>(
-      `SELECT ${COLUMNS} FROM document_uploads WHERE lighthouse_request_id = $1`,
+    const existing = await this.ds.query<Array<UploadRow & { tenant_id: string }>>(
+      `SELECT ${COLUMNS}, tenant_id FROM document_uploads WHERE lighthouse_request_id = $1`,
       [i.lighthouseRequestId],
     );
     return { created: false, row: existing[0] };
   }
 
-  async get(id: string): Promise<UploadRow | null> {
+  /** The upload, if the tenant has it (null: any tenant, for an operator's read). */
+  async get(id: string, tenant: string | null): Promise<UploadRow | null> {
     const rows = await this.ds.query<UploadRow[]>(
-      `SELECT ${COLUMNS} FROM document_uploads WHERE id = $1`,
-      [id],
+      `SELECT ${COLUMNS} FROM document_uploads WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,
+      [id, tenant],
     );
     return rows[0] ?? null;
   }
@@ -112,12 +117,14 @@ export class UploadsRepository {
 
   /** Newest first, by keyset on (created_at, id), so pages are stable while rows arrive. */
   list(
+    tenant: string | null,
     q: UploadListQuery & { limit: number },
     after?: { createdAt: string; id: string },
   ): Promise<UploadRow[]> {
     return this.ds.query<UploadRow[]>(
       `SELECT ${COLUMNS} FROM document_uploads
-        WHERE ($1::text IS NULL OR form526_submission_id = $1)
+        WHERE ($7::text IS NULL OR tenant_id = $7)
+          AND ($1::text IS NULL OR form526_submission_id = $1)
           AND ($2::text IS NULL OR status = $2)
           AND ($3::text IS NULL OR document_type = $3)
           AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
@@ -130,11 +137,15 @@ export class UploadsRepository {
         after?.createdAt ?? null,
         after?.id ?? null,
         q.limit,
+        tenant,
       ],
     );
   }
 
-  submissionCounts(submissionId: string): Promise<
+  submissionCounts(
+    tenant: string | null,
+    submissionId: string,
+  ): Promise<
     Array<{
       document_type: DocumentType;
       status: UploadStatus;
@@ -145,8 +156,9 @@ export class UploadsRepository {
     return this.ds.query(
       `SELECT document_type, status, count(*)::int AS n,
               coalesce(array_agg(form_attachment_id) FILTER (WHERE form_attachment_id IS NOT NULL), '{}') AS attachment_ids
-         FROM document_uploads WHERE form526_submission_id = $1 GROUP BY document_type, status`,
-      [submissionId],
+         FROM document_uploads WHERE form526_submission_id = $1 AND ($2::text IS NULL OR tenant_id = $2)
+        GROUP BY document_type, status`,
+      [submissionId, tenant],
     );
   }
 

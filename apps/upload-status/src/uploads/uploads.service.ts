@@ -1,6 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import {
+  type Actor,
+  DEFAULT_TENANT,
   DOCUMENT_TYPES,
+  readScope,
+  TENANT_ID_PATTERN,
   type SubmissionDocumentStatus,
   type UploadIntake,
   type UploadListQuery,
@@ -8,7 +12,7 @@ import {
   type UploadView,
   isUuid,
 } from '@app/contracts';
-import { EventBus, rpcError } from '@app/messaging';
+import { assertActor, EventBus, PermanentEventError, rpcError } from '@app/messaging';
 import { toView, UploadsRepository } from './uploads.repository';
 
 const INT64 = /^[1-9]\d{0,18}$/;
@@ -26,14 +30,26 @@ export class UploadsService implements OnModuleInit {
     this.bus.on<UploadStatusEvents['claims.document.uploaded.v1']>(
       'claims.document.uploaded.v1',
       async (p) => {
-        await this.record(p);
+        const tenantId = p.tenantId ?? DEFAULT_TENANT;
+        if (!TENANT_ID_PATTERN.test(tenantId))
+          throw new PermanentEventError(`tenantId ${JSON.stringify(tenantId)} is not a tenant id`);
+        await this.record(tenantId, p);
       },
     );
   }
 
-  async record(i: UploadIntake): Promise<{ created: boolean; upload: UploadView }> {
+  async record(
+    tenantId: string,
+    i: UploadIntake,
+  ): Promise<{ created: boolean; upload: UploadView }> {
     const intake = validateIntake(i);
-    const { created, row } = await this.repo.record(intake);
+    const { created, row } = await this.repo.record(tenantId, intake);
+    // Another tenant's upload is never named or shown: only that the id is taken.
+    if (row.tenant_id !== tenantId)
+      throw rpcError(
+        'conflict',
+        `request id ${intake.lighthouseRequestId} is already recorded for another upload`,
+      );
     if (
       row.form526_submission_id !== intake.form526SubmissionId ||
       row.document_type !== intake.documentType
@@ -49,14 +65,19 @@ export class UploadsService implements OnModuleInit {
     return { created, upload: toView(row) };
   }
 
-  async get(id: string): Promise<UploadView> {
+  async get(actor: Actor, id: string): Promise<UploadView> {
+    assertActor(actor);
     if (!isUuid(id)) throw rpcError('not_found', `no upload ${id}`);
-    const row = await this.repo.get(id);
+    const row = await this.repo.get(id, readScope(actor));
     if (!row) throw rpcError('not_found', `no upload ${id}`);
     return toView(row, await this.repo.history(id));
   }
 
-  async list(q: UploadListQuery): Promise<{ data: UploadView[]; nextCursor: string | null }> {
+  async list(
+    actor: Actor,
+    q: UploadListQuery,
+  ): Promise<{ data: UploadView[]; nextCursor: string | null }> {
+    assertActor(actor);
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 200);
     let after: { createdAt: string; id: string } | undefined;
     if (q.cursor) {
@@ -74,7 +95,7 @@ export class UploadsService implements OnModuleInit {
         });
       }
     }
-    const rows = await this.repo.list({ ...q, limit: limit + 1 }, after);
+    const rows = await this.repo.list(readScope(actor), { ...q, limit: limit + 1 }, after);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const nextCursor =
@@ -88,10 +109,12 @@ export class UploadsService implements OnModuleInit {
 
   /** The submission as a whole: per document type, overall state, and whether the claim can proceed. */
   async submissionStatus(
+    actor: Actor,
     form526SubmissionId: string,
     formAttachmentIds: string[] = [],
   ): Promise<SubmissionDocumentStatus> {
-    const rows = await this.repo.submissionCounts(form526SubmissionId);
+    assertActor(actor);
+    const rows = await this.repo.submissionCounts(readScope(actor), form526SubmissionId);
     const byDocumentType: SubmissionDocumentStatus['byDocumentType'] = {};
     const totals = { pending: 0, in_progress: 0, completed: 0, failed: 0 };
     const attachments = new Set<string>();

@@ -2,6 +2,7 @@ import { Init1764028800000 } from './1764028800000-Init';
 import { Jobs1764600000000 } from './1764600000000-Jobs';
 import { Integrations1764700000000 } from './1764700000000-Integrations';
 import { RpcRequests1764900000000 } from '@app/database';
+import { Tenants1765100000000 } from './1765100000000-Tenants';
 
 /** Committed migrations, in order. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Jobs1764600000000,
   Integrations1764700000000,
   RpcRequests1764900000000,
+  Tenants1765100000000,
 ];

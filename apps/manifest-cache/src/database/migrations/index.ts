@@ -1,6 +1,12 @@
 import { Init1764028800000 } from './1764028800000-Init';
 import { Manifests1764200000000 } from './1764200000000-Manifests';
 import { RpcRequests1764900000000 } from '@app/database';
+import { Tenants1765100000000 } from './1765100000000-Tenants';
 
 /** Committed migrations, in order. */
-export const migrations = [Init1764028800000, Manifests1764200000000, RpcRequests1764900000000];
+export const migrations = [
+  Init1764028800000,
+  Manifests1764200000000,
+  RpcRequests1764900000000,
+  Tenants1765100000000,
+];
