@@ -1,18 +1,27 @@
-import { isServiceName, SERVICES, type ServiceName } from '@app/contracts';
 import { loadConfig, serviceSchema } from '@app/config';
 import { runServiceMigrations } from '@app/database';
 import { serviceDataSource } from '@app/service-kit';
-import { databaseUrlEnvOf, DEFINITIONS } from './services';
+import { gatewayDataSource } from '../apps/gateway/src/database/data-source';
+import {
+  databaseUrlEnvOf,
+  DEFINITIONS,
+  isSchemaOwner,
+  SCHEMA_OWNERS,
+  type SchemaOwner,
+} from './services';
 
-/** Runs each service's committed migrations with that service's own credentials. */
+/** Runs each service's (and the gateway's) committed migrations with its own credentials. */
 export async function migrate(
-  services: readonly ServiceName[],
-  urlFor: (s: ServiceName) => string,
+  owners: readonly SchemaOwner[],
+  urlFor: (s: SchemaOwner) => string,
   log: (msg: string) => void = () => undefined,
 ): Promise<void> {
-  for (const service of services) {
+  for (const service of owners) {
     const config = loadConfig(serviceSchema, { ...process.env, DATABASE_URL: urlFor(service) });
-    const ds = serviceDataSource(DEFINITIONS[service], config);
+    const ds =
+      service === 'gateway'
+        ? gatewayDataSource({ ...config, DB_POOL_MAX: 2 }, 'gateway-migrate')
+        : serviceDataSource(DEFINITIONS[service], config);
     await ds.initialize();
     try {
       const ran = await runServiceMigrations(ds);
@@ -25,12 +34,12 @@ export async function migrate(
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  const bad = args.filter((a) => !isServiceName(a));
+  const bad = args.filter((a) => !isSchemaOwner(a));
   if (bad.length) {
-    console.error(`unknown service(s): ${bad.join(', ')}; known: ${SERVICES.join(', ')}`);
+    console.error(`unknown service(s): ${bad.join(', ')}; known: ${SCHEMA_OWNERS.join(', ')}`);
     process.exit(2);
   }
-  const services = args.length ? (args as ServiceName[]) : SERVICES;
+  const services = args.length ? (args as SchemaOwner[]) : SCHEMA_OWNERS;
   const fallback = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/platform';
   migrate(
     services,

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
-import { SERVICES } from '@app/contracts';
 import { testEnv } from '@app/testing';
 import { migrate } from './migrate';
 import { provision } from './provision';
+import { SCHEMA_OWNERS } from './services';
 
 describe('provision and migrate', () => {
   it('gives each service a role that can use only its own schema, and migrations run once', async () => {
@@ -19,18 +19,19 @@ describe('provision and migrate', () => {
     const logs: string[] = [];
     await Promise.all([
       migrate(
-        SERVICES,
+        SCHEMA_OWNERS,
         (s) => urls[s],
         (m) => logs.push(m),
       ),
       migrate(
-        SERVICES,
+        SCHEMA_OWNERS,
         (s) => urls[s],
         (m) => logs.push(m),
       ),
     ]);
-    expect(logs.filter((l) => l.includes('applied Init'))).toHaveLength(SERVICES.length);
-    expect(logs.filter((l) => l.includes('up to date'))).toHaveLength(SERVICES.length);
+    expect(logs.filter((l) => l.includes(': applied '))).toHaveLength(SCHEMA_OWNERS.length);
+    expect(logs.filter((l) => l.includes('up to date'))).toHaveLength(SCHEMA_OWNERS.length);
+    expect(logs).toContainEqual(expect.stringMatching(/^gateway: applied ApiKeys/));
 
     const asManifestCache = new Client({ connectionString: urls['manifest-cache'] });
     await asManifestCache.connect();

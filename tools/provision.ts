@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
-import { schemaOf, SERVICES, type ServiceName } from '@app/contracts';
+import { SCHEMA_OWNERS, type SchemaOwner, schemaOfOwner } from './services';
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -18,7 +18,7 @@ export interface ProvisionOptions {
  * Creates the database, each service's schema and (optionally) each service's role, if
  * missing. Safe to run again. Returns the URL each service should connect with.
  */
-export async function provision(o: ProvisionOptions): Promise<Record<ServiceName, string>> {
+export async function provision(o: ProvisionOptions): Promise<Record<SchemaOwner, string>> {
   const log = o.log ?? (() => undefined);
   const target = new URL(o.adminUrl);
   const dbName = decodeURIComponent(target.pathname.slice(1)) || 'postgres';
@@ -42,12 +42,12 @@ export async function provision(o: ProvisionOptions): Promise<Record<ServiceName
 
   const db = new Client({ connectionString: o.adminUrl, connectionTimeoutMillis: 5000 });
   await db.connect();
-  const urls = {} as Record<ServiceName, string>;
+  const urls = {} as Record<SchemaOwner, string>;
   try {
     // Serialise concurrent provisioning of the same database.
     await db.query('SELECT pg_advisory_lock(hashtext($1))', ['platform:provision']);
-    for (const service of SERVICES) {
-      const schema = schemaOf(service);
+    for (const service of SCHEMA_OWNERS) {
+      const schema = schemaOfOwner(service);
       if (!o.roles) {
         await db.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
         urls[service] = o.adminUrl;

@@ -8,6 +8,7 @@ import { SERVICES, type ServiceName } from '@app/contracts';
 import { generateApiKey } from '../apps/gateway/src/auth/api-keys';
 import { migrate } from './migrate';
 import { provision } from './provision';
+import { SCHEMA_OWNERS } from './services';
 
 /**
  * `npm start`: provisions the database, runs migrations, starts every app against local
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
   const roles = env.DB_SERVICE_ROLES !== 'false';
   const urls = await provision({ adminUrl: databaseUrl, roles, log });
   log(`database ready${roles ? ' (one role per service, each limited to its own schema)' : ''}`);
-  await migrate(SERVICES, (s) => urls[s], log);
+  await migrate(SCHEMA_OWNERS, (s) => urls[s], log);
 
   const simPort = Number(env.SIM_PORT ?? 3200);
   const encryptionKeys =
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
     env: {
       ...common,
       PORT: String(port),
+      DATABASE_URL: urls.gateway,
       DEV_API_KEY: devKey,
       DRAIN_DELAY_MS: env.DRAIN_DELAY_MS ?? '0',
     },
