@@ -51,7 +51,7 @@ describe('tenants through the gateway', () => {
       headers: { 'x-api-key': k, ...headers },
       ...(payload ? { payload } : {}),
     });
-    return { status: r.statusCode, body: r.body ? (r.json() as Record<string, unknown>) : {} };
+    return { status: r.statusCode, body: r.body ? r.json<Record<string, unknown>>() : {} };
   };
 
   beforeAll(async () => {
