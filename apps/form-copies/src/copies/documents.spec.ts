@@ -83,3 +83,17 @@ describe('copy documents', () => {
     expect(() => sealAnswers(doc, null, sensitive)).toThrow(SensitiveRefused);
   });
 });
+
+describe('openAnswers without the scope', () => {
+  it('redacts every answer to a sensitive question, sealed or not', () => {
+    const doc = {
+      answers: {
+        a: { id: 'a', question_id: 'mqs_ssn', value: '123-45-6789' },
+        b: { id: 'b', question_id: 'plain', value: 'shown' },
+      },
+    };
+    const read = openAnswers(doc, null, false, new Set(['mqs_ssn'])) as typeof doc;
+    expect(read.answers.a).toEqual({ id: 'a', question_id: 'mqs_ssn', redacted: true });
+    expect(read.answers.b.value).toBe('shown');
+  });
+});
