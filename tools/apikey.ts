@@ -82,6 +82,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (!command) throw new UsageError('a command is required');
+  // Everything the command needs is checked before the database is opened.
+  const run = plan(command, rest, opts);
   const url =
     process.env[databaseUrlEnvOf('gateway')] ??
     process.env.DATABASE_URL ??
@@ -91,45 +93,64 @@ async function main(argv: string[]): Promise<void> {
     'apikey',
   );
   await ds.initialize();
-  const repo = new ApiKeysRepository(ds);
   try {
-    if (command === 'create') {
-      if (!opts.caller || !/^[A-Za-z0-9_.-]{1,64}$/.test(opts.caller))
-        throw new UsageError('--caller is required (1 to 64 letters, digits, "_", "." or "-")');
-      const { key, row } = await repo.create({
-        tenantId: tenantOf(opts.tenant, true),
-        callerId: opts.caller,
-        scopes: scopesOf((opts.scopes ?? '').split(',').filter(Boolean)),
-        expiresAt: days(opts['expires-in-days']),
-        createdBy: 'cli',
-      });
-      console.log(`key (shown once; give it to the caller): ${key}`);
+    await run(new ApiKeysRepository(ds));
+  } finally {
+    await ds.destroy();
+  }
+}
+
+function plan(
+  command: string,
+  rest: string[],
+  opts: Record<string, string>,
+): (repo: ApiKeysRepository) => Promise<void> {
+  if (command === 'create') {
+    if (!opts.caller || !/^[A-Za-z0-9_.-]{1,64}$/.test(opts.caller))
+      throw new UsageError('--caller is required (1 to 64 letters, digits, "_", "." or "-")');
+    const key = {
+      tenantId: tenantOf(opts.tenant, true),
+      callerId: opts.caller,
+      scopes: scopesOf((opts.scopes ?? '').split(',').filter(Boolean)),
+      expiresAt: days(opts['expires-in-days']),
+      createdBy: 'cli',
+    };
+    return async (repo) => {
+      const { key: made, row } = await repo.create(key);
+      console.log(`key (shown once; give it to the caller): ${made}`);
       console.log(JSON.stringify(apiKeyView(row), null, 2));
-    } else if (command === 'list') {
+    };
+  }
+  if (command === 'list') {
+    return async (repo) => {
       const rows = await repo.list({ tenantId: opts.tenant, callerId: opts.caller });
       for (const r of rows.map((x) => apiKeyView(x)))
         console.log(
           `${r.id}  ${r.prefix}…  ${r.tenantId}/${r.callerId}  ${r.live ? 'live' : r.revokedAt ? 'revoked' : 'expired'}  ${r.scopes.join(',')}  expires ${r.expiresAt ?? 'never'}  last used ${r.lastUsedAt ?? 'never'}`,
         );
-    } else if (command === 'rotate') {
-      if (!rest[0]) throw new UsageError('the key id to rotate is required');
-      const overlap = Number(opts['overlap-seconds'] ?? 86_400);
-      if (!Number.isInteger(overlap) || overlap < 0 || overlap > 30 * 86_400)
-        throw new UsageError('--overlap-seconds must be 0 to 2592000');
-      const r = await repo.rotate(rest[0], overlap, days(opts['expires-in-days']), 'cli');
+    };
+  }
+  const id = rest[0];
+  if (!id || !/^[0-9a-f-]{36}$/i.test(id))
+    throw new UsageError(`the key id to ${command} is required`);
+  if (command === 'rotate') {
+    const overlap = Number(opts['overlap-seconds'] ?? 86_400);
+    if (!Number.isInteger(overlap) || overlap < 0 || overlap > 30 * 86_400)
+      throw new UsageError('--overlap-seconds must be 0 to 2592000');
+    const expiresAt = days(opts['expires-in-days']);
+    return async (repo) => {
+      const r = await repo.rotate(id, overlap, expiresAt, 'cli');
       console.log(`new key (shown once): ${r.key}`);
       console.log(
         `the old key ${r.replaced.id} works until ${r.replaced.expires_at?.toISOString()}`,
       );
-    } else {
-      if (!rest[0]) throw new UsageError('the key id to revoke is required');
-      const row = await repo.revoke(rest[0]);
-      if (!row) throw new KeyNotFoundError(`no API key ${rest[0]}`);
-      console.log(`revoked ${row.id} at ${row.revoked_at?.toISOString()}`);
-    }
-  } finally {
-    await ds.destroy();
+    };
   }
+  return async (repo) => {
+    const row = await repo.revoke(id);
+    if (!row) throw new KeyNotFoundError(`no API key ${id}`);
+    console.log(`revoked ${row.id} at ${row.revoked_at?.toISOString()}`);
+  };
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {
