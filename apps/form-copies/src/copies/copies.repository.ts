@@ -205,9 +205,9 @@ export class CopiesRepository {
   }
 
   /**
-   * The patch tried on the locked row without storing it: whether it changes the document,
-   * and every answer to a sensitive question it would leave in plaintext (to seal before
-   * storing). Patch errors (PT001-PT003) surface here, before anything is written.
+   * The patch tried on the locked row without storing it: every answer to a sensitive
+   * question it would leave in plaintext (to seal before storing). Only run when the
+   * database's guard has refused the plain result: it walks the whole document.
    */
   async tryPatch(
     m: EntityManager,
@@ -215,19 +215,26 @@ export class CopiesRepository {
     kind: PatchKind,
     patch: unknown,
     base?: unknown,
-  ): Promise<{ changed: boolean; unsealed: UnsealedAnswer[] }> {
+  ): Promise<{ unsealed: UnsealedAnswer[] }> {
     const fn = PATCH_FN[kind];
     const rows = await m.query<
-      Array<{ changed: boolean; unsealed: Array<{ path: string[]; id: string; value: unknown }> }>
+      Array<{ unsealed: Array<{ path: string[]; id: string; value: unknown }> }>
     >(
-      `SELECT p.doc IS DISTINCT FROM c.document AS changed,
-              (SELECT coalesce(jsonb_agg(jsonb_build_object('path', u.path, 'id', u.answer_id, 'value', u.value)), '[]')
+      `SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('path', u.path, 'id', u.answer_id, 'value', u.value)), '[]')
                  FROM unsealed_sensitive(p.doc) u) AS unsealed
          FROM copies c, LATERAL (SELECT ${fn}(coalesce($3::jsonb, c.document), $2::jsonb) AS doc) p
         WHERE c.id = $1`,
       [id, JSON.stringify(patch), base === undefined ? null : JSON.stringify(base)],
     );
-    return { changed: rows[0].changed, unsealed: rows[0].unsealed };
+    return { unsealed: rows[0].unsealed };
+  }
+
+  /** Evaluates a patch on the row without storing it (its tests fail here as they would). */
+  async evaluate(m: EntityManager, id: string, kind: PatchKind, patch: unknown): Promise<void> {
+    await m.query(
+      `SELECT ${PATCH_FN[kind]}(document, $2::jsonb) IS NULL FROM copies WHERE id = $1`,
+      [id, JSON.stringify(patch)],
+    );
   }
 
   /**
@@ -242,19 +249,16 @@ export class CopiesRepository {
     seals: unknown[],
     upgraded?: { document: unknown; schemaVersion: number },
   ): Promise<number> {
-    const fn = PATCH_FN[kind];
+    const params: unknown[] = [id, JSON.stringify(patch)];
+    const param = (v: unknown) => `$${params.push(v)}`;
+    let doc = `${PATCH_FN[kind]}(${upgraded ? `${param(JSON.stringify(upgraded.document))}::jsonb` : 'document'}, $2::jsonb)`;
+    if (seals.length) doc = `jsonb_patch(${doc}, ${param(JSON.stringify(seals))}::jsonb)`;
+    const schema = upgraded ? `${param(upgraded.schemaVersion)}::int` : 'schema_version';
     const [rows] = await m.query<[Array<{ version: number }>, number]>(
-      `UPDATE copies SET document = jsonb_patch(${fn}(coalesce($4::jsonb, document), $2::jsonb), $3::jsonb),
-              version = version + 1, schema_version = coalesce($5, schema_version),
+      `UPDATE copies SET document = ${doc}, version = version + 1, schema_version = ${schema},
               last_touched_by_user_at = now(), updated_at = now()
         WHERE id = $1 RETURNING version`,
-      [
-        id,
-        JSON.stringify(patch),
-        JSON.stringify(seals),
-        upgraded ? JSON.stringify(upgraded.document) : null,
-        upgraded?.schemaVersion ?? null,
-      ],
+      params,
     );
     return rows[0].version;
   }

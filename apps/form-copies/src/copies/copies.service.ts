@@ -24,7 +24,13 @@ import {
   SensitiveRefused,
   upgrade,
 } from './documents';
-import { jsonPatchOps, sealsFor, translateSealedMerge, translateSealedOps } from './patching';
+import {
+  jsonPatchOps,
+  type PatchOp,
+  sealsFor,
+  translateSealedMerge,
+  translateSealedOps,
+} from './patching';
 
 type Json = Parameters<typeof sealAnswers>[0];
 
@@ -165,14 +171,8 @@ export class CopiesService implements OnModuleInit {
               schemaVersion: CURRENT_SCHEMA_VERSION,
             }
           : undefined;
-      const tried = await this.pg(() =>
-        this.repo.tryPatch(m, c.id, kind, translated, upgraded?.document),
-      );
-      if (!tried.changed && !upgraded) return { id: c.id, changed: false };
-      const seals = sealsFor(tried.unsealed, this.keyring);
-      const version = await this.pg(() =>
-        this.repo.applyPatch(m, c.id, kind, translated, seals, upgraded),
-      );
+      const version = await this.pg(() => this.store(m, c.id, kind, translated, upgraded));
+      if (version === null) return { id: c.id, changed: false };
       await this.outbox.add(m, 'form-copies.copy.updated.v1', {
         copy_id: c.id,
         application_form_id: c.application_form_id,
@@ -453,13 +453,50 @@ export class CopiesService implements OnModuleInit {
     }
   }
 
+  /**
+   * Stores the patched document; null when it cannot change (an empty patch, or one made
+   * only of tests, which are still evaluated: a failing one is a 409). Most patches touch nothing
+   * sensitive and are stored in one statement. When the database's guard finds a plaintext
+   * sensitive answer in the result (PT004, raised before any row is written), the patch is
+   * tried again on the locked row to find those answers, and stored with them sealed.
+   */
+  private async store(
+    m: EntityManager,
+    id: string,
+    kind: PatchKind,
+    patch: unknown,
+    upgraded?: { document: unknown; schemaVersion: number },
+  ): Promise<number | null> {
+    if (!upgraded && Array.isArray(patch) && patch.every((op: PatchOp) => op.op === 'test')) {
+      if (patch.length > 0) await this.repo.evaluate(m, id, kind, patch);
+      return null;
+    }
+    await m.query('SAVEPOINT patch');
+    try {
+      const version = await this.repo.applyPatch(m, id, kind, patch, [], upgraded);
+      await m.query('RELEASE SAVEPOINT patch');
+      return version;
+    } catch (err) {
+      if (pgCode(err) !== 'PT004') throw err;
+      await m.query('ROLLBACK TO SAVEPOINT patch');
+    }
+    const tried = await this.repo.tryPatch(m, id, kind, patch, upgraded?.document);
+    return this.repo.applyPatch(
+      m,
+      id,
+      kind,
+      patch,
+      sealsFor(tried.unsealed, this.keyring),
+      upgraded,
+    );
+  }
+
   /** Postgres' patch errors, as the caller's mistakes they are. */
   private async pg<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      const code = (err as QueryFailedError & { driverError?: { code?: string } }).driverError
-        ?.code;
+      const code = pgCode(err);
       const message = (err as Error).message;
       if (code === 'PT001') throw rpcError('unprocessable', message);
       if (code === 'PT002') throw rpcError('conflict', message);
@@ -474,6 +511,10 @@ export class CopiesService implements OnModuleInit {
   private tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     return this.repo.ds.transaction(fn);
   }
+}
+
+function pgCode(err: unknown): string | undefined {
+  return (err as QueryFailedError & { driverError?: { code?: string } }).driverError?.code;
 }
 
 type IfMatch = RpcRequest<'form-copies.copy.patch.v1'>['ifMatch'] & {};
