@@ -3,7 +3,7 @@ import { loadConfig } from '@app/config';
 import { runServiceMigrations } from '@app/database';
 import { createServiceApp, serviceDataSource, type ServiceDefinition } from '@app/service-kit';
 import type { ServiceConfig } from '@app/config';
-import { eventually, testEnv, testServiceConfig } from '@app/testing';
+import { eventually, lighthouseClientKeys, testEnv, testServiceConfig } from '@app/testing';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,8 @@ export async function startGateway(env: Record<string, string>): Promise<NestFas
 /** The upstream simulators (VBMS, VVA, BGS, Lighthouse, notifications, Google) on a free port. */
 export async function startSim() {
   const sim = createUpstreamSim();
+  // The tests' Lighthouse client, registered as it would be with Okta.
+  sim.lighthouse.registerClient('dev-client', lighthouseClientKeys().publicKeyPem);
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
   return { ...sim, url: `http://127.0.0.1:${(sim.app.server.address() as { port: number }).port}` };
 }
@@ -106,7 +108,11 @@ export async function startPlatform(
     ],
     [
       UploadStatusService,
-      { LIGHTHOUSE_URL: `${sim.url}/lighthouse`, POLLER_ENABLED: 'false' },
+      {
+        LIGHTHOUSE_URL: `${sim.url}/lighthouse`,
+        LIGHTHOUSE_PRIVATE_KEY: lighthouseClientKeys().privateKeyPem,
+        POLLER_ENABLED: 'false',
+      },
       uploadStatusSchema,
     ],
     [FormCopiesService, { ENCRYPTION_KEYS: key() }, formCopiesSchema],

@@ -415,4 +415,20 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     expect(after.attributes.zipfile_size).toBe(first.rawPayload.length);
     expect(after.attributes.records.find((r) => r.id === rec.id)?.status).toBe('success');
   });
+
+  it("serves records by the version id as Caseflow sends it: braces stripped (document.rb's content_url)", async () => {
+    state.veterans.set('100000013', { vbmsDocuments: 2, vvaDocuments: 3 });
+    const m = await settled((await start('100000013')).id);
+    // (Documents of the restricted type are left out, so count by source.)
+    expect(new Set(m.attributes.records.map((r) => r.source))).toEqual(new Set(['VBMS', 'VVA']));
+    for (const r of m.attributes.records) {
+      const version = r.version_id ?? '';
+      expect(version).toMatch(/^\{[0-9A-F-]{36}\}$/);
+      const stripped = version.replace(/[{}]/g, '');
+      for (const ref of [stripped, stripped.toLowerCase(), encodeURIComponent(version)]) {
+        const res = await req('GET', `/api/v2/records/${ref}`, ALICE);
+        expect([r.source, ref, res.statusCode]).toEqual([r.source, ref, 200]);
+      }
+    }
+  });
 });

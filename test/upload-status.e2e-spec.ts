@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { UploadView } from '@app/contracts';
 import { EventBus } from '@app/messaging';
 import { serviceDataSource } from '@app/service-kit';
-import { eventually, sleep, testEnv, testServiceConfig } from '@app/testing';
+import { eventually, sleep, testEnv, testServiceConfig, lighthouseClientKeys } from '@app/testing';
 import type { LighthouseState } from '../apps/upstream-sim/src/lighthouse-sim';
 import { uploadStatusSchema } from '../apps/upload-status/src/config';
 import { Poller } from '../apps/upload-status/src/polling/poller';
@@ -78,6 +78,7 @@ describe('upload-status through the gateway', () => {
       {
         MESSAGING_PREFIX: PREFIX,
         LIGHTHOUSE_URL: `${simUrl}/lighthouse`,
+        LIGHTHOUSE_PRIVATE_KEY: lighthouseClientKeys().privateKeyPem,
         LIGHTHOUSE_TIMEOUT_MS: '400',
         LIGHTHOUSE_BACKOFF_MS: '50',
         LIGHTHOUSE_MAX_ATTEMPTS: '3',

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
@@ -150,6 +150,18 @@ async function main(): Promise<void> {
   const oauthStateSecret =
     env.OAUTH_STATE_SECRET ??
     (await devSecret('dev-oauth-state-secret', () => randomBytes(32).toString('base64url')));
+  // The Lighthouse client's key pair: upload-status signs with the private key, the
+  // simulator (as Okta) verifies with the public one.
+  const lighthouseKey =
+    env.LIGHTHOUSE_PRIVATE_KEY ??
+    (await devSecret('dev-lighthouse-key.pem', () =>
+      generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+    ));
+  const lighthousePublicKey = createPublicKey(lighthouseKey.replace(/\\n/g, '\n'))
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
   const simBase = `http://127.0.0.1:${simPort}`;
   const common: NodeJS.ProcessEnv = {
     ...env,
@@ -161,6 +173,7 @@ async function main(): Promise<void> {
     VVA_URL: env.VVA_URL ?? `${simBase}/vva`,
     BGS_URL: env.BGS_URL ?? `${simBase}/bgs`,
     LIGHTHOUSE_URL: env.LIGHTHOUSE_URL ?? `${simBase}/lighthouse`,
+    LIGHTHOUSE_PRIVATE_KEY: lighthouseKey,
     ENCRYPTION_KEYS: encryptionKeys,
     LINK_SECRET: linkSecret,
     NOTIFY_URL: env.NOTIFY_URL ?? `${simBase}/notify`,
@@ -177,6 +190,8 @@ async function main(): Promise<void> {
       env: {
         ...common,
         SIM_PORT: String(simPort),
+        SIM_LIGHTHOUSE_CLIENT_ID: env.LIGHTHOUSE_CLIENT_ID ?? 'dev-client',
+        SIM_LIGHTHOUSE_PUBLIC_KEY: lighthousePublicKey,
         // The simulated Gmail pushes to the gateway as Pub/Sub would.
         SIM_GMAIL_PUSH_URL: `http://127.0.0.1:${port}/api/v1/integrations/google/gmail/push`,
         SIM_GMAIL_PUSH_API_KEY: devKey,

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
@@ -52,6 +53,12 @@ function countStatements(ds: DataSource): { n: number } {
 async function main(): Promise<void> {
   let database: BenchDatabase | undefined;
   const { app: sim, lighthouse } = createUpstreamSim();
+  // The bench's Lighthouse client: its public key registered with the simulated Okta.
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  lighthouse.registerClient(
+    'dev-client',
+    keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  );
   await sim.listen({ port: 0, host: '127.0.0.1' });
   const simUrl = `http://127.0.0.1:${(sim.server.address() as { port: number }).port}`;
   lighthouse.config = {
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
     const config = loadConfig(serviceSchema.merge(uploadStatusSchema), {
       DATABASE_URL: database.url,
       LIGHTHOUSE_URL: `${simUrl}/lighthouse`,
+      LIGHTHOUSE_PRIVATE_KEY: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       POLL_INTERVAL_SECONDS: '0',
       DB_POOL_MAX: String(WORKERS + 2),
     });

@@ -4,8 +4,18 @@ import { env } from '@app/config';
 export const uploadStatusSchema = z.object({
   LIGHTHOUSE_URL: z.string().url().default('http://127.0.0.1:3200/lighthouse'),
   LIGHTHOUSE_CLIENT_ID: z.string().default('dev-client'),
-  /** The signed client assertion for the token endpoint (a Secret in production). */
-  LIGHTHOUSE_CLIENT_ASSERTION: z.string().default('dev-assertion'),
+  /**
+   * The client's RSA private key (PKCS#8 PEM; `\n` escapes allowed), a Secret in production.
+   * Each token request carries an assertion signed with it; its public key is registered
+   * with Lighthouse's Okta.
+   */
+  LIGHTHOUSE_PRIVATE_KEY: z.string().optional(),
+  /** The assertion's audience: the Okta token URL (vets-api's sandbox value by default). */
+  LIGHTHOUSE_TOKEN_AUDIENCE: z
+    .string()
+    .url()
+    .default('https://deptva-eval.okta.com/oauth2/ausi3ui83fLa68IJv2p7/v1/token'),
+  LIGHTHOUSE_SCOPE: z.string().default('documents.read documents.write'),
   LIGHTHOUSE_TIMEOUT_MS: env.int(30_000, 100),
   /** Attempts per batch call on timeouts, 5xx and 429 before the batch is left for the next cycle. */
   LIGHTHOUSE_MAX_ATTEMPTS: env.int(4, 1),

@@ -1,12 +1,52 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { decodeJwt, importSPKI, jwtVerify, type KeyLike } from 'jose';
 import { randomBytes } from 'node:crypto';
 
 /**
  * A simulator of Lighthouse Benefits Documents' status API: client-credentials tokens
- * (600 s), the bulk status endpoint with its contract (millisecond times, int64 ids,
- * `requestIdsNotFound`, 404 when no id is known, 413 past its size limit, 429 past its rate),
- * documents moving through the steps over time, and switchable failures.
+ * (600 s) for RS256 client assertions it verifies as Okta does (signature with the client's
+ * registered public key, iss = sub = client id, aud, exp), the bulk status endpoint with its
+ * contract (millisecond times, string request ids in, `requestIdsNotFound`, the not-found 404,
+ * 413 past its size limit, 429 past its rate with `Ratelimit-*` headers and no Retry-After),
+ * documents moving through the steps over time, and switchable failures (a gateway 404).
+ *
+ * Bodies and headers are the recorded ones: vets-api spec/support/vcr_cassettes/lighthouse/
+ * (benefits_claims/documents/form526_document_upload_status_*.yml and
+ * auth/client_credentials/invalid_assertion_401.yml), transcribed in the project's test corpus
+ * (lighthouse/recorded.json).
  */
+
+/** vets-api auth/client_credentials/invalid_assertion_401.yml */
+const INVALID_CLIENT = {
+  error: 'invalid_client',
+  error_description:
+    'The audience claim for client_assertion must be the endpoint invoked for the request.',
+};
+/** vets-api ...form526_document_upload_status_not_found.yml (the service's own 404). */
+const NOT_FOUND_BODY = () => ({
+  errors: [
+    {
+      detail: 'Upload Request Async Status Not Found',
+      status: 404,
+      title: 'Not Found',
+      instance: randomBytes(16).toString('hex'),
+      diagnostics: randomBytes(18).toString('base64'),
+    },
+  ],
+});
+/** The API gateway's own 404, recorded when a route does not match. */
+const ROUTE_404 = { message: 'no Route matched with those values' };
+/** The API gateway's 429 (recorded): Ratelimit-* headers, no Retry-After. */
+const RATE_LIMITED = { message: 'API rate limit exceeded' };
+
+function rateHeaders(reply: FastifyReply, limit: number, used: number, resetSeconds: number) {
+  return reply
+    .header('x-ratelimit-limit-minute', String(limit))
+    .header('x-ratelimit-remaining-minute', String(Math.max(limit - used, 0)))
+    .header('ratelimit-limit', String(limit))
+    .header('ratelimit-remaining', String(Math.max(limit - used, 0)))
+    .header('ratelimit-reset', String(resetSeconds));
+}
 export const STEPS = ['CLAIMS_EVIDENCE', 'BENEFITS_GATEWAY_SERVICE', 'REMOVE_FILE_BINARY'] as const;
 
 export interface LighthouseOutcome {
@@ -24,7 +64,7 @@ export interface LighthouseSimConfig {
   maxIds: number;
   autoKnown: boolean;
   fault: {
-    mode: 'none' | 'error' | 'slow' | 'malformed' | 'rate-limit';
+    mode: 'none' | 'error' | 'slow' | 'malformed' | 'rate-limit' | 'route-404';
     status?: number;
     delayMs?: number;
     times?: number;
@@ -37,6 +77,16 @@ export interface LighthouseSimConfig {
 
 export class LighthouseState {
   config: LighthouseSimConfig = LighthouseState.defaults();
+  /** The audience a client assertion must name (Okta's token URL). */
+  audience = 'https://deptva-eval.okta.com/oauth2/ausi3ui83fLa68IJv2p7/v1/token';
+  /** Clients registered with their public keys, as with Okta. */
+  readonly clients = new Map<string, Promise<KeyLike>>();
+  /** Assertions refused, by reason (for tests). */
+  refused: string[] = [];
+
+  registerClient(clientId: string, publicKeyPem: string): void {
+    this.clients.set(clientId, importSPKI(publicKeyPem.replace(/\\n/g, '\n'), 'RS256'));
+  }
   tokens = new Map<string, number>();
   firstSeen = new Map<string, number>();
   window: number[] = [];
@@ -76,7 +126,7 @@ export class LighthouseState {
           (s.status = i < failIndex ? 'SUCCESS' : i === failIndex ? 'FAILED' : 'NOT_STARTED'),
       );
       return {
-        requestId: Number(id),
+        requestId: id,
         time: { startTime: t0, endTime: now },
         status: 'FAILED',
         steps,
@@ -86,14 +136,14 @@ export class LighthouseState {
     if (phase > STEPS.length) {
       steps.forEach((s) => (s.status = 'SUCCESS'));
       return {
-        requestId: Number(id),
+        requestId: id,
         time: { startTime: t0, endTime: o.noEndTime ? null : now },
         status: 'SUCCESS',
         steps,
       };
     }
     return {
-      requestId: Number(id),
+      requestId: id,
       time: { startTime: t0, endTime: null },
       status: 'IN_PROGRESS',
       steps,
@@ -111,6 +161,21 @@ export function registerLighthouse(
       const b = req.body ?? {};
       if (b.grant_type !== 'client_credentials' || !b.client_assertion) {
         return reply.status(400).send({ error: 'invalid_request' });
+      }
+      try {
+        const iss = decodeJwt(b.client_assertion).iss ?? '';
+        const key = state.clients.get(iss);
+        if (!key) throw new Error(`unknown client ${iss}`);
+        const { payload } = await jwtVerify(b.client_assertion, await key, {
+          algorithms: ['RS256'],
+          issuer: iss,
+          subject: iss,
+          audience: state.audience,
+        });
+        if (typeof payload.exp !== 'number') throw new Error('no exp');
+      } catch (err) {
+        state.refused.push((err as Error).message);
+        return reply.status(401).send(INVALID_CLIENT);
       }
       const token = randomBytes(24).toString('hex');
       state.tokens.set(token, Date.now() + 600_000);
@@ -130,19 +195,17 @@ export function registerLighthouse(
       const f = state.config.fault;
       const faulting = f.mode !== 'none' && (f.times === undefined || f.times > 0);
       if (faulting && f.times !== undefined) f.times--;
-      if (
-        state.window.length >= state.config.rateLimitPerMinute ||
-        (faulting && f.mode === 'rate-limit')
-      ) {
-        return reply
-          .status(429)
-          .header(
-            'retry-after',
-            faulting ? '1' : String(Math.ceil((60_000 - (now - state.window[0])) / 1000)),
-          )
-          .send({ errors: [{ status: '429', title: 'Too many requests' }] });
+      const limit = state.config.rateLimitPerMinute;
+      const reset = () =>
+        state.window.length ? Math.ceil((60_000 - (now - state.window[0])) / 1000) : 60;
+      if (state.window.length >= limit || (faulting && f.mode === 'rate-limit')) {
+        return rateHeaders(reply.status(429), limit, limit, faulting ? 1 : reset())
+          .header('www-authenticate', 'Bearer')
+          .send(RATE_LIMITED);
       }
+      if (faulting && f.mode === 'route-404') return reply.status(404).send(ROUTE_404);
       state.window.push(now);
+      rateHeaders(reply, limit, state.window.length, reset());
       state.calls++;
       if (faulting && f.mode === 'error')
         return reply
@@ -153,11 +216,15 @@ export function registerLighthouse(
         return reply
           .type('application/json')
           .send('{"data": {"statuses": [{"requestId": "abc", "status": 7}');
+      // vets-api sends the ids as strings of digits (int64 values past 2^53 survive that).
       const ids = req.body?.data?.requestIds;
-      if (!Array.isArray(ids) || ids.some((i) => !Number.isInteger(i))) {
+      if (
+        !Array.isArray(ids) ||
+        ids.some((i) => typeof i !== 'string' || !/^[0-9]{1,19}$/.test(i))
+      ) {
         return reply
           .status(400)
-          .send({ errors: [{ status: '400', title: 'requestIds must be an array of integers' }] });
+          .send({ errors: [{ status: '400', title: 'requestIds must be strings of digits' }] });
       }
       if (ids.length > state.config.maxIds)
         return reply.status(413).send({ errors: [{ status: '413', title: 'Payload too large' }] });
@@ -166,14 +233,17 @@ export function registerLighthouse(
       const unknown = new Set(state.config.unknown);
       const known = ids.map(String).filter((i) => state.config.autoKnown && !unknown.has(i));
       const notFound = ids.map(String).filter((i) => !known.includes(i));
-      if (known.length === 0)
-        return reply.status(404).send({
-          errors: [
-            { status: '404', title: 'Not found', detail: 'none of the request ids is known' },
-          ],
-        });
+      if (known.length === 0) return reply.status(404).send(NOT_FOUND_BODY());
       const statuses = [...known, ...state.config.extraIds].map((i) => state.status(i, now));
-      return { data: { statuses, requestIdsNotFound: notFound.map(Number) } };
+      // Ids go back as JSON numbers with every digit, as the real service writes an int64.
+      return reply.type('application/json').send(
+        JSON.stringify({ data: { statuses, requestIdsNotFound: notFound } })
+          .replace(/"requestId":"(\d+)"/g, '"requestId":$1')
+          .replace(
+            /"requestIdsNotFound":\[([^\]]*)\]/,
+            (_m, list: string) => `"requestIdsNotFound":[${list.replace(/"/g, '')}]`,
+          ),
+      );
     },
   );
 
@@ -188,7 +258,17 @@ export function registerLighthouse(
     state.calls = 0;
     state.idsPerCall = [];
     state.asked.clear();
+    state.refused = [];
     return { ok: true };
   });
+  app.put<{ Body: { clientId?: string; publicKeyPem?: string } }>(
+    '/_sim/lighthouse/clients',
+    async (req, reply) => {
+      if (!req.body?.clientId || !req.body.publicKeyPem)
+        return reply.status(400).send({ error: 'clientId and publicKeyPem are required' });
+      state.registerClient(req.body.clientId, req.body.publicKeyPem);
+      return { ok: true };
+    },
+  );
   return state;
 }

@@ -5,7 +5,13 @@ import { createUpstreamSim } from './sim';
  * /lighthouse, notifications at /notify, Google (OAuth, Drive, Gmail) at /google.
  */
 async function main(): Promise<void> {
-  const { app, state, google } = createUpstreamSim();
+  const { app, state, google, lighthouse } = createUpstreamSim();
+  // The Lighthouse client, registered as with Okta: its id and public key (PEM).
+  if (process.env.SIM_LIGHTHOUSE_PUBLIC_KEY)
+    lighthouse.registerClient(
+      process.env.SIM_LIGHTHOUSE_CLIENT_ID ?? 'dev-client',
+      process.env.SIM_LIGHTHOUSE_PUBLIC_KEY,
+    );
   if (process.env.SIM_GMAIL_PUSH_URL)
     google.config.push = {
       url: process.env.SIM_GMAIL_PUSH_URL,

@@ -89,14 +89,13 @@ export class SimState {
       const s = seed(source, fileNumber, String(i));
       const [typeId, typeDescription] = TYPES[s % TYPES.length];
       const received = new Date(Date.UTC(2015 + (s % 10), (s >>> 4) % 12, 1 + ((s >>> 8) % 28)));
-      const id = `${source === 'vbms' ? '{' : ''}${createHash('md5')
+      // Version ids are `{UPPER-CASE-UUID}` whatever the source (eFolder's JSON:API adapter
+      // and its VVA and Claims Evidence services wrap them so).
+      const id = `{${createHash('md5')
         .update(`${source}:${fileNumber}:${i}`)
         .digest('hex')
         .toUpperCase()
-        .replace(
-          /^(.{8})(.{4})(.{4})(.{4})(.{12})$/,
-          '$1-$2-$3-$4-$5',
-        )}${source === 'vbms' ? '}' : ''}`;
+        .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}}`;
       docs.push({
         document_id: id,
         series_id: source === 'vbms' ? `{S-${id.slice(1, 9)}}` : id,

@@ -4,3 +4,5 @@ export * from './eventually';
 export * from './streams';
 export * from './invoices';
 export * from './rabbit-cluster';
+export * from './lighthouse-keys';
+export * from './corpus';

@@ -377,9 +377,13 @@ export class ManifestsRepository {
       const byId = await this.ds.query<RecordRow[]>(`${select} WHERE r.id = $1`, [ref]);
       if (byId[0]) return byId[0];
     }
+    // Caseflow asks for /api/v2/records/<version id with its braces stripped>; eFolder puts
+    // them back. Version ids are `{UPPER-CASE-UUID}` from every source.
+    const braced = isUuid(ref) ? `{${ref.toUpperCase()}}` : ref;
     const rows = await this.ds.query<RecordRow[]>(
-      `${select} WHERE r.version_id = $1 OR r.external_document_id = $1 ORDER BY r.updated_at DESC LIMIT 1`,
-      [ref],
+      `${select} WHERE r.version_id = ANY($1::text[]) OR r.external_document_id = ANY($1::text[])
+        ORDER BY r.updated_at DESC LIMIT 1`,
+      [[...new Set([ref, braced])]],
     );
     return rows[0] ?? null;
   }

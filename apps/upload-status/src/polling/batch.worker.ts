@@ -74,13 +74,14 @@ export class BatchWorker implements OnModuleInit {
       const e = err as LighthouseError;
       const ids = rows.map((r) => r.lighthouse_request_id);
       if (e instanceof LighthouseError && !e.retryable) {
-        // A malformed answer fails this batch only: logged with its ids, retried next interval.
+        // An unusable answer, or a refused token: this batch only, logged with its ids and
+        // its own label (a refused assertion is configuration, not a malformed answer).
         this.logger.error(
           { code: e.code, err: e.message, requestIds: ids },
           'Lighthouse answer unusable; batch left for the next cycle',
         );
         await this.repo.release(token);
-        end({ outcome: 'malformed' });
+        end({ outcome: e.code === 'token_refused' ? 'token_refused' : 'malformed' });
         return { polled: 0, transitions: 0, statements: 2 };
       }
       // Out of retries: keep the claim until it expires, then another cycle takes the batch.
@@ -90,6 +91,13 @@ export class BatchWorker implements OnModuleInit {
       );
       end({ outcome: 'unavailable' });
       throw err;
+    }
+    if (answer.malformed > 0) {
+      this.metrics.upstreamErrors.inc({ code: 'malformed_entry' }, answer.malformed);
+      this.logger.warn(
+        { malformed: answer.malformed, size: rows.length },
+        'Lighthouse answer had unreadable entries; those uploads are asked again next cycle',
+      );
     }
     const { outcomes, transitions, events } = this.decide(rows, answer.statuses, answer.notFound);
     await this.repo.ds.transaction(async (m) => {
