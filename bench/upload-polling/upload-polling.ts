@@ -100,7 +100,8 @@ async function main(): Promise<void> {
     const counter = countStatements(ds);
     const repo = new UploadsRepository(ds);
     const metrics = new UploadMetrics(new Registry());
-    const lh = new LighthouseClient(config, logger);
+    // No shared pace: the bench measures the poll path itself, not Lighthouse's rate limit.
+    const lh = new LighthouseClient(config, logger, { take: async () => undefined });
     const relay = { kick: () => undefined } as unknown as OutboxRelay;
     const worker = new BatchWorker(
       {} as EventBus,

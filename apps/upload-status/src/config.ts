@@ -16,6 +16,10 @@ export const uploadStatusSchema = z.object({
     .url()
     .default('https://deptva-eval.okta.com/oauth2/ausi3ui83fLa68IJv2p7/v1/token'),
   LIGHTHOUSE_SCOPE: z.string().default('documents.read documents.write'),
+  /** Status calls per minute by all replicas together (Lighthouse documents 60). */
+  LIGHTHOUSE_RATE_PER_MINUTE: env.int(60, 1),
+  /** Calls that may go at once after a quiet spell. */
+  LIGHTHOUSE_BURST: env.int(5, 1),
   LIGHTHOUSE_TIMEOUT_MS: env.int(30_000, 100),
   /** Attempts per batch call on timeouts, 5xx and 429 before the batch is left for the next cycle. */
   LIGHTHOUSE_MAX_ATTEMPTS: env.int(4, 1),

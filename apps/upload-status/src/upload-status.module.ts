@@ -4,6 +4,7 @@ import type { ServiceDefinition } from '@app/service-kit';
 import { uploadStatusSchema } from './config';
 import { migrations } from './database/migrations';
 import { LighthouseClient } from './lighthouse/lighthouse.client';
+import { LighthousePace } from './lighthouse/lighthouse-pace';
 import { BatchWorker } from './polling/batch.worker';
 import { Poller } from './polling/poller';
 import { UploadMetrics } from './uploads/upload-metrics';
@@ -19,6 +20,7 @@ import { UploadsService } from './uploads/uploads.service';
     UploadsRepository,
     UploadsService,
     UploadMetrics,
+    LighthousePace,
     LighthouseClient,
     Poller,
     BatchWorker,

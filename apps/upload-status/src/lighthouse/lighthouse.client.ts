@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { UploadStatusConfig } from '../config';
+import { type CallPace, LighthousePace } from './lighthouse-pace';
 import type { LighthouseStatus } from '../uploads/state-machine';
 
 export interface BulkStatus {
@@ -52,12 +53,15 @@ export class LighthouseClient {
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: UploadStatusConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(LighthousePace) private readonly pace: CallPace,
   ) {}
 
   /** One bulk call, retried on timeouts, 5xx and 429 (after `Retry-After`) up to the limit. */
   async statuses(requestIds: string[], onError?: (code: string) => void): Promise<BulkStatus> {
     for (let attempt = 1; ; attempt++) {
       try {
+        // Every call, retries too, waits its turn in the pace all replicas share.
+        await this.pace.take();
         return await this.callOnce(requestIds);
       } catch (err) {
         const e =

@@ -51,7 +51,7 @@ describeWithCorpus('Lighthouse client against recorded traffic', FILE, () => {
     });
     const logger = pino({ level: 'silent' });
     logger.warn = (o: Record<string, unknown>) => void warnings.push(o);
-    return new LighthouseClient(config, logger);
+    return new LighthouseClient(config, logger, { take: async () => undefined });
   };
   const reply = (r: Recorded) => (req: unknown, res: import('fastify').FastifyReply) => {
     void res.status(r.response.status);
