@@ -10,6 +10,7 @@ import type { LighthouseState } from '../apps/upstream-sim/src/lighthouse-sim';
 import { uploadStatusSchema } from '../apps/upload-status/src/config';
 import { Poller } from '../apps/upload-status/src/polling/poller';
 import { UploadStatusService } from '../apps/upload-status/src/upload-status.module';
+import { UploadsRepository } from '../apps/upload-status/src/uploads/uploads.repository';
 import { startGateway, startService, startSim } from './harness';
 
 const KEY = 'uploads-test-key-0123456789';
@@ -215,6 +216,12 @@ describe('upload-status through the gateway', () => {
     expect(steps[0]).toMatch(/^pending>in_progress@CLAIMS_EVIDENCE$/);
     expect(steps[steps.length - 1]).toMatch(/^in_progress>completed$/);
     expect(steps).toContain('in_progress>in_progress@BENEFITS_GATEWAY_SERVICE');
+    // Lighthouse's own start and end of processing are kept (its time.startTime/endTime).
+    expect(done.lighthouseStartedAt).not.toBeNull();
+    expect(done.lighthouseEndedAt).not.toBeNull();
+    expect(Date.parse(done.lighthouseEndedAt!)).toBeGreaterThanOrEqual(
+      Date.parse(done.lighthouseStartedAt!),
+    );
 
     const failed = await view(other.id);
     expect(failed.status).toBe('failed');
@@ -250,6 +257,21 @@ describe('upload-status through the gateway', () => {
         /upload_status_time_to_completion_seconds_count\{service="upload-status",document_type="form_0781a"\}/,
       ),
     ).toBe(1);
+  });
+
+  it('counts an upload in progress at Lighthouse past IN_PROGRESS_MAX_AGE_SECONDS as stuck', async () => {
+    const u = await record({ documentType: 'veteran_upload' });
+    lh.config.stepMs = 600_000; // it starts its first step and stays there
+    lh.firstSeen.set(u.lighthouseRequestId, Date.now() - 700_000);
+    await pollOnce();
+    expect((await view(u.id)).status).toBe('in_progress');
+    const repo = services[0].get(UploadsRepository);
+    const count = async (stuckSeconds: number) =>
+      (await repo.gaugeSnapshot(stuckSeconds))
+        .filter((r) => r.document_type === 'veteran_upload' && r.status === 'in_progress')
+        .reduce((n, r) => n + r.stuck, 0);
+    expect(await count(600)).toBeGreaterThanOrEqual(1);
+    expect(await count(10 * 86400)).toBe(0);
   });
 
   it('fails an id Lighthouse does not know after the configured age, and an upload stuck pending', async () => {

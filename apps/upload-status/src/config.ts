@@ -37,5 +37,10 @@ export const uploadStatusSchema = z.object({
   UNKNOWN_MAX_AGE_SECONDS: env.int(24 * 3600, 0),
   /** An upload still pending (no downstream step started) after this is failed as stuck. */
   STUCK_MAX_AGE_SECONDS: env.int(7 * 24 * 3600, 0),
+  /**
+   * An upload in progress at Lighthouse longer than this (from Lighthouse's start time) is
+   * counted as stuck (`upload_status_stuck_in_progress`, alerted); it keeps being polled.
+   */
+  IN_PROGRESS_MAX_AGE_SECONDS: env.int(3 * 24 * 3600, 0),
 });
 export type UploadStatusConfig = z.infer<typeof uploadStatusSchema>;

@@ -40,6 +40,9 @@ export interface UploadView {
   currentStep: string | null;
   error: { step: string | null; detail: string | null } | null;
   lastPolledAt: string | null;
+  /** Lighthouse's own start and end of processing (its `time.startTime`/`endTime`). */
+  lighthouseStartedAt: string | null;
+  lighthouseEndedAt: string | null;
   createdAt: string;
   updatedAt: string;
   history?: UploadTransitionView[];

@@ -183,6 +183,8 @@ export class BatchWorker implements OnModuleInit {
         error_step: next.errorStep,
         error_detail: next.errorDetail,
         not_found_since: notFoundSince,
+        lighthouse_started_at: s?.startTime ?? null,
+        lighthouse_ended_at: s?.endTime ?? null,
       });
       if (!t) continue;
       transitions.push({

@@ -88,11 +88,14 @@ export class Poller implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   async refreshGauges(): Promise<void> {
-    const rows = await this.repo.gaugeSnapshot();
+    const rows = await this.repo.gaugeSnapshot(this.config.IN_PROGRESS_MAX_AGE_SECONDS);
     this.metrics.uploads.reset();
+    this.metrics.stuckInProgress.reset();
     let oldest = 0;
     for (const r of rows) {
       this.metrics.uploads.set({ document_type: r.document_type, status: r.status }, r.n);
+      if (r.status === 'in_progress')
+        this.metrics.stuckInProgress.set({ document_type: r.document_type }, r.stuck);
       oldest = Math.max(oldest, r.oldest_open_seconds ?? 0);
     }
     this.metrics.oldestOpenAge.set(oldest);

@@ -7,6 +7,7 @@ import { METRICS_REGISTRY } from '@app/health';
 export class UploadMetrics {
   readonly uploads: Gauge<'document_type' | 'status'>;
   readonly oldestOpenAge: Gauge;
+  readonly stuckInProgress: Gauge<'document_type'>;
   readonly transitions: Counter<'document_type' | 'from' | 'to'>;
   readonly timeToCompletion: Histogram<'document_type'>;
   readonly pollCycleDuration: Histogram;
@@ -27,6 +28,12 @@ export class UploadMetrics {
     this.oldestOpenAge = new Gauge({
       name: 'upload_status_oldest_open_age_seconds',
       help: 'Age of the oldest upload not yet completed or failed',
+      registers,
+    });
+    this.stuckInProgress = new Gauge({
+      name: 'upload_status_stuck_in_progress',
+      help: 'Uploads in progress at Lighthouse for longer than IN_PROGRESS_MAX_AGE_SECONDS',
+      labelNames: ['document_type'],
       registers,
     });
     this.transitions = new Counter({

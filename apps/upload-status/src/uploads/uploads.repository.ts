@@ -23,6 +23,8 @@ export interface UploadRow {
   error_detail: string | null;
   last_polled_at: Date | null;
   not_found_since: Date | null;
+  lighthouse_started_at: Date | null;
+  lighthouse_ended_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -35,6 +37,9 @@ export interface PollOutcome {
   error_step: string | null;
   error_detail: string | null;
   not_found_since: string | null;
+  /** Lighthouse's times (epoch ms), when its answer had them; null keeps what was stored. */
+  lighthouse_started_at: number | null;
+  lighthouse_ended_at: number | null;
 }
 
 export interface TransitionRow {
@@ -47,7 +52,7 @@ export interface TransitionRow {
 
 const COLUMNS = `id, form526_submission_id, lighthouse_request_id::text AS lighthouse_request_id, document_type,
   form_attachment_id, uploaded_at, status, current_step, error_step, error_detail, last_polled_at, not_found_since,
-  created_at, updated_at`;
+  lighthouse_started_at, lighthouse_ended_at, created_at, updated_at`;
 
 export function toView(r: UploadRow, history?: UploadTransitionView[]): UploadView {
   return {
@@ -61,6 +66,8 @@ export function toView(r: UploadRow, history?: UploadTransitionView[]): UploadVi
     currentStep: r.current_step,
     error: r.status === 'failed' ? { step: r.error_step, detail: r.error_detail } : null,
     lastPolledAt: r.last_polled_at?.toISOString() ?? null,
+    lighthouseStartedAt: r.lighthouse_started_at?.toISOString() ?? null,
+    lighthouseEndedAt: r.lighthouse_ended_at?.toISOString() ?? null,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
     ...(history ? { history } : {}),
@@ -217,12 +224,15 @@ export class UploadsRepository {
       `UPDATE document_uploads u SET
               status = o.status, current_step = o.current_step, error_step = o.error_step, error_detail = o.error_detail,
               not_found_since = o.not_found_since,
+              lighthouse_started_at = coalesce(to_timestamp(o.lighthouse_started_at / 1000.0), u.lighthouse_started_at),
+              lighthouse_ended_at = coalesce(to_timestamp(o.lighthouse_ended_at / 1000.0), u.lighthouse_ended_at),
               completed_at = CASE WHEN o.status = 'completed' AND u.status <> 'completed' THEN now() ELSE u.completed_at END,
               failed_at = CASE WHEN o.status = 'failed' AND u.status <> 'failed' THEN now() ELSE u.failed_at END,
               last_polled_at = now(), poll_claim_token = NULL, poll_claimed_until = NULL,
               updated_at = CASE WHEN (u.status, u.current_step) IS DISTINCT FROM (o.status, o.current_step) THEN now() ELSE u.updated_at END
          FROM jsonb_to_recordset($2::jsonb) AS o(id uuid, status text, current_step text, error_step text, error_detail text,
-                                               not_found_since timestamptz)
+                                               not_found_since timestamptz, lighthouse_started_at float8,
+                                               lighthouse_ended_at float8)
         WHERE u.id = o.id AND u.poll_claim_token = $1`,
       [token, JSON.stringify(outcomes)],
     );
@@ -237,19 +247,26 @@ export class UploadsRepository {
     return n;
   }
 
-  /** Counts by type and status, and the age of the oldest open upload, for the gauges. */
-  gaugeSnapshot(): Promise<
+  /**
+   * Counts by type and status, the age of the oldest open upload, and how many have been in
+   * progress at Lighthouse (since its own start time) longer than `stuckSeconds`, for the gauges.
+   */
+  gaugeSnapshot(stuckSeconds: number): Promise<
     Array<{
       document_type: DocumentType;
       status: UploadStatus;
       n: number;
       oldest_open_seconds: number | null;
+      stuck: number;
     }>
   > {
     return this.ds.query(
       `SELECT document_type, status, count(*)::int AS n,
-              extract(epoch FROM now() - min(created_at) FILTER (WHERE status IN ('pending', 'in_progress')))::float8 AS oldest_open_seconds
+              extract(epoch FROM now() - min(created_at) FILTER (WHERE status IN ('pending', 'in_progress')))::float8 AS oldest_open_seconds,
+              (count(*) FILTER (WHERE status = 'in_progress'
+                 AND coalesce(lighthouse_started_at, created_at) < now() - make_interval(secs => $1)))::int AS stuck
          FROM document_uploads GROUP BY document_type, status`,
+      [stuckSeconds],
     );
   }
 }
