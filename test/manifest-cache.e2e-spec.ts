@@ -144,6 +144,8 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     const rec = m.attributes.records[0];
     expect(Object.keys(rec).sort()).toEqual(
       [
+        'created_at',
+        'updated_at',
         'external_document_id',
         'id',
         'mime_type',
@@ -157,6 +159,18 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
         'version_id',
       ].sort(),
     );
+    // eFolder's attributes and its time format (Rails: ISO 8601, milliseconds, UTC).
+    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    expect(m.attributes.created_at).toMatch(iso);
+    expect(m.attributes.sources[0].fetched_at).toMatch(iso);
+    expect(rec.received_at).toMatch(iso);
+    expect(rec.created_at).toMatch(iso);
+    expect(m.attributes).toMatchObject({
+      fetched_files_at: null,
+      zip_expiration_date: null,
+      seconds_left: 2 * visible.length,
+    });
+    expect(typeof m.attributes.time_to_complete).toBe('string');
     expect(calls('vbms:list:100000001')).toBe(1);
     expect(calls('vva:list:100000001')).toBe(1);
     // Each fetch announced through the outbox and relayed.
@@ -283,10 +297,30 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
       'Not Found',
     );
 
-    const aliceHistory = (await req('GET', '/api/v2/manifests/history', ALICE)).json<{
-      data: Array<{ id: string; attributes: { file_number: string } }>;
-    }>().data;
+    // History is eFolder's: the zips the user asked for in the last 72 hours.
+    const historyOf = async (user: typeof ALICE) =>
+      (await req('GET', '/api/v2/manifests/history', user)).json<{
+        data: Array<{ id: string; attributes: Record<string, unknown> }>;
+      }>().data;
+    expect((await historyOf(ALICE)).map((h) => h.attributes.file_number)).not.toContain(
+      '100000007',
+    );
+    expect(
+      (await req('POST', `/api/v2/manifests/${mine.id}/files_downloads`, ALICE)).statusCode,
+    ).toBe(200);
+    const aliceHistory = await historyOf(ALICE);
     expect(aliceHistory.map((h) => h.attributes.file_number)).toContain('100000007');
+    expect(Object.keys(aliceHistory[0].attributes).sort()).toEqual(
+      [
+        'fetched_files_status',
+        'file_number',
+        'number_failed_documents',
+        'veteran_first_name',
+        'veteran_last_name',
+        'zip_expiration_date',
+      ].sort(),
+    );
+    expect(aliceHistory[0].attributes.zip_expiration_date).toMatch(/^\d{2}\/\d{2}$/);
     const bobHistory = (await req('GET', '/api/v2/manifests/history', BOB)).json<{
       data: Array<{ attributes: { file_number: string } }>;
     }>().data;
@@ -327,13 +361,22 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     const done = await downloaded(m.id);
     const records = done.attributes.records;
     expect(done.attributes.number_successful_documents).toBe(records.length);
+    expect(done.attributes.fetched_files_at).toMatch(/Z$/);
+    expect(done.attributes.zip_expiration_date).toMatch(/^\d{2}\/\d{2}$/);
+    expect(done.attributes).toMatchObject({
+      seconds_left: 0,
+      time_to_complete: 'less than 5 seconds',
+    });
     expect(records.every((r) => r.status === 'success')).toBe(true);
 
     const expected: Array<{ sha256: string; size: number; source: string }> = [];
     for (const r of records) {
       const doc = await req('GET', `/api/v2/records/${r.id}`, ALICE);
       expect(doc.statusCode).toBe(200);
-      expect(doc.headers['x-document-source']).toBe(r.source);
+      // Downloaded with the zip, so served from the store: eFolder says S3 then.
+      expect(doc.headers['x-document-source']).toBe('S3');
+      expect(doc.headers['cache-control']).toBe('max-age=2592000, public');
+      expect(doc.headers['content-disposition']).toMatch(/^attachment; filename=/);
       expect(doc.headers['content-type']).toContain(r.mime_type ?? '');
       expect(doc.rawPayload.subarray(0, 4).toString('latin1')).toMatch(/^(%PDF|II\*)/);
       expected.push({

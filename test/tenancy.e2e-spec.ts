@@ -212,6 +212,10 @@ describe('tenants through the gateway', () => {
     expect((await call(A, 'GET', `/api/v2/manifests/${id}`, undefined, USER)).status).toBe(200);
     // The same CSS id and station under another tenant is another user.
     expect((await call(B, 'GET', `/api/v2/manifests/${id}`, undefined, USER)).status).toBe(404);
+    // History lists the manifests whose zip the user asked for.
+    expect(
+      (await call(A, 'POST', `/api/v2/manifests/${id}/files_downloads`, undefined, USER)).status,
+    ).toBe(200);
     const historyB = await call(B, 'GET', '/api/v2/manifests/history', undefined, USER);
     expect((historyB.body.data as Array<{ id: string }>).map((m) => m.id)).not.toContain(id);
     const historyA = await call(A, 'GET', '/api/v2/manifests/history', undefined, USER);

@@ -33,6 +33,8 @@ export interface ManifestRecordView {
   source: ManifestSourceName;
   mime_type: string | null;
   status: RecordStatus;
+  created_at: string;
+  updated_at: string;
 }
 
 /** The eFolder Express v2 manifest attributes, field for field. */
@@ -48,6 +50,14 @@ export interface ManifestAttributes {
   number_successful_documents: number;
   number_failed_documents: number;
   zipfile_size: number;
+  /** When the files were last all downloaded. */
+  fetched_files_at: string | null;
+  /** When this user's zip expires (eFolder's `mm/dd`), or null before they asked for one. */
+  zip_expiration_date: string | null;
+  /** Documents still to download × eFolder's 2 s average. */
+  seconds_left: number;
+  /** The same in Rails' words ("about 1 hour"). */
+  time_to_complete?: string;
 }
 
 export interface ManifestView {
@@ -59,7 +69,16 @@ export interface ManifestView {
 export interface ManifestHistoryItem {
   id: string;
   type: 'manifest';
-  attributes: Omit<ManifestAttributes, 'records'> & { requested_at: string };
+  /** eFolder's HistorySerializer: these attributes and no others. */
+  attributes: Pick<
+    ManifestAttributes,
+    | 'veteran_first_name'
+    | 'veteran_last_name'
+    | 'file_number'
+    | 'fetched_files_status'
+    | 'zip_expiration_date'
+    | 'number_failed_documents'
+  >;
 }
 
 /** Where the gateway streams bytes from: the service decides, storage serves. */
@@ -67,7 +86,8 @@ export interface StoredContent {
   key: string;
   mimeType: string;
   size: number;
-  source: ManifestSourceName;
+  /** Where the bytes came from this time: the source, or `S3` (the store) once fetched. */
+  source: ManifestSourceName | 'S3';
   filename: string;
 }
 

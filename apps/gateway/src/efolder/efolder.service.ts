@@ -102,7 +102,9 @@ export class EfolderService {
       .type(c.mimeType)
       .header('content-length', c.size)
       .header('x-document-source', c.source)
-      .header('content-disposition', `inline; filename="${c.filename.replace(/"/g, '')}"`)
+      // As eFolder's records controller: an attachment, cached 30 days by anyone.
+      .header('cache-control', 'max-age=2592000, public')
+      .header('content-disposition', `attachment; filename="${c.filename.replace(/"/g, '')}"`)
       .send(body);
   }
 

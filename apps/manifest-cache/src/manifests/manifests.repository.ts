@@ -1,6 +1,12 @@
 import { type Actor, isUuid, readScope } from '@app/contracts';
 import { Injectable } from '@nestjs/common';
 import { assertActor } from '@app/messaging';
+import {
+  AVERAGE_DOWNLOAD_SECONDS,
+  efolderTime,
+  timeToComplete,
+  ZIP_EXPIRY_HOURS,
+} from './efolder-time';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import type {
@@ -60,13 +66,14 @@ const ATTRIBUTES_SQL = (withRecords: boolean) => `
     'veteran_first_name', m.veteran_first_name,
     'veteran_last_name', m.veteran_last_name,
     'file_number', m.file_number,
-    'created_at', m.created_at,
-    'updated_at', m.updated_at,
+    'created_at', ${efolderTime('m.created_at')},
+    'updated_at', ${efolderTime('m.updated_at')},
+    'fetched_files_at', ${efolderTime('m.fetched_files_at')},
     'zipfile_size', m.zipfile_size,
     'fetched_files_status', m.files_status,
     'sources', (
       SELECT coalesce(json_agg(json_build_object(
-               'source', s.source, 'status', s.status, 'fetched_at', s.fetched_at,
+               'source', s.source, 'status', s.status, 'fetched_at', ${efolderTime('s.fetched_at')},
                'number_of_documents', (SELECT count(*) FROM records r WHERE r.manifest_source_id = s.id))
              ORDER BY s.source), '[]'::json)
         FROM manifest_sources s WHERE s.manifest_id = m.id),
@@ -75,15 +82,26 @@ const ATTRIBUTES_SQL = (withRecords: boolean) => `
        WHERE s.manifest_id = m.id AND r.status = 'success'),
     'number_failed_documents', (
       SELECT count(*) FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id
-       WHERE s.manifest_id = m.id AND r.status = 'failed')
+       WHERE s.manifest_id = m.id AND r.status = 'failed'),
+    'seconds_left', ${AVERAGE_DOWNLOAD_SECONDS} * (
+      SELECT count(*) FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id
+       WHERE s.manifest_id = m.id AND r.status = 'initialized'),
+    -- Per user, as eFolder's: when this user last asked for the zip, plus its expiry (mm/dd).
+    'zip_expiration_date', (
+      SELECT to_char((max(u.created_at) + interval '${ZIP_EXPIRY_HOURS} hours') AT TIME ZONE 'UTC', 'MM/DD')
+        FROM user_manifests u
+       WHERE u.manifest_id = m.id AND u.action = 'files_download'
+         AND u.css_id = $2 AND u.station_id = $3 AND ($4::text IS NULL OR u.tenant_id = $4))
     ${
       withRecords
         ? `, 'records', (
       SELECT coalesce(json_agg(json_build_object(
                'id', r.id, 'type_id', r.type_id, 'type_description', r.type_description,
-               'received_at', r.received_at, 'upload_date', r.upload_date, 'version_id', r.version_id,
-               'series_id', r.series_id, 'external_document_id', r.external_document_id,
-               'source', r.source, 'mime_type', r.mime_type, 'status', r.status)
+               'received_at', ${efolderTime('r.received_at')}, 'upload_date', ${efolderTime('r.upload_date')},
+               'version_id', r.version_id, 'series_id', r.series_id,
+               'external_document_id', r.external_document_id, 'source', r.source,
+               'mime_type', r.mime_type, 'status', r.status,
+               'created_at', ${efolderTime('r.created_at')}, 'updated_at', ${efolderTime('r.updated_at')})
              ORDER BY r.received_at DESC NULLS LAST, r.external_document_id), '[]'::json)
         FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id
        WHERE s.manifest_id = m.id)`
@@ -197,26 +215,45 @@ export class ManifestsRepository {
     return rows[0]?.file_number ?? null;
   }
 
-  async view(manifestId: string): Promise<{ id: string; attributes: ManifestAttributes } | null> {
+  /** The manifest as this user sees it (their zip's expiry is theirs). */
+  async view(
+    manifestId: string,
+    user: TenantUser,
+  ): Promise<{ id: string; attributes: ManifestAttributes } | null> {
     const rows = await this.ds.query<Array<{ id: string; attributes: ManifestAttributes }>>(
       MANIFEST_VIEW_SQL,
-      [manifestId],
+      [manifestId, user.cssId, user.stationId, user.tenantScope],
     );
-    return rows[0] ?? null;
+    const v = rows[0];
+    if (v) v.attributes.time_to_complete = timeToComplete(v.attributes.seconds_left);
+    return v ?? null;
   }
 
-  history(user: TenantUser, days: number, limit: number): Promise<ManifestHistoryItem[]> {
+  /**
+   * eFolder's history: the manifests whose zip this user asked for within the zip's lifetime
+   * (72 hours), newest first, with the HistorySerializer's attributes.
+   */
+  history(user: TenantUser, limit: number): Promise<ManifestHistoryItem[]> {
     return this.ds.query<ManifestHistoryItem[]>(
       `WITH mine AS (
          SELECT manifest_id, max(created_at) AS requested_at FROM user_manifests
-          WHERE css_id = $1 AND station_id = $2 AND created_at > now() - make_interval(days => $3)
-            AND ($5::text IS NULL OR tenant_id = $5)
+          WHERE css_id = $1 AND station_id = $2 AND action = 'files_download'
+            AND created_at > now() - interval '${ZIP_EXPIRY_HOURS} hours'
+            AND ($3::text IS NULL OR tenant_id = $3)
           GROUP BY manifest_id ORDER BY requested_at DESC LIMIT $4)
        SELECT m.id, 'manifest' AS type,
-              (${ATTRIBUTES_SQL(false)})::jsonb || jsonb_build_object('requested_at', mine.requested_at) AS attributes
+              json_build_object(
+                'veteran_first_name', m.veteran_first_name,
+                'veteran_last_name', m.veteran_last_name,
+                'file_number', m.file_number,
+                'fetched_files_status', m.files_status,
+                'zip_expiration_date', to_char((mine.requested_at + interval '${ZIP_EXPIRY_HOURS} hours') AT TIME ZONE 'UTC', 'MM/DD'),
+                'number_failed_documents', (
+                  SELECT count(*) FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id
+                   WHERE s.manifest_id = m.id AND r.status = 'failed')) AS attributes
          FROM mine JOIN manifests m ON m.id = mine.manifest_id
         ORDER BY mine.requested_at DESC`,
-      [user.cssId, user.stationId, days, limit, user.tenantScope],
+      [user.cssId, user.stationId, user.tenantScope, limit],
     );
   }
 
@@ -358,7 +395,7 @@ export class ManifestsRepository {
     await this.ds.query(
       `UPDATE manifests m SET
               files_status = CASE WHEN agg.ok = 0 AND agg.failed > 0 THEN 'failed' ELSE 'finished' END,
-              zipfile_size = agg.bytes, updated_at = now()
+              zipfile_size = agg.bytes, fetched_files_at = now(), updated_at = now()
          FROM (SELECT count(*) FILTER (WHERE r.status = 'success') AS ok,
                       count(*) FILTER (WHERE r.status = 'failed') AS failed,
                       coalesce(sum(r.content_size) FILTER (WHERE r.status = 'success'), 0) AS bytes

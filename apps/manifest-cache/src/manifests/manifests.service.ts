@@ -40,24 +40,24 @@ export class ManifestsService {
     await this.assertAccess(fileNumber, user);
     const manifestId = await this.repo.ensureManifest(fileNumber);
     await this.claimAndQueue(manifestId, user, force ? 'refreshed' : 'requested', force);
-    return this.view(manifestId);
+    return this.view(manifestId, user);
   }
 
   async refresh(manifestId: string, user: TenantUser): Promise<ManifestView> {
     const fileNumber = await this.ownedFileNumber(manifestId, user);
     await this.assertAccess(fileNumber, user);
     await this.claimAndQueue(manifestId, user, 'refreshed', true);
-    return this.view(manifestId);
+    return this.view(manifestId, user);
   }
 
   async get(manifestId: string, user: TenantUser): Promise<ManifestView> {
     await this.ownedFileNumber(manifestId, user);
-    return this.view(manifestId);
+    return this.view(manifestId, user);
   }
 
   history(user: TenantUser): Promise<ManifestHistoryItem[]> {
     assertUser(user);
-    return this.repo.history(user, 30, 50);
+    return this.repo.history(user, 100);
   }
 
   async startFilesDownload(manifestId: string, user: TenantUser): Promise<ManifestView> {
@@ -70,7 +70,7 @@ export class ManifestsService {
       await this.repo.recordUserAction(m, manifestId, user, 'files_download');
     });
     this.relay.kick();
-    return this.view(manifestId);
+    return this.view(manifestId, user);
   }
 
   async zipPlan(manifestId: string, user: TenantUser): Promise<ZipPlan> {
@@ -103,6 +103,7 @@ export class ManifestsService {
     await this.assertAccess(r.file_number, user);
     let key = r.status === 'success' ? r.storage_key : null;
     let size = Number(r.content_size ?? 0);
+    const stored = key !== null;
     if (!key) {
       const [result] = await this.documents.download([r]);
       await this.repo.storeRecordResults([result]);
@@ -120,7 +121,8 @@ export class ManifestsService {
       key,
       mimeType: r.mime_type ?? 'application/octet-stream',
       size,
-      source: r.source,
+      // eFolder names S3 when it serves a document from its store, the source on first fetch.
+      source: stored ? 'S3' : r.source,
       filename: zipEntryName(0, r).slice(5),
     };
   }
@@ -175,8 +177,8 @@ export class ManifestsService {
     }
   }
 
-  private async view(manifestId: string): Promise<ManifestView> {
-    const v = await this.repo.view(manifestId);
+  private async view(manifestId: string, user: TenantUser): Promise<ManifestView> {
+    const v = await this.repo.view(manifestId, user);
     if (!v) throw rpcError('not_found', `no manifest ${manifestId}`);
     return { id: v.id, type: 'manifest', attributes: v.attributes };
   }

@@ -2,6 +2,7 @@ import { Init1764028800000 } from './1764028800000-Init';
 import { Manifests1764200000000 } from './1764200000000-Manifests';
 import { RpcRequests1764900000000 } from '@app/database';
 import { Tenants1765100000000 } from './1765100000000-Tenants';
+import { FetchedFilesAt1765200000000 } from './1765200000000-FetchedFilesAt';
 
 /** Committed migrations, in order. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Manifests1764200000000,
   RpcRequests1764900000000,
   Tenants1765100000000,
+  FetchedFilesAt1765200000000,
 ];
