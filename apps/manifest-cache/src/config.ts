@@ -13,7 +13,12 @@ export const manifestCacheSchema = storageSchema.extend({
   FAILED_SOURCE_RETRY_SECONDS: env.int(60, 0),
   /** A fetch claimed longer ago than this is taken as abandoned (worker died). */
   FETCH_CLAIM_SECONDS: env.int(300, 1),
-  /** Comma-separated document type ids that are never listed. */
+  /** A document count is served from its cache this long (eFolder: 2 hours). */
+  DOCUMENT_COUNT_CACHE_SECONDS: env.int(2 * 3600, 0),
+  /**
+   * Comma-separated document type ids never listed, besides eFolder's own (fiduciary,
+   * IRS/SSA, 999981), which are always hidden.
+   */
   RESTRICTED_DOCUMENT_TYPES: z
     .string()
     .default('')

@@ -193,17 +193,7 @@ export function createUpstreamSim(state = new SimState()): {
         };
       },
     );
-    app.get<{ Params: { fileNumber: string } }>(
-      `/${source}/veterans/:fileNumber/documents/count`,
-      async (req, reply) => {
-        state.count(`${source}:count:${req.params.fileNumber}`);
-        if (await applyFault(state.faults[source], reply)) return reply;
-        return {
-          count: new Set(state.documents(source, req.params.fileNumber).map((d) => d.document_id))
-            .size,
-        };
-      },
-    );
+
     app.get<{ Params: { id: string }; Querystring: { file_number?: string } }>(
       `/${source}/documents/:id/content`,
       async (req, reply) => {

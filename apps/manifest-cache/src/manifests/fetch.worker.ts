@@ -5,6 +5,7 @@ import { EventBus, Outbox, OutboxRelay } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { ManifestCacheConfig } from '../config';
 import { type UpstreamDocument, UpstreamClient, UpstreamError } from '../upstream/upstream.client';
+import { visibleDocuments } from './document-filter';
 import { DocumentStore } from './document-store';
 import { ManifestsRepository } from './manifests.repository';
 
@@ -97,14 +98,8 @@ export class FetchWorker implements OnModuleInit {
     this.logger.info({ manifestId, documents: rows.length }, 'files download finished');
   }
 
-  /** Collapses upstream duplicates of one document id and drops restricted types. */
+  /** eFolder's DocumentFilter (restricted types and documents), one entry per document id. */
   private usable(docs: UpstreamDocument[]): UpstreamDocument[] {
-    const restricted = new Set(this.config.RESTRICTED_DOCUMENT_TYPES);
-    const seen = new Map<string, UpstreamDocument>();
-    for (const d of docs) {
-      if (d.typeId && restricted.has(d.typeId)) continue;
-      if (!seen.has(d.externalDocumentId)) seen.set(d.externalDocumentId, d);
-    }
-    return [...seen.values()];
+    return visibleDocuments(docs, this.config.RESTRICTED_DOCUMENT_TYPES);
   }
 }

@@ -13,6 +13,7 @@ import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { ManifestCacheConfig } from '../config';
 import { UpstreamClient, UpstreamError } from '../upstream/upstream.client';
 import { DocumentStore } from './document-store';
+import { visibleDocuments } from './document-filter';
 import { ManifestsRepository, type TenantUser } from './manifests.repository';
 import { zipEntryName, zipFileName } from './zip-names';
 
@@ -131,14 +132,22 @@ export class ManifestsService {
     assertFileNumber(fileNumber);
     assertUser(user);
     await this.assertAccess(fileNumber, user);
-    const cached = await this.repo.cachedCount(fileNumber, this.config.MANIFEST_EXPIRY_SECONDS);
+    const cached = await this.repo.cachedCount(
+      fileNumber,
+      this.config.DOCUMENT_COUNT_CACHE_SECONDS,
+    );
     if (cached !== null) return { documents: cached };
     try {
-      const counts = await Promise.all([
-        this.upstream.countDocuments('VBMS', fileNumber),
-        this.upstream.countDocuments('VVA', fileNumber),
+      // As eFolder's DocumentCounter: each source's listing through the DocumentFilter,
+      // unique document ids, summed (a bare count would include what users never see).
+      const lists = await Promise.all([
+        this.upstream.listDocuments('VBMS', fileNumber),
+        this.upstream.listDocuments('VVA', fileNumber),
       ]);
-      const documents = counts[0] + counts[1];
+      const documents = lists.reduce(
+        (n, l) => n + visibleDocuments(l.documents, this.config.RESTRICTED_DOCUMENT_TYPES).length,
+        0,
+      );
       await this.repo.storeCount(fileNumber, documents);
       return { documents };
     } catch (err) {

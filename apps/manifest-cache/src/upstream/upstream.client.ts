@@ -17,6 +17,8 @@ export interface UpstreamDocument {
   uploadDate: string | null;
   size: number | null;
   jro: string | null;
+  /** The source marks the document restricted (eFolder hides those too). */
+  restricted?: boolean;
 }
 
 export interface UpstreamManifest {
@@ -40,6 +42,7 @@ interface RawDocument {
   series_id?: unknown;
   version_id?: unknown;
   type_id?: unknown;
+  restricted?: unknown;
   type_description?: unknown;
   mime_type?: unknown;
   received_at?: unknown;
@@ -87,6 +90,7 @@ export class UpstreamClient {
         uploadDate: str(d.upload_date),
         size: typeof d.size === 'number' ? d.size : null,
         jro: str(d.jro),
+        ...(d.restricted === true ? { restricted: true } : {}),
       };
     });
     const v = b.veteran;
@@ -99,15 +103,6 @@ export class UpstreamClient {
         }
       : undefined;
     return { veteran, documents };
-  }
-
-  async countDocuments(source: ManifestSourceName, fileNumber: string): Promise<number> {
-    const body = (await this.json(
-      source,
-      `${this.base(source)}/veterans/${encodeURIComponent(fileNumber)}/documents/count`,
-    )) as { count?: unknown };
-    if (typeof body.count !== 'number') throw new UpstreamError(source, 'answer has no count');
-    return body.count;
   }
 
   /** May this user see this veteran's file? (BGS sensitivity check) */
