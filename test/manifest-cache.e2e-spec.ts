@@ -486,4 +486,42 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
       }
     }
   });
+
+  it('answers a poll of an unchanged manifest by its ETag: 304, or the cached body, until it changes', async () => {
+    state.veterans.set('100000014', { vbmsDocuments: 3, vvaDocuments: 2 });
+    const m = await settled((await start('100000014')).id);
+    const url = `/api/v2/manifests/${m.id}`;
+    const first = await req('GET', url, ALICE);
+    expect(first.statusCode).toBe(200);
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^"[^"]+"$/);
+    expect(first.headers['cache-control']).toBe('private, no-cache');
+    expect(first.json<{ data: Record<string, unknown> }>().data).not.toHaveProperty('etag');
+    // Unchanged: 304 with If-None-Match; the same body (from the cache) without it.
+    const again = await req('GET', url, { ...ALICE, 'if-none-match': etag });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    const cached = await req('GET', url, ALICE);
+    expect(cached.body).toBe(first.body);
+    const rebuilt = await req('GET', url, { ...ALICE, 'cache-control': 'no-cache' });
+    expect(rebuilt.body).toBe(first.body);
+    expect(rebuilt.headers.etag).toBe(etag);
+    // A change anywhere in it moves the tag: here, the user's asking for the files.
+    await req('POST', `/api/v2/manifests/${m.id}/files_downloads`, ALICE);
+    const changed = await req('GET', url, { ...ALICE, 'if-none-match': etag });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+    // Records finishing their download move it too (triggers on records keep the version).
+    await downloaded(m.id);
+    const done = await req('GET', url, {
+      ...ALICE,
+      'if-none-match': changed.headers.etag as string,
+    });
+    expect(done.statusCode).toBe(200);
+    expect(
+      done.json<{ data: Manifest }>().data.attributes.records.every((r) => r.status === 'success'),
+    ).toBe(true);
+    // Another user's poll is the same 404 as before.
+    expect((await req('GET', url, { ...BOB, 'if-none-match': etag })).statusCode).toBe(404);
+  });
 });

@@ -7,7 +7,12 @@ import { Pool } from 'pg';
 import { SERVICES } from '@app/contracts';
 import { RpcClient } from '@app/messaging';
 import { FsStorage, streamToBuffer } from '@app/storage';
-import { expectedValues, INVOICE_FIELDS, invoicePdf, sampleInvoice } from '@app/testing';
+import {
+  expectedValues,
+  INVOICE_FIELDS,
+  invoicePdf,
+  sampleInvoice,
+} from '../../libs/testing/src/invoices';
 import { extractFields } from '../../apps/extraction/src/extract/extractor';
 import { pdfLines } from '../../apps/extraction/src/extract/pdf-text';
 import { type BenchDatabase, benchDatabase } from '../lib/database';

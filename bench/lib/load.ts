@@ -60,6 +60,7 @@ export async function loadHttp(
   concurrency: number,
   seconds: number,
   headers: Record<string, string> = {},
+  ok: (status: number | undefined) => boolean = (s) => s === 200,
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const url = new URL(base);
@@ -69,7 +70,7 @@ export async function loadHttp(
         { host: url.hostname, port: url.port, path: p, agent, headers },
         (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode === 200));
+          res.on('end', () => resolve(ok(res.statusCode)));
         },
       );
       req.on('error', () => resolve(false));

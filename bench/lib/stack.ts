@@ -43,6 +43,8 @@ export async function startStack(o: {
     ...common,
     NODE_ENV: 'development',
     PORT: String(o.ports.gateway),
+    // Its own schema is not migrated here: the bench's key is the development key.
+    DATABASE_URL: o.databaseUrl,
     DEV_API_KEY: key,
     RATE_LIMIT_PER_MINUTE: '100000000',
     ...o.gatewayEnv,

@@ -128,26 +128,40 @@ async function main(): Promise<void> {
       max: 10,
       options: '-c search_path=manifest_cache',
     });
-    const sql = () => pool.query(MANIFEST_VIEW_SQL, [big.data.id]).then((r) => r.rows.length === 1);
+    const sql = () =>
+      pool
+        .query(MANIFEST_VIEW_SQL, [big.data.id, USER['css-id'], USER['station-id'], null])
+        .then((r) => r.rows.length === 1);
     const headers = { 'x-api-key': KEY, ...USER };
+    const etag = (
+      await fetch(`http://127.0.0.1:${PORTS.gateway}/api/v2/manifests/${big.data.id}`, {
+        headers,
+      })
+    ).headers.get('etag')!;
+    // The uncached path (the view built and sent whole, as every poll was before), the poll
+    // that gets the cached body, and the poll that revalidates its ETag (304).
+    const paths = {
+      uncached: { h: { ...headers, 'cache-control': 'no-cache' }, ok: (s?: number) => s === 200 },
+      cached: { h: headers, ok: (s?: number) => s === 200 },
+      revalidated: { h: { ...headers, 'if-none-match': etag }, ok: (s?: number) => s === 304 },
+    };
     const results: Record<string, LoadResult> = {};
+    const poll = (name: keyof typeof paths, conc: number, seconds: number) =>
+      loadHttp(
+        `http://127.0.0.1:${PORTS.gateway}`,
+        () => `/api/v2/manifests/${big.data.id}`,
+        conc,
+        seconds,
+        paths[name].h,
+        paths[name].ok,
+      );
     for (const conc of [1, 16]) {
       await measure(sql, conc, WARMUP);
       results[`sql@${conc}`] = await measure(sql, conc, SECONDS);
-      await loadHttp(
-        `http://127.0.0.1:${PORTS.gateway}`,
-        () => `/api/v2/manifests/${big.data.id}`,
-        conc,
-        WARMUP,
-        headers,
-      );
-      results[`gw@${conc}`] = await loadHttp(
-        `http://127.0.0.1:${PORTS.gateway}`,
-        () => `/api/v2/manifests/${big.data.id}`,
-        conc,
-        SECONDS,
-        headers,
-      );
+      for (const name of Object.keys(paths) as Array<keyof typeof paths>) {
+        await poll(name, conc, WARMUP);
+        results[`${name}@${conc}`] = await poll(name, conc, SECONDS);
+      }
     }
     await pool.end();
 
@@ -157,11 +171,16 @@ async function main(): Promise<void> {
     console.log(HEADER);
     for (const conc of [1, 16]) {
       console.log(row('bare SQL (baseline, pg pool in-process)', results[`sql@${conc}`], conc));
-      console.log(row('GET /api/v2/manifests/:id via gateway', results[`gw@${conc}`], conc));
+      console.log(
+        row('GET, uncached (Cache-Control: no-cache)', results[`uncached@${conc}`], conc),
+      );
+      console.log(row('GET, poll of an unchanged manifest', results[`cached@${conc}`], conc));
+      console.log(row('GET, If-None-Match (304)', results[`revalidated@${conc}`], conc));
     }
     for (const conc of [1, 16]) {
+      const r = (name: string) => results[`${name}@${conc}`].rps;
       console.log(
-        `ratio gateway/SQL req/s at concurrency ${conc}: ${(results[`gw@${conc}`].rps / results[`sql@${conc}`].rps).toFixed(2)}`,
+        `concurrency ${conc}: uncached/SQL ${(r('uncached') / r('sql')).toFixed(2)}, cached/uncached ${(r('cached') / r('uncached')).toFixed(1)}x, 304/uncached ${(r('revalidated') / r('uncached')).toFixed(1)}x`,
       );
     }
 

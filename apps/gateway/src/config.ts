@@ -61,6 +61,8 @@ export const gatewaySchema = baseSchema
     CONNECTION_TIMEOUT_MS: env.int(120_000, 1000),
     /** On SIGTERM: readiness 503 and `Connection: close` this long before the listener closes. */
     DRAIN_DELAY_MS: env.int(5000, 0),
+    /** Serialized manifest bodies kept per replica, by entity tag (eFolder's poll path). */
+    MANIFEST_BODY_CACHE_MB: env.int(64, 0),
     /** Retry-After on a 503 (a service could not be reached). */
     RETRY_AFTER_SECONDS: env.int(5, 1),
   })

@@ -34,6 +34,7 @@ import { CopiesController } from './copies/copies.controller';
 import { ExtractionController, IntegrationsController } from './extraction/extraction.controller';
 import { RecipientLinksController, WorkflowsController } from './workflows/workflows.controller';
 import { EfolderService } from './efolder/efolder.service';
+import { ManifestBodies } from './efolder/manifest-bodies';
 import { GATEWAY_STORAGE } from './storage';
 import { EfolderErrorFilter } from './efolder/efolder-errors.filter';
 import { createStorage } from '@app/storage';
@@ -131,6 +132,10 @@ export class GatewayModule {
         BrokerHealthIndicator,
         StatusService,
         EfolderService,
+        {
+          provide: ManifestBodies,
+          useValue: new ManifestBodies(config.MANIFEST_BODY_CACHE_MB * 2 ** 20),
+        },
         EfolderErrorFilter,
         { provide: GATEWAY_STORAGE, useValue: createStorage(config) },
         Lifecycle,

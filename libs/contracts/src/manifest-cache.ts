@@ -64,6 +64,8 @@ export interface ManifestView {
   id: string;
   type: 'manifest';
   attributes: ManifestAttributes;
+  /** The view's entity tag (the gateway sends it as ETag, not in the body). */
+  etag?: string;
 }
 
 export interface ManifestHistoryItem {
@@ -108,6 +110,11 @@ export type ManifestCacheRpc = {
   'manifest-cache.manifest.get.v1': {
     request: { manifestId: string; user: EfolderUser; actor: Actor };
     response: ManifestView;
+  };
+  /** The entity tag of this user's view of the manifest (404 as `get` would be). */
+  'manifest-cache.manifest.etag.v1': {
+    request: { manifestId: string; user: EfolderUser; actor: Actor };
+    response: { etag: string };
   };
   'manifest-cache.manifest.history.v1': {
     request: { user: EfolderUser; actor: Actor };

@@ -59,12 +59,14 @@ export class EfolderController {
 
   @Get('manifests/:id')
   @ApiOperation({ summary: 'Progress of a manifest this user asked for' })
-  get(
+  @ApiHeader({ name: 'If-None-Match', required: false })
+  async get(
     @Param('id') id: string,
     @Headers() h: Record<string, string | undefined>,
     @ActorOf() actor: Actor,
+    @Res() reply: FastifyReply,
   ) {
-    return this.efolder.get(id, userFrom(h), actor);
+    await this.efolder.poll(id, userFrom(h), actor, h, reply);
   }
 
   @Post('manifests/:manifest_id/files_downloads')

@@ -8,6 +8,7 @@ import { LOGGER } from '@app/service-kit';
 import type { BlobStorage } from '@app/storage';
 import { ServicesClient } from '../rpc';
 import { GATEWAY_STORAGE } from '../storage';
+import { ManifestBodies, noneMatch } from './manifest-bodies';
 
 export function userFrom(h: Record<string, string | undefined>): EfolderUser {
   const cssId = h['css-id']?.trim();
@@ -17,6 +18,12 @@ export function userFrom(h: Record<string, string | undefined>): EfolderUser {
   if (cssId.length > 64 || stationId.length > 16)
     throw new BadRequestException('CSS-ID or STATION-ID is too long');
   return { cssId, stationId };
+}
+
+/** The entity tag travels as a header, never in eFolder's body. */
+function withoutEtag<T extends { etag?: string }>(v: T): Omit<T, 'etag'> {
+  const { etag: _etag, ...rest } = v;
+  return rest;
 }
 
 export function fileNumberFrom(h: Record<string, string | undefined>): string {
@@ -37,23 +44,56 @@ export class EfolderService {
     private readonly rpc: ServicesClient,
     @Inject(GATEWAY_STORAGE) private readonly storage: BlobStorage,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ManifestBodies) private readonly bodies: ManifestBodies,
   ) {}
+
+  /**
+   * The poll Caseflow makes every second: the view's entity tag first (one small RPC, one
+   * index look-up); `304` when the caller has it, the body cached for that tag when this
+   * replica has it; only a changed manifest is built again. `Cache-Control: no-cache` from
+   * the caller skips the cache here too.
+   */
+  async poll(
+    manifestId: string,
+    user: EfolderUser,
+    actor: Actor,
+    h: Record<string, string | undefined>,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const fresh = /\bno-cache\b/i.test(h['cache-control'] ?? '');
+    if (!fresh) {
+      const { etag } = await this.rpc.send('manifest-cache.manifest.etag.v1', {
+        manifestId,
+        user,
+        actor,
+      });
+      void reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (noneMatch(h['if-none-match'], etag)) return void reply.status(304).send();
+      const cached = this.bodies.get(etag);
+      if (cached) return void reply.type('application/json; charset=utf-8').send(cached);
+    }
+    const view = await this.rpc.send('manifest-cache.manifest.get.v1', { manifestId, user, actor });
+    const { etag, ...data } = view;
+    const body = Buffer.from(JSON.stringify({ data }));
+    if (etag) this.bodies.set(etag, body);
+    void reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    if (etag && noneMatch(h['if-none-match'], etag)) return void reply.status(304).send();
+    return void reply.type('application/json; charset=utf-8').send(body);
+  }
 
   async start(fileNumber: string, user: EfolderUser, actor: Actor) {
     return {
-      data: await this.rpc.send('manifest-cache.manifest.start.v1', { fileNumber, user, actor }),
+      data: withoutEtag(
+        await this.rpc.send('manifest-cache.manifest.start.v1', { fileNumber, user, actor }),
+      ),
     };
   }
 
   async refresh(manifestId: string, user: EfolderUser, actor: Actor) {
     return {
-      data: await this.rpc.send('manifest-cache.manifest.refresh.v1', { manifestId, user, actor }),
-    };
-  }
-
-  async get(manifestId: string, user: EfolderUser, actor: Actor) {
-    return {
-      data: await this.rpc.send('manifest-cache.manifest.get.v1', { manifestId, user, actor }),
+      data: withoutEtag(
+        await this.rpc.send('manifest-cache.manifest.refresh.v1', { manifestId, user, actor }),
+      ),
     };
   }
 
@@ -63,21 +103,17 @@ export class EfolderService {
 
   async startFilesDownload(manifestId: string, user: EfolderUser, actor: Actor) {
     return {
-      data: await this.rpc.send('manifest-cache.files-download.start.v1', {
-        manifestId,
-        user,
-        actor,
-      }),
+      data: withoutEtag(
+        await this.rpc.send('manifest-cache.files-download.start.v1', { manifestId, user, actor }),
+      ),
     };
   }
 
   async filesDownload(manifestId: string, user: EfolderUser, actor: Actor) {
     return {
-      data: await this.rpc.send('manifest-cache.files-download.get.v1', {
-        manifestId,
-        user,
-        actor,
-      }),
+      data: withoutEtag(
+        await this.rpc.send('manifest-cache.files-download.get.v1', { manifestId, user, actor }),
+      ),
     };
   }
 

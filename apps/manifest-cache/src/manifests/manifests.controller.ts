@@ -23,6 +23,11 @@ export class ManifestsController {
     return this.manifests.get(r.manifestId, tenantUser(r.user, r.actor));
   }
 
+  @MessagePattern('manifest-cache.manifest.etag.v1')
+  etag(@Payload() r: RpcRequest<'manifest-cache.manifest.etag.v1'>) {
+    return this.manifests.etag(r.manifestId, tenantUser(r.user, r.actor));
+  }
+
   @MessagePattern('manifest-cache.manifest.history.v1')
   history(@Payload() r: RpcRequest<'manifest-cache.manifest.history.v1'>) {
     return this.manifests.history(tenantUser(r.user, r.actor));

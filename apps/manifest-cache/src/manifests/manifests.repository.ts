@@ -61,6 +61,19 @@ export type UserAction =
  * The manifest's eFolder attributes built by Postgres in one statement: sources with their
  * document counts and every record, so a read is one round trip however large the file.
  */
+/** This user's zip expiry (`mm/dd`), from their last request for the files ($2-$4: user). */
+const ZIP_EXPIRATION_SQL = `(
+      SELECT to_char((max(u.created_at) + interval '${ZIP_EXPIRY_HOURS} hours') AT TIME ZONE 'UTC', 'MM/DD')
+        FROM user_manifests u
+       WHERE u.manifest_id = m.id AND u.action = 'files_download'
+         AND u.css_id = $2 AND u.station_id = $3 AND ($4::text IS NULL OR u.tenant_id = $4))`;
+
+/**
+ * The view's entity tag: the manifest, its version (moved by triggers on every change of the
+ * manifest, its sources and records) and what is this user's own in it (the zip's expiry).
+ */
+const ETAG_SQL = `'"' || m.id || '.' || m.version || '.' || coalesce(replace(${ZIP_EXPIRATION_SQL}, '/', ''), '-') || '"'`;
+
 const ATTRIBUTES_SQL = (withRecords: boolean) => `
   json_build_object(
     'veteran_first_name', m.veteran_first_name,
@@ -87,11 +100,7 @@ const ATTRIBUTES_SQL = (withRecords: boolean) => `
       SELECT count(*) FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id
        WHERE s.manifest_id = m.id AND r.status = 'initialized'),
     -- Per user, as eFolder's: when this user last asked for the zip, plus its expiry (mm/dd).
-    'zip_expiration_date', (
-      SELECT to_char((max(u.created_at) + interval '${ZIP_EXPIRY_HOURS} hours') AT TIME ZONE 'UTC', 'MM/DD')
-        FROM user_manifests u
-       WHERE u.manifest_id = m.id AND u.action = 'files_download'
-         AND u.css_id = $2 AND u.station_id = $3 AND ($4::text IS NULL OR u.tenant_id = $4))
+    'zip_expiration_date', ${ZIP_EXPIRATION_SQL}
     ${
       withRecords
         ? `, 'records', (
@@ -109,7 +118,8 @@ const ATTRIBUTES_SQL = (withRecords: boolean) => `
     }
   )`;
 
-export const MANIFEST_VIEW_SQL = `SELECT m.id, ${ATTRIBUTES_SQL(true)} AS attributes FROM manifests m WHERE m.id = $1`;
+export const MANIFEST_VIEW_SQL = `SELECT m.id, ${ETAG_SQL} AS etag, ${ATTRIBUTES_SQL(true)} AS attributes
+  FROM manifests m WHERE m.id = $1`;
 
 /**
  * An eFolder user as the audit knows them: the CSS id and station of the caller's tenant.
@@ -215,18 +225,32 @@ export class ManifestsRepository {
     return rows[0]?.file_number ?? null;
   }
 
-  /** The manifest as this user sees it (their zip's expiry is theirs). */
+  /** The manifest as this user sees it (their zip's expiry is theirs), and its entity tag. */
   async view(
     manifestId: string,
     user: TenantUser,
-  ): Promise<{ id: string; attributes: ManifestAttributes } | null> {
-    const rows = await this.ds.query<Array<{ id: string; attributes: ManifestAttributes }>>(
-      MANIFEST_VIEW_SQL,
-      [manifestId, user.cssId, user.stationId, user.tenantScope],
-    );
+  ): Promise<{ id: string; etag: string; attributes: ManifestAttributes } | null> {
+    const rows = await this.ds.query<
+      Array<{ id: string; etag: string; attributes: ManifestAttributes }>
+    >(MANIFEST_VIEW_SQL, [manifestId, user.cssId, user.stationId, user.tenantScope]);
     const v = rows[0];
     if (v) v.attributes.time_to_complete = timeToComplete(v.attributes.seconds_left);
     return v ?? null;
+  }
+
+  /**
+   * The entity tag of the view this user would get, if they asked for this manifest: one
+   * index look-up, whatever the number of records, so an unchanged manifest costs no view.
+   */
+  async etag(manifestId: string, user: TenantUser): Promise<string | null> {
+    const rows = await this.ds.query<Array<{ etag: string }>>(
+      `SELECT ${ETAG_SQL} AS etag FROM manifests m
+        WHERE m.id = $1 AND EXISTS (SELECT 1 FROM user_manifests u
+                                     WHERE u.manifest_id = m.id AND u.css_id = $2 AND u.station_id = $3
+                                       AND ($4::text IS NULL OR u.tenant_id = $4))`,
+      [manifestId, user.cssId, user.stationId, user.tenantScope],
+    );
+    return rows[0]?.etag ?? null;
   }
 
   /**

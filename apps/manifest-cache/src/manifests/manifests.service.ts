@@ -56,6 +56,14 @@ export class ManifestsService {
     return this.view(manifestId, user);
   }
 
+  /** What a poll costs when nothing changed: the entity tag of this user's view. */
+  async etag(manifestId: string, user: TenantUser): Promise<{ etag: string }> {
+    assertUser(user);
+    const etag = isUuid(manifestId) ? await this.repo.etag(manifestId, user) : null;
+    if (!etag) throw rpcError('not_found', `no manifest ${manifestId} for this user`);
+    return { etag };
+  }
+
   history(user: TenantUser): Promise<ManifestHistoryItem[]> {
     assertUser(user);
     return this.repo.history(user, 100);
@@ -189,7 +197,7 @@ export class ManifestsService {
   private async view(manifestId: string, user: TenantUser): Promise<ManifestView> {
     const v = await this.repo.view(manifestId, user);
     if (!v) throw rpcError('not_found', `no manifest ${manifestId}`);
-    return { id: v.id, type: 'manifest', attributes: v.attributes };
+    return { id: v.id, type: 'manifest', attributes: v.attributes, etag: v.etag };
   }
 
   /** The manifest's file number, if this user has asked for it; otherwise not found. */

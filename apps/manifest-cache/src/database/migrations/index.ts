@@ -3,6 +3,7 @@ import { Manifests1764200000000 } from './1764200000000-Manifests';
 import { RpcRequests1764900000000 } from '@app/database';
 import { Tenants1765100000000 } from './1765100000000-Tenants';
 import { FetchedFilesAt1765200000000 } from './1765200000000-FetchedFilesAt';
+import { ManifestVersion1765300000000 } from './1765300000000-ManifestVersion';
 
 /** Committed migrations, in order. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   RpcRequests1764900000000,
   Tenants1765100000000,
   FetchedFilesAt1765200000000,
+  ManifestVersion1765300000000,
 ];
