@@ -22,7 +22,8 @@ export function userFrom(h: Record<string, string | undefined>): EfolderUser {
 
 /** The entity tag travels as a header, never in eFolder's body. */
 function withoutEtag<T extends { etag?: string }>(v: T): Omit<T, 'etag'> {
-  const { etag: _etag, ...rest } = v;
+  const rest: T = { ...v };
+  delete rest.etag;
   return rest;
 }
 
