@@ -330,17 +330,27 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
   it('answers bad input in eFolder shapes and accepts its token header', async () => {
     const bad = await req('POST', '/api/v2/manifests', { ...ALICE, 'file-number': '12ab' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ status: 'FILE-NUMBER header must be 8 or 9 digits' });
+    expect(bad.json()).toEqual({
+      status:
+        'File number is invalid. Veteran IDs must be 8 or more characters and contain only numbers.',
+    });
     const missing = await req('POST', '/api/v2/manifests', ALICE);
-    expect(missing.json()).toEqual({ status: 'FILE-NUMBER header is required' });
+    expect(missing.json()).toEqual({ status: 'missing header: File Number' });
+    // eFolder's order and words: the station first, then the CSS id.
     const noUser = await req('POST', '/api/v2/manifests', { 'file-number': '100000008' });
-    expect(noUser.json()).toEqual({ status: 'CSS-ID header is required' });
+    expect(noUser.json()).toEqual({ status: 'missing header: Station ID' });
+    const noCss = await req('POST', '/api/v2/manifests', {
+      'file-number': '100000008',
+      'station-id': '101',
+    });
+    expect(noCss.json()).toEqual({ status: 'missing header: CSS ID' });
     const unauth = await gateway.inject({
       method: 'GET',
       url: '/api/v2/manifests/history',
       headers: ALICE,
     });
     expect(unauth.statusCode).toBe(401);
+    expect(unauth.json()).toEqual({ status: 'unauthorized' });
     const token = await gateway.inject({
       method: 'GET',
       url: '/api/v2/manifests/history',
@@ -429,7 +439,9 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
 
     // A user who never asked for the manifest gets none of it.
     expect((await req('GET', `/api/v2/manifests/${m.id}/zip`, BOB)).statusCode).toBe(404);
-    expect((await req('GET', `/api/v2/records/${records[0].id}`, BOB)).statusCode).toBe(404);
+    const bobs = await req('GET', `/api/v2/records/${records[0].id}`, BOB);
+    expect(bobs.statusCode).toBe(403);
+    expect(bobs.json()).toEqual({ status: 'sensitive record' });
   });
 
   it('marks a document that fails to download as failed and downloads the rest', async () => {

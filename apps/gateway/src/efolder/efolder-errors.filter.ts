@@ -27,7 +27,8 @@ export class EfolderErrorFilter implements ExceptionFilter {
 export const isEfolderPath = (url: string) => url.startsWith('/api/v2/');
 
 export function sendEfolderError(reply: FastifyReply, p: Problem): void {
-  const message = p.detail ?? p.title;
+  // eFolder answers every missing or wrong token with exactly this.
+  const message = p.status === 401 ? 'unauthorized' : (p.detail ?? p.title);
   const body =
     p.status === 404 || p.status >= 500
       ? { errors: [{ title: p.title, detail: message }] }

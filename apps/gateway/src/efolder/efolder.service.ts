@@ -10,11 +10,12 @@ import { ServicesClient } from '../rpc';
 import { GATEWAY_STORAGE } from '../storage';
 import { ManifestBodies, noneMatch } from './manifest-bodies';
 
+/** The user eFolder's client names, with eFolder's own messages (Api::V1::ApplicationController). */
 export function userFrom(h: Record<string, string | undefined>): EfolderUser {
   const cssId = h['css-id']?.trim();
   const stationId = h['station-id']?.trim();
-  if (!cssId) throw new BadRequestException('CSS-ID header is required');
-  if (!stationId) throw new BadRequestException('STATION-ID header is required');
+  if (!stationId) throw new BadRequestException('missing header: Station ID');
+  if (!cssId) throw new BadRequestException('missing header: CSS ID');
   if (cssId.length > 64 || stationId.length > 16)
     throw new BadRequestException('CSS-ID or STATION-ID is too long');
   return { cssId, stationId };
@@ -29,9 +30,13 @@ function withoutEtag<T extends { etag?: string }>(v: T): Omit<T, 'etag'> {
 
 export function fileNumberFrom(h: Record<string, string | undefined>): string {
   const fn = h['file-number']?.trim();
-  if (!fn) throw new BadRequestException('FILE-NUMBER header is required');
+  if (!fn) throw new BadRequestException('missing header: File Number');
+  // eFolder's message (Api::V2::ApplicationController#invalid_file_number); the rule here is
+  // stricter: a claim file number or SSN, 8 or 9 digits.
   if (!/^\d{8,9}$/.test(fn))
-    throw new BadRequestException('FILE-NUMBER header must be 8 or 9 digits');
+    throw new BadRequestException(
+      'File number is invalid. Veteran IDs must be 8 or more characters and contain only numbers.',
+    );
   return fn;
 }
 

@@ -106,9 +106,11 @@ export class ManifestsService {
   async content(recordRef: string, user: TenantUser): Promise<StoredContent> {
     assertUser(user);
     const r = await this.repo.findRecord(recordRef);
-    if (!r || !(await this.repo.userHasManifest(r.manifest_id, user))) {
-      throw rpcError('not_found', `no record ${recordRef}`);
-    }
+    // As eFolder: an unknown record is a 404, one of a manifest this user never asked for
+    // a 403 (Api::V2::RecordsController#validate_access).
+    if (!r) throw rpcError('not_found', 'A record with that ID was not found in our systems.');
+    if (!(await this.repo.userHasManifest(r.manifest_id, user)))
+      throw rpcError('forbidden', 'sensitive record');
     await this.assertAccess(r.file_number, user);
     let key = r.status === 'success' ? r.storage_key : null;
     let size = Number(r.content_size ?? 0);
