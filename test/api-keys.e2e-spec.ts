@@ -21,6 +21,21 @@ interface KeyAnswer {
   replaced?: { id: string; expiresAt: string };
 }
 
+/** One statement against the gateway's schema, as an operator at the database would. */
+async function sql<T = unknown>(text: string, params: unknown[]): Promise<T> {
+  const ds = createServiceDataSource({
+    url: testEnv().databaseUrl,
+    schema: 'gateway',
+    applicationName: 'ak-test',
+  });
+  await ds.initialize();
+  try {
+    return await ds.query<T>(text, params);
+  } finally {
+    await ds.destroy();
+  }
+}
+
 /** Managed keys on two gateway replicas sharing one schema. */
 describe('managed API keys', () => {
   let one: NestFastifyApplication;
@@ -73,21 +88,11 @@ describe('managed API keys', () => {
     const shown = await admin(two, 'GET', `/api/v1/admin/api-keys/${k.id}`);
     expect(shown.body).not.toContain(k.key);
     expect(shown.body).not.toContain(hashApiKey(k.key));
-    const ds = createServiceDataSource({
-      url: testEnv().databaseUrl,
-      schema: 'gateway',
-      applicationName: 'ak-test',
-    });
-    await ds.initialize();
-    try {
-      const [row] = await ds.query<Array<{ sha256: string }>>(
-        `SELECT encode(sha256, 'hex') AS sha256 FROM gateway.api_keys WHERE id = $1`,
-        [k.id],
-      );
-      expect(row.sha256).toBe(hashApiKey(k.key));
-    } finally {
-      await ds.destroy();
-    }
+    const [row] = await sql<Array<{ sha256: string }>>(
+      `SELECT encode(sha256, 'hex') AS sha256 FROM gateway.api_keys WHERE id = $1`,
+      [k.id],
+    );
+    expect(row.sha256).toBe(hashApiKey(k.key));
     await eventually(async () => {
       const r = (await admin(one, 'GET', `/api/v1/admin/api-keys/${k.id}`)).json<KeyAnswer>();
       expect(r.lastUsedAt).not.toBeNull();
@@ -129,20 +134,10 @@ describe('managed API keys', () => {
   it('ends a key at its expiry, whatever the cache holds', async () => {
     const k = await create({ expiresInDays: 1 });
     expect(await use(two, k.key)).toBe(200);
-    const ds = createServiceDataSource({
-      url: testEnv().databaseUrl,
-      schema: 'gateway',
-      applicationName: 'ak-test',
-    });
-    await ds.initialize();
-    try {
-      await ds.query(
-        `UPDATE gateway.api_keys SET expires_at = now() + interval '1 second' WHERE id = $1`,
-        [k.id],
-      );
-    } finally {
-      await ds.destroy();
-    }
+    await sql(
+      `UPDATE gateway.api_keys SET expires_at = now() + interval '1 second' WHERE id = $1`,
+      [k.id],
+    );
     await sleep(TTL_MS + 50);
     expect(await use(two, k.key)).toBe(200);
     await sleep(1100);

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import {
   type Actor,
   type ClientInfo,
@@ -259,10 +260,7 @@ export class CreatorsService {
   async cancel(actor: Actor, id: string, client: ClientInfo): Promise<WorkflowView> {
     assertActor(actor);
     await this.repo.ds.transaction(async (m) => {
-      const s = isUuid(id) ? await this.repo.session(m, id, actor.tenantId, true) : null;
-      if (!s) throw rpcError('not_found', `no workflow ${id}`);
-      if (s.status !== 'ACTIVE')
-        throw rpcError('conflict', `the workflow is ${s.status.toLowerCase()}, not active`);
+      await this.activeSession(m, actor, id);
       await m.query(
         `UPDATE workflow_sessions SET status = 'CANCELLED', updated_at = now() WHERE id = $1`,
         [id],
@@ -284,10 +282,7 @@ export class CreatorsService {
     if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 90)
       throw rpcError('validation_failed', 'hours must be 1 to 2160', { field: 'hours' });
     await this.repo.ds.transaction(async (m) => {
-      const s = isUuid(id) ? await this.repo.session(m, id, actor.tenantId, true) : null;
-      if (!s) throw rpcError('not_found', `no workflow ${id}`);
-      if (s.status !== 'ACTIVE')
-        throw rpcError('conflict', `the workflow is ${s.status.toLowerCase()}, not active`);
+      await this.activeSession(m, actor, id);
       await m.query(
         `UPDATE workflow_sessions SET expires_at = greatest(expires_at, now()) + make_interval(hours => $2), updated_at = now() WHERE id = $1`,
         [id, hours],
@@ -301,10 +296,7 @@ export class CreatorsService {
   async resend(actor: Actor, id: string, client: ClientInfo): Promise<WorkflowView> {
     assertActor(actor);
     const { session, recipient } = await this.repo.ds.transaction(async (m) => {
-      const s = isUuid(id) ? await this.repo.session(m, id, actor.tenantId, true) : null;
-      if (!s) throw rpcError('not_found', `no workflow ${id}`);
-      if (s.status !== 'ACTIVE')
-        throw rpcError('conflict', `the workflow is ${s.status.toLowerCase()}, not active`);
+      const s = await this.activeSession(m, actor, id);
       const r = (await this.repo.recipients(m, id)).find(
         (x) => x.order_index === s.current_recipient_order,
       )!;
@@ -426,6 +418,15 @@ export class CreatorsService {
       attachmentId,
     });
     return { key: a.storage_key, fileName: a.file_name, fileType: a.file_type };
+  }
+
+  /** The tenant's workflow, locked for this transaction, if it is still active. */
+  private async activeSession(m: EntityManager, actor: Actor, id: string): Promise<SessionRow> {
+    const s = isUuid(id) ? await this.repo.session(m, id, actor.tenantId, true) : null;
+    if (!s) throw rpcError('not_found', `no workflow ${id}`);
+    if (s.status !== 'ACTIVE')
+      throw rpcError('conflict', `the workflow is ${s.status.toLowerCase()}, not active`);
+    return s;
   }
 
   private linkUrl(token: string): string {
