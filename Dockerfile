@@ -1,5 +1,6 @@
-# One image for every app; the container's command picks the app.
 # syntax=docker/dockerfile:1
+# One image for every app; the container's command picks the app.
+# (BuildKit reads the syntax line only when it is the file's first line.)
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app

@@ -1,4 +1,5 @@
-import { loadConfig, serviceSchema } from '@app/config';
+import { loadConfig, type ServiceConfig, serviceSchema } from '@app/config';
+import { z } from 'zod';
 import { runServiceMigrations } from '@app/database';
 import { serviceDataSource } from '@app/service-kit';
 import { gatewayDataSource } from '../apps/gateway/src/database/data-source';
@@ -10,6 +11,8 @@ import {
   type SchemaOwner,
 } from './services';
 
+const migrationSchema = serviceSchema.extend({ RABBITMQ_URL: z.string().optional() });
+
 /** Runs each service's (and the gateway's) committed migrations with its own credentials. */
 export async function migrate(
   owners: readonly SchemaOwner[],
@@ -17,7 +20,11 @@ export async function migrate(
   log: (msg: string) => void = () => undefined,
 ): Promise<void> {
   for (const service of owners) {
-    const config = loadConfig(serviceSchema, { ...process.env, DATABASE_URL: urlFor(service) });
+    // Migrations never use the broker: its address is not asked for here.
+    const config = loadConfig(migrationSchema, {
+      ...process.env,
+      DATABASE_URL: urlFor(service),
+    }) as ServiceConfig;
     const ds =
       service === 'gateway'
         ? gatewayDataSource({ ...config, DB_POOL_MAX: 2 }, 'gateway-migrate')

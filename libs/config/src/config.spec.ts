@@ -22,6 +22,18 @@ describe('loadConfig', () => {
     expect(msg).toContain('DB_POOL_MAX');
   });
 
+  it('refuses the local defaults of the database and broker in production', () => {
+    expect(() => loadConfig(serviceSchema, { NODE_ENV: 'production' })).toThrow(
+      /DATABASE_URL: is required when NODE_ENV=production[\s\S]*RABBITMQ_URL: is required/,
+    );
+    const given = loadConfig(serviceSchema, {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://svc@db:5432/platform',
+      RABBITMQ_URL: 'amqp://svc:pw@mq:5672',
+    });
+    expect(given.RABBITMQ_URL).toBe('amqp://svc:pw@mq:5672');
+  });
+
   it('says a required variable is missing by name', () => {
     const schema = z.object({ SECRET_KEY: z.string() });
     expect(() => loadConfig(schema, {})).toThrow('SECRET_KEY: is required but not set');

@@ -107,5 +107,18 @@ export function loadConfig<S extends z.ZodTypeAny>(
       }),
     );
   }
+  // The defaults point at a developer's machine; in production they would quietly connect to
+  // nothing (or to the wrong thing), so the real addresses must be given.
+  const data = parsed.data as Record<string, unknown>;
+  if (data.NODE_ENV === 'production') {
+    const missing = PRODUCTION_REQUIRED.filter((k) => k in data && cleaned[k] === undefined);
+    if (missing.length)
+      throw new ConfigError(
+        missing.map((k) => `${k}: is required when NODE_ENV=production (no local default)`),
+      );
+  }
   return parsed.data as z.infer<S>;
 }
+
+/** Variables whose defaults are for local use only. */
+const PRODUCTION_REQUIRED = ['DATABASE_URL', 'RABBITMQ_URL'];
