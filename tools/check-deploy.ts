@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
+import { createHttpMetrics, createMessagingMetrics } from '@app/observability';
 import { UploadMetrics } from '../apps/upload-status/src/uploads/upload-metrics';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -154,21 +155,25 @@ function checkCompose(): void {
 }
 
 /**
- * Alert rules and dashboards must name metrics the services really export: every
- * `upload_status_*` series they read is checked against the service's registry.
+ * Alert rules and dashboards must name metrics the apps really export: every
+ * `upload_status_*`, HTTP, RPC, event and outbox series they read is checked against the
+ * registries that define them.
  */
 function checkMonitoring(): void {
   const dir = join(root, 'k8s', 'monitoring');
   if (!existsSync(dir)) return;
   const registry = new Registry();
   new UploadMetrics(registry);
+  createMessagingMetrics(registry);
+  createHttpMetrics(registry);
   const known = new Set(registry.getMetricsAsArray().map((m) => m.name));
   const checkExpr = (where: string, expr: unknown) => {
     if (typeof expr !== 'string' || !expr.trim()) return problems.push(`${where}: no expression`);
-    for (const [name] of expr.matchAll(/upload_status_[a-z_]+/g)) {
+    const names =
+      /\b(upload_status_[a-z_]+|http_request[a-z_]*|rpc_[a-z_]+|events_[a-z_]+|outbox_[a-z_]+)/g;
+    for (const [name] of expr.matchAll(names)) {
       const base = name.replace(/_(bucket|sum|count)$/, '');
-      if (!known.has(base))
-        problems.push(`${where}: ${name} is not a metric upload-status exports`);
+      if (!known.has(base)) problems.push(`${where}: ${name} is not a metric the platform exports`);
     }
   };
   for (const file of readdirSync(dir)) {

@@ -6,6 +6,7 @@ import {
   CORRELATION_HEADER,
   correlationIdFrom,
   createLogger,
+  type HttpMetrics,
   JsonLogger,
   runWithContext,
 } from '@app/observability';
@@ -14,7 +15,7 @@ import type { AuthedRequest } from './auth/api-key.guard';
 import { registerAuthentication } from './auth/authenticate';
 import type { GatewayConfig } from './config';
 import { DrainState } from './drain';
-import { GatewayModule } from './gateway.module';
+import { GatewayModule, HTTP_METRICS } from './gateway.module';
 import { problem } from './http/problem';
 import { sendProblem } from './http/problem.filter';
 import { createValidationPipe } from './http/validation';
@@ -72,6 +73,15 @@ export async function createGatewayApp(
   });
 
   await registerAuthentication(app, config.RATE_LIMIT_PER_MINUTE);
+
+  // Per route template (bounded labels); a URL no route matched counts as `unmatched`.
+  const http = app.get<HttpMetrics>(HTTP_METRICS);
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    http.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    http.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
 
   // OpenAPI at /docs, behind a key like every other non-health route.
   // Decided on the matched route, not the raw URL: `/%64ocs` routes to /docs too.

@@ -18,6 +18,8 @@ export const gatewaySchema = baseSchema
   .extend({
     PORT: env.int(3000, 0),
     HOST: z.string().default('0.0.0.0'),
+    /** An internal port serving only /metrics, with no key, for Prometheus (0: none). */
+    METRICS_PORT: env.int(0, 0),
     /** JSON array of {id, sha256, scopes, tenant?}; mounted from a Secret in production. */
     API_KEYS: z
       .string()

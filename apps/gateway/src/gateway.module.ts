@@ -18,7 +18,7 @@ import {
   METRICS_REGISTRY,
   MetricsController,
 } from '@app/health';
-import { createMetricsRegistry } from '@app/observability';
+import { createHttpMetrics, createMetricsRegistry } from '@app/observability';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyStore } from './auth/api-keys';
@@ -70,6 +70,9 @@ class Lifecycle implements OnModuleInit, OnApplicationShutdown {
 @RequireScopes('metrics:read')
 class GatewayMetricsController extends MetricsController {}
 
+/** The gateway's HTTP and RPC-failure series. */
+export const HTTP_METRICS = Symbol('HTTP_METRICS');
+
 export class GatewayModule {
   static create(config: GatewayConfig, logger: Logger): DynamicModule {
     const rpc = new ServicesClient({
@@ -79,6 +82,9 @@ export class GatewayModule {
       logger,
     });
     void rpc.connect(SERVICES);
+    const registry = createMetricsRegistry('gateway');
+    const httpMetrics = createHttpMetrics(registry);
+    rpc.metrics = httpMetrics;
     const drain = new DrainState();
     const database = new GatewayDatabase(gatewayDataSource(config), logger);
     const keysRepo = new ApiKeysRepository(database.ds);
@@ -107,7 +113,8 @@ export class GatewayModule {
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
-        { provide: METRICS_REGISTRY, useValue: createMetricsRegistry('gateway') },
+        { provide: METRICS_REGISTRY, useValue: registry },
+        { provide: HTTP_METRICS, useValue: httpMetrics },
         { provide: ServicesClient, useValue: rpc },
         {
           provide: ApiKeyStore,

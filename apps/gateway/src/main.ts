@@ -5,6 +5,9 @@ import type { Logger } from 'pino';
 import { LOGGER } from '@app/service-kit';
 import { createGatewayApp } from './app';
 import { DrainState, drainOnSignals } from './drain';
+import { METRICS_REGISTRY } from '@app/health';
+import type { Registry } from 'prom-client';
+import { startMetricsServer } from './metrics-server';
 
 async function main(): Promise<void> {
   let config: GatewayConfig;
@@ -21,6 +24,14 @@ async function main(): Promise<void> {
     logger: app.get<Logger>(LOGGER),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
+  if (config.METRICS_PORT > 0) {
+    const metrics = startMetricsServer(
+      app.get<Registry>(METRICS_REGISTRY),
+      config.METRICS_PORT,
+      config.HOST,
+    );
+    process.once('SIGTERM', () => metrics.close());
+  }
 }
 
 void main();

@@ -1,4 +1,23 @@
-import { RpcClient } from '@app/messaging';
+import type { RpcPattern, RpcRequest, RpcResponse } from '@app/contracts';
+import { RpcCallError, RpcClient } from '@app/messaging';
+import type { HttpMetrics } from '@app/observability';
 
-/** The gateway's one RpcClient, injected by class. */
-export class ServicesClient extends RpcClient {}
+/** The gateway's one RpcClient, injected by class; it counts the calls that fail. */
+export class ServicesClient extends RpcClient {
+  metrics?: Pick<HttpMetrics, 'rpcErrors'>;
+
+  override async send<P extends RpcPattern>(
+    pattern: P,
+    data: RpcRequest<P>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<RpcResponse<P>> {
+    try {
+      return await super.send(pattern, data, options);
+    } catch (err) {
+      // The service's own 4xx answers are callers' mistakes, not failures of the path.
+      if (err instanceof RpcCallError && err.body.status >= 500)
+        this.metrics?.rpcErrors.inc({ service: pattern.split('.')[0], code: err.body.code });
+      throw err;
+    }
+  }
+}

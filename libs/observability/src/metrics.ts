@@ -44,3 +44,37 @@ export function createMessagingMetrics(registry: Registry): MessagingMetrics {
     }),
   };
 }
+
+export interface HttpMetrics {
+  requests: Counter<'method' | 'route' | 'status'>;
+  duration: Histogram<'method' | 'route'>;
+  rpcErrors: Counter<'service' | 'code'>;
+}
+
+/**
+ * The gateway's HTTP series, by route template (never the raw URL: ids would explode the
+ * label set), and the RPC failures it answered with (timeouts, unreachable services).
+ */
+export function createHttpMetrics(registry: Registry): HttpMetrics {
+  return {
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request time, by method and route template',
+      labelNames: ['method', 'route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    rpcErrors: new Counter({
+      name: 'rpc_client_errors_total',
+      help: 'RPCs the gateway sent that failed, by service and code (timeout, unavailable, ...)',
+      labelNames: ['service', 'code'],
+      registers: [registry],
+    }),
+  };
+}
