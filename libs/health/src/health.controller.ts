@@ -1,5 +1,10 @@
 import { Controller, Get, Inject, ServiceUnavailableException, type Type } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckError,
+  HealthCheckService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import type { HealthIndicatorFunction } from '@nestjs/terminus';
 import { BrokerHealthIndicator, type ConnectionProbe } from './broker.indicator';
 
@@ -13,6 +18,11 @@ export interface HealthProbes {
   timeoutMs: number;
   /** While true, readiness answers 503 so load balancers move away before the app stops. */
   draining?: () => boolean;
+  /**
+   * The committed migrations the database lacks: a pod of a new release is not ready until
+   * the release's migration has run (its code may read columns that do not exist yet).
+   */
+  pendingMigrations?: () => Promise<string[]>;
 }
 
 /** Marks a route as reachable without a caller credential (the gateway honours it). */
@@ -21,7 +31,8 @@ export const PUBLIC_ROUTE = 'platform:public';
 /**
  * `/health/live` checks nothing external: a process that is up answers, so a database
  * outage never makes Kubernetes restart healthy pods. `/health/ready` checks the database
- * (with a timeout) and the broker connections, and answers 503 when one is down.
+ * (with a timeout), the broker connections and (for services) that no committed migration
+ * is pending, and answers 503 when one is not so.
  */
 export function createHealthController(): Type<unknown> {
   @Controller('health')
@@ -32,6 +43,8 @@ export function createHealthController(): Type<unknown> {
       private readonly broker: BrokerHealthIndicator,
       @Inject(HEALTH_PROBES) private readonly probes: HealthProbes,
     ) {}
+
+    private migrated = false;
 
     @Get('live')
     live(): { status: 'ok' } {
@@ -48,6 +61,19 @@ export function createHealthController(): Type<unknown> {
       ];
       if (this.probes.database) {
         checks.unshift(() => this.db.pingCheck('database', { timeout: this.probes.timeoutMs }));
+      }
+      const pending = this.probes.pendingMigrations;
+      if (pending && !this.migrated) {
+        checks.push(async () => {
+          const names = await pending();
+          if (names.length)
+            throw new HealthCheckError('migrations pending', {
+              migrations: { status: 'down', pending: names },
+            });
+          // Migrations are never taken back: once up to date, always up to date.
+          this.migrated = true;
+          return { migrations: { status: 'up' } };
+        });
       }
       return this.health.check(checks);
     }

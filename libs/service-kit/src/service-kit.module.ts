@@ -15,7 +15,7 @@ import type { DataSource } from 'typeorm';
 import { rpcPatterns, schemaOf, type ServiceName } from '@app/contracts';
 import { serviceSchema, type ServiceConfig } from '@app/config';
 import type { z } from 'zod';
-import { serviceDataSourceOptions } from '@app/database';
+import { migrationState, serviceDataSourceOptions } from '@app/database';
 import {
   BrokerHealthIndicator,
   createHealthController,
@@ -220,10 +220,11 @@ export class ServiceKitModule {
         RpcServerRef,
         {
           provide: HEALTH_PROBES,
-          inject: [EventBus, RpcServerRef],
-          useFactory: (bus: EventBus, ref: RpcServerRef): HealthProbes => ({
+          inject: [EventBus, RpcServerRef, getDataSourceToken()],
+          useFactory: (bus: EventBus, ref: RpcServerRef, ds: DataSource): HealthProbes => ({
             database: true,
             timeoutMs: 1500,
+            pendingMigrations: async () => (await migrationState(ds)).pending,
             broker: [
               { name: 'rpc', isConnected: () => ref.server?.isConnected() ?? false },
               { name: 'events', isConnected: () => bus.isConnected() },
