@@ -89,8 +89,9 @@ export class SimState {
       const s = seed(source, fileNumber, String(i));
       const [typeId, typeDescription] = TYPES[s % TYPES.length];
       const received = new Date(Date.UTC(2015 + (s % 10), (s >>> 4) % 12, 1 + ((s >>> 8) % 28)));
-      // Version ids are `{UPPER-CASE-UUID}` whatever the source (eFolder's JSON:API adapter
-      // and its VVA and Claims Evidence services wrap them so).
+      // Version ids are `{UPPER-CASE-UUID}` whatever the source: department-of-veterans-affairs/
+      // caseflow-efolder app/services/json_api_response_adapter.rb upper-cases Claims
+      // Evidence's bare UUIDs and wraps them in braces, as VBMS and VVA ids already are.
       const id = `{${createHash('md5')
         .update(`${source}:${fileNumber}:${i}`)
         .digest('hex')

@@ -95,7 +95,10 @@ function version(ifMatch: string | undefined): number[] | '*' | undefined {
   return strong;
 }
 
-/** Cloning into another tenant is an explicit grant on the key: `copies:clone-to:<tenant>`. */
+/**
+ * Cloning into another tenant is an explicit grant on the key: `copies:clone-to:<tenant>`,
+ * named, never implied by `*` (a development key reaches no other tenant either).
+ */
 function hasCloneGrant(req: AuthedRequest, tenant: string): boolean {
   return !!req.caller?.scopes.includes(`copies:clone-to:${tenant}`);
 }

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { addTenantColumn, dropTenantColumn } from '@app/database';
 
 const TABLES = ['templates', 'extraction_jobs', 'integration_accounts', 'automations'];
 
@@ -12,16 +13,11 @@ export class Tenants1765100000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     for (const t of TABLES) {
-      await q.query(`ALTER TABLE ${t} ADD COLUMN tenant_id text NOT NULL DEFAULT 'default'`);
-      await q.query(`ALTER TABLE ${t} ALTER COLUMN tenant_id DROP DEFAULT`);
-      await q.query(`CREATE INDEX ${t}_tenant_idx ON ${t} (tenant_id, created_at DESC, id DESC)`);
+      await addTenantColumn(q, t, { name: `${t}_tenant_idx`, columns: 'created_at DESC, id DESC' });
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of TABLES) {
-      await q.query(`DROP INDEX IF EXISTS ${t}_tenant_idx`);
-      await q.query(`ALTER TABLE ${t} DROP COLUMN tenant_id`);
-    }
+    for (const t of TABLES) await dropTenantColumn(q, t);
   }
 }

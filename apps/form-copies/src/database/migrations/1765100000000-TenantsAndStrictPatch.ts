@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { addTenantColumn, dropTenantColumn } from '@app/database';
 
 /**
  * Owners' flags belong to a tenant (forms already did); JSON Patch follows RFC 6902/6901 to
@@ -10,11 +11,7 @@ export class TenantsAndStrictPatch1765100000000 implements MigrationInterface {
   name = 'TenantsAndStrictPatch1765100000000';
 
   async up(q: QueryRunner): Promise<void> {
-    // Rows from before tenancy belong to the tenant of keys that name none.
-    await q.query(
-      `ALTER TABLE owner_feature_flags ADD COLUMN tenant_id text NOT NULL DEFAULT 'default'`,
-    );
-    await q.query(`ALTER TABLE owner_feature_flags ALTER COLUMN tenant_id DROP DEFAULT`);
+    await addTenantColumn(q, 'owner_feature_flags');
     await q.query(`ALTER TABLE owner_feature_flags DROP CONSTRAINT owner_feature_flags_pkey`);
     await q.query(`ALTER TABLE owner_feature_flags ADD PRIMARY KEY (tenant_id, owner_id)`);
     await q.query(`CREATE INDEX application_forms_tenant_idx ON application_forms (tenant_id)`);
@@ -153,7 +150,7 @@ export class TenantsAndStrictPatch1765100000000 implements MigrationInterface {
     await q.query(`ALTER TABLE owner_feature_flags DROP CONSTRAINT owner_feature_flags_pkey`);
     await q.query(`DELETE FROM owner_feature_flags a USING owner_feature_flags b
       WHERE a.owner_id = b.owner_id AND a.tenant_id > b.tenant_id`);
-    await q.query(`ALTER TABLE owner_feature_flags DROP COLUMN tenant_id`);
+    await dropTenantColumn(q, 'owner_feature_flags');
     await q.query(`ALTER TABLE owner_feature_flags ADD PRIMARY KEY (owner_id)`);
   }
 }
