@@ -103,7 +103,12 @@ export async function startPlatform(
   const defs: Array<[ServiceDefinition, Record<string, string>, AnyZodObject]> = [
     [
       ManifestCacheService,
-      { VBMS_URL: `${sim.url}/vbms`, VVA_URL: `${sim.url}/vva`, BGS_URL: `${sim.url}/bgs` },
+      {
+        CLAIM_EVIDENCE_URL: `${sim.url}/ce`,
+        VBMS_URL: `${sim.url}/vbms`,
+        VVA_URL: `${sim.url}/vva`,
+        BGS_URL: `${sim.url}/bgs`,
+      },
       manifestCacheSchema,
     ],
     [

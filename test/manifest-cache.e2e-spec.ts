@@ -96,6 +96,7 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     storageRoot = await mkdtemp(join(tmpdir(), 'mc-storage-'));
     const over = {
       MESSAGING_PREFIX: 'mc.',
+      CLAIM_EVIDENCE_URL: `${simUrl}/ce`,
       VBMS_URL: `${simUrl}/vbms`,
       VVA_URL: `${simUrl}/vva`,
       BGS_URL: `${simUrl}/bgs`,
@@ -287,7 +288,7 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
     state.restricted.add('100000006');
     const res = await req('POST', '/api/v2/manifests', { ...ALICE, 'file-number': '100000006' });
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toEqual({ status: 'this user may not access this veteran file' });
+    expect(res.json()).toEqual({ status: 'sensitive record' });
     expect(calls('vbms:list:100000006')).toBe(0);
 
     const mine = await start('100000007');

@@ -169,6 +169,7 @@ async function main(): Promise<void> {
     RABBITMQ_URL: rabbitUrl,
     // Services and the gateway share one blob store (a volume or S3 in production).
     STORAGE_ROOT: env.STORAGE_ROOT ?? join(process.cwd(), 'var', 'storage'),
+    CLAIM_EVIDENCE_URL: env.CLAIM_EVIDENCE_URL ?? `${simBase}/ce`,
     VBMS_URL: env.VBMS_URL ?? `${simBase}/vbms`,
     VVA_URL: env.VVA_URL ?? `${simBase}/vva`,
     BGS_URL: env.BGS_URL ?? `${simBase}/bgs`,

@@ -95,6 +95,7 @@ async function main(): Promise<void> {
       key: KEY,
       serviceEnv: {
         STORAGE_ROOT: storage,
+        CLAIM_EVIDENCE_URL: `${sim}/ce`,
         VBMS_URL: `${sim}/vbms`,
         VVA_URL: `${sim}/vva`,
         BGS_URL: `${sim}/bgs`,

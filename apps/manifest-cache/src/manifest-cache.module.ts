@@ -8,7 +8,11 @@ import { FetchWorker } from './manifests/fetch.worker';
 import { ManifestsController } from './manifests/manifests.controller';
 import { ManifestsRepository } from './manifests/manifests.repository';
 import { ManifestsService } from './manifests/manifests.service';
+import { BgsClient } from './upstream/bgs.client';
+import { UpstreamTransport } from './upstream/transport';
 import { UpstreamClient } from './upstream/upstream.client';
+import { VbmsClient } from './upstream/vbms.client';
+import { VvaClient } from './upstream/vva.client';
 
 /** eFolder manifests: one per file number, fetched from VBMS and VVA, shared by every user. */
 @Module({
@@ -17,6 +21,10 @@ import { UpstreamClient } from './upstream/upstream.client';
     ManifestsRepository,
     ManifestsService,
     FetchWorker,
+    UpstreamTransport,
+    VbmsClient,
+    VvaClient,
+    BgsClient,
     UpstreamClient,
     DocumentStore,
     {

@@ -1,14 +1,15 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import { registerEfolderUpstreams } from './efolder-sim';
 import { type GoogleState, registerGoogle } from './google-sim';
 import { LighthouseState, registerLighthouse } from './lighthouse-sim';
+import { DOCUMENT_TYPES, seed, simUuid } from './sim-data';
 
 /**
- * Simulators of the upstream systems manifest-cache reads: VBMS and VVA (document lists and
- * content) and BGS (may this user see this veteran's file). Deterministic per file number,
- * with failure injection (slow, 5xx, connection reset) and call counters for tests.
+ * Simulators of the upstream systems: VBMS (Claims Evidence and the eFolder read service),
+ * VVA and BGS for manifest-cache (efolder-sim.ts), Lighthouse, Google and a notification
+ * provider. Deterministic per file number, with failure injection (slow, 5xx, connection
+ * reset) and call counters for tests.
  */
 export type SimSource = 'vbms' | 'vva' | 'bgs' | 'notify';
 export type FaultMode = 'none' | 'error' | 'slow' | 'down';
@@ -17,6 +18,8 @@ export interface Fault {
   mode: FaultMode;
   delayMs?: number;
   status?: number;
+  /** Claims Evidence: pages before this one answer, this one and later fail (a partial failure). */
+  fromPage?: number;
 }
 
 export interface VeteranOverride {
@@ -24,25 +27,19 @@ export interface VeteranOverride {
   vvaDocuments?: number;
   /** Lists a document twice, as VBMS sometimes does. */
   duplicates?: boolean;
+  /** Above every user's sensitivity level but the system user's. */
   restricted?: boolean;
   /** Size of every document in bytes (default: varied, 20 KB to 600 KB). */
   documentSize?: number;
-}
-
-const TYPES: Array<[string, string]> = [
-  ['137', 'VA 21-526 Veterans Application for Compensation or Pension'],
-  ['10', 'Correspondence'],
-  ['34', 'Medical Treatment Record - Government Facility'],
-  ['73', 'Rating Decision - Codesheet'],
-  ['27', 'Notice of Disagreement'],
-  ['179', 'Form 9 - Substantive Appeal to Board of Veterans Appeals'],
-  ['999', 'Restricted Access Document'],
-];
-const FIRST = ['James', 'Maria', 'Robert', 'Linda', 'Michael', 'Patricia', 'David', 'Jennifer'];
-const LAST = ['Smith', 'Garcia', 'Johnson', "O'Brien", 'Williams', 'Nguyen', 'Brown', 'Davis'];
-
-function seed(...parts: string[]): number {
-  return createHash('sha256').update(parts.join(':')).digest().readUInt32BE(0);
+  /** BGS has no record ("No BIRLS record found"). */
+  notInBgs?: boolean;
+  /** The veteran's claim number, when their file number is their SSN: documents are filed under both. */
+  claimNumber?: string;
+  /** VBMS does not know this file number. */
+  vbmsUnknown?: boolean;
+  /** The participant id of the organisation holding the veteran's power of attorney. */
+  poaParticipantId?: string;
+  poaCode?: string;
 }
 
 export interface SimDocument {
@@ -68,6 +65,13 @@ export class SimState {
   veterans = new Map<string, VeteranOverride>();
   calls = new Map<string, number>();
   restricted = new Set<string>();
+  /** Users of a representative's organisation (CSS id → the organisation's participant id). */
+  vsoUsers = new Map<string, string>();
+  /** BGS's answers for this user are never refused (eFolder's system user). */
+  systemUser = 'EFOLDER_SYSTEM';
+  /** When set, VVA refuses other credentials; Claims Evidence another bearer token. */
+  vvaCredentials: { username: string; password: string } | null = null;
+  claimEvidenceToken: string | null = null;
   notices: Array<{
     channel: 'email' | 'sms';
     to: string;
@@ -87,19 +91,15 @@ export class SimState {
     const docs: SimDocument[] = [];
     for (let i = 0; i < n; i++) {
       const s = seed(source, fileNumber, String(i));
-      const [typeId, typeDescription] = TYPES[s % TYPES.length];
+      const [typeId, typeDescription] = DOCUMENT_TYPES[s % DOCUMENT_TYPES.length];
       const received = new Date(Date.UTC(2015 + (s % 10), (s >>> 4) % 12, 1 + ((s >>> 8) % 28)));
       // Version ids are `{UPPER-CASE-UUID}` whatever the source: department-of-veterans-affairs/
       // caseflow-efolder app/services/json_api_response_adapter.rb upper-cases Claims
       // Evidence's bare UUIDs and wraps them in braces, as VBMS and VVA ids already are.
-      const id = `{${createHash('md5')
-        .update(`${source}:${fileNumber}:${i}`)
-        .digest('hex')
-        .toUpperCase()
-        .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}}`;
+      const id = simUuid(source, fileNumber, String(i));
       docs.push({
         document_id: id,
-        series_id: source === 'vbms' ? `{S-${id.slice(1, 9)}}` : id,
+        series_id: source === 'vbms' ? simUuid('series', source, fileNumber, String(i)) : id,
         version_id: id,
         type_id: typeId,
         type_description: typeDescription,
@@ -107,58 +107,27 @@ export class SimState {
         received_at: received.toISOString(),
         upload_date: new Date(received.getTime() + 86400000).toISOString(),
         size: o.documentSize ?? 20_000 + (s % 580_000),
-        ...(source === 'vva' ? { jro: `JRO${s % 1000}` } : {}),
+        ...(source === 'vva' ? { jro: String(300 + (s % 100)) } : {}),
       });
     }
     if (o.duplicates && docs.length > 0) docs.push({ ...docs[0] });
     return docs;
   }
 
-  find(source: 'vbms' | 'vva', documentId: string): SimDocument | undefined {
-    // Content requests carry the file number in the query (as the real adapters' do).
-    for (const fn of [...this.veterans.keys(), ...this.known]) {
-      const d = this.documents(source, fn).find((x) => x.document_id === documentId);
+  find(
+    source: 'vbms' | 'vva',
+    id: string,
+    by: 'document_id' | 'series_id' = 'document_id',
+  ): SimDocument | undefined {
+    // Documents are found among the file numbers listed so far.
+    for (const fn of new Set([...this.veterans.keys(), ...this.known])) {
+      const d = this.documents(source, fn).find((x) => x[by] === id);
       if (d) return d;
     }
     return undefined;
   }
 
   known = new Set<string>();
-}
-
-/** Deterministic bytes of a document, streamed in chunks so large files cost no memory. */
-function content(doc: SimDocument): Readable {
-  const block = Buffer.alloc(64 * 1024);
-  const header = Buffer.from(doc.mime_type === 'application/pdf' ? '%PDF-1.4\n' : 'II*\0');
-  createHash('sha256').update(doc.document_id).digest().copy(block, 0);
-  for (let i = 32; i < block.length; i++) block[i] = (block[i - 32] * 31 + i) & 0xff;
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= doc.size) return this.push(null);
-      const first = sent === 0 ? header : Buffer.alloc(0);
-      const n = Math.min(block.length, doc.size - sent);
-      const chunk = Buffer.concat([first, block]).subarray(0, n);
-      sent += n;
-      this.push(chunk);
-    },
-  });
-}
-
-async function applyFault(f: Fault, reply: FastifyReply): Promise<boolean> {
-  switch (f.mode) {
-    case 'none':
-      return false;
-    case 'slow':
-      await new Promise((r) => setTimeout(r, f.delayMs ?? 2000));
-      return false;
-    case 'error':
-      await reply.status(f.status ?? 503).send({ error: 'simulated upstream failure' });
-      return true;
-    case 'down':
-      reply.raw.socket?.destroy();
-      return true;
-  }
 }
 
 export function createUpstreamSim(state = new SimState()): {
@@ -172,53 +141,7 @@ export function createUpstreamSim(state = new SimState()): {
   const lighthouse = registerLighthouse(app);
   const google = registerGoogle(app);
 
-  for (const source of ['vbms', 'vva'] as const) {
-    app.get<{ Params: { fileNumber: string } }>(
-      `/${source}/veterans/:fileNumber/documents`,
-      async (req, reply) => {
-        const fn = req.params.fileNumber;
-        state.count(`${source}:list:${fn}`);
-        if (await applyFault(state.faults[source], reply)) return reply;
-        state.known.add(fn);
-        const s = seed('vet', fn);
-        return {
-          veteran:
-            source === 'vbms'
-              ? {
-                  first_name: FIRST[s % 8],
-                  last_name: LAST[(s >>> 3) % 8],
-                  last_four_ssn: fn.slice(-4),
-                }
-              : undefined,
-          documents: state.documents(source, fn),
-        };
-      },
-    );
-
-    app.get<{ Params: { id: string }; Querystring: { file_number?: string } }>(
-      `/${source}/documents/:id/content`,
-      async (req, reply) => {
-        state.count(`${source}:content`);
-        if (await applyFault(state.faults[source], reply)) return reply;
-        if (req.query.file_number) state.known.add(req.query.file_number);
-        const doc = state.find(source, req.params.id);
-        if (!doc) return reply.status(404).send({ error: 'no such document' });
-        return reply.type(doc.mime_type).header('content-length', doc.size).send(content(doc));
-      },
-    );
-  }
-
-  app.get<{ Params: { fileNumber: string }; Querystring: { css_id?: string } }>(
-    '/bgs/veterans/:fileNumber/access',
-    async (req, reply) => {
-      state.count(`bgs:access:${req.params.fileNumber}`);
-      if (await applyFault(state.faults.bgs, reply)) return reply;
-      const restricted =
-        state.restricted.has(req.params.fileNumber) ||
-        state.veterans.get(req.params.fileNumber)?.restricted;
-      return { access: !restricted };
-    },
-  );
+  registerEfolderUpstreams(app, state);
 
   // A notification provider (email and SMS) that keeps what it was asked to send.
   for (const channel of ['email', 'sms'] as const) {
@@ -266,6 +189,7 @@ export function createUpstreamSim(state = new SimState()): {
     state.veterans.clear();
     state.calls.clear();
     state.restricted.clear();
+    state.vsoUsers.clear();
     state.notices = [];
     return { ok: true };
   });

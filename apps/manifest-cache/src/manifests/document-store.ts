@@ -37,12 +37,13 @@ export class DocumentStore {
   private async one(r: RecordRow): Promise<RecordResult> {
     const key = `manifests/${r.manifest_id}/${r.id}`;
     try {
-      const body = await this.upstream.content(
-        r.source,
-        r.external_document_id,
-        r.file_number,
-        r.jro,
-      );
+      const body = await this.upstream.content(r.source, {
+        externalDocumentId: r.external_document_id,
+        seriesId: r.series_id,
+        fileNumber: r.file_number,
+        jro: r.jro,
+        contentRef: r.content_ref,
+      });
       const stored = await this.storage.put(key, body, r.mime_type ?? undefined);
       return {
         id: r.id,

@@ -46,9 +46,9 @@ export class FetchWorker implements OnModuleInit {
   async fetchSource(sourceId: string, claimToken: string): Promise<void> {
     const s = await this.repo.sourceToFetch(sourceId, claimToken);
     if (!s) return; // finished by someone else, or the claim moved on: nothing to do
-    let list: Awaited<ReturnType<UpstreamClient['listDocuments']>>;
+    let listed: UpstreamDocument[];
     try {
-      list = await this.upstream.listDocuments(s.source, s.file_number);
+      listed = await this.upstream.listVeteranDocuments(s.source, s.file_number);
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       this.logger.warn(
@@ -68,9 +68,9 @@ export class FetchWorker implements OnModuleInit {
       this.relay.kick();
       return;
     }
-    const docs = this.usable(list.documents);
+    const docs = this.usable(listed);
     const stored = await this.repo.ds.transaction(async (m) => {
-      if (!(await this.repo.storeFetch(m, s, claimToken, docs, list.veteran))) return false;
+      if (!(await this.repo.storeFetch(m, s, claimToken, docs))) return false;
       await this.outbox.add(m, 'manifest-cache.manifest.fetched.v1', {
         manifestId: s.manifest_id,
         fileNumber: s.file_number,

@@ -15,6 +15,7 @@ import type {
   ManifestHistoryItem,
   ManifestSourceName,
 } from '@app/contracts';
+import type { VeteranRecord } from '../upstream/bgs.client';
 import type { UpstreamDocument } from '../upstream/upstream.client';
 
 export interface ClaimedSource {
@@ -37,7 +38,9 @@ export interface RecordRow {
   source: ManifestSourceName;
   status: string;
   external_document_id: string;
+  series_id: string | null;
   version_id: string | null;
+  content_ref: Record<string, string | null> | null;
   mime_type: string | null;
   type_description: string | null;
   received_at: Date | null;
@@ -301,7 +304,6 @@ export class ManifestsRepository {
     s: SourceToFetch,
     claimToken: string,
     docs: UpstreamDocument[],
-    veteran?: { firstName: string; lastName: string; lastFourSsn: string },
   ): Promise<boolean> {
     const [, claimed] = await m.query<[unknown[], number]>(
       `UPDATE manifest_sources SET status = 'success', fetched_at = now(), claim_token = NULL,
@@ -312,25 +314,25 @@ export class ManifestsRepository {
     if (claimed === 0) return false;
     await m.query(
       `INSERT INTO records (manifest_source_id, source, external_document_id, series_id, version_id, mime_type,
-                            received_at, upload_date, type_description, type_id, size, jro)
+                            received_at, upload_date, type_description, type_id, size, jro, content_ref)
        SELECT $1, $2, d."externalDocumentId", d."seriesId", d."versionId", d."mimeType", d."receivedAt",
-              d."uploadDate", d."typeDescription", d."typeId", d.size, d.jro
+              d."uploadDate", d."typeDescription", d."typeId", d.size, d.jro, d."contentRef"
          FROM jsonb_to_recordset($3::jsonb) AS d("externalDocumentId" text, "seriesId" text, "versionId" text,
               "mimeType" text, "receivedAt" timestamptz, "uploadDate" timestamptz, "typeDescription" text,
-              "typeId" text, size bigint, jro text)
+              "typeId" text, size bigint, jro text, "contentRef" jsonb)
        ON CONFLICT (manifest_source_id, external_document_id) DO UPDATE SET
               series_id = EXCLUDED.series_id, version_id = EXCLUDED.version_id, mime_type = EXCLUDED.mime_type,
               received_at = EXCLUDED.received_at, upload_date = EXCLUDED.upload_date,
               type_description = EXCLUDED.type_description, type_id = EXCLUDED.type_id, size = EXCLUDED.size,
-              jro = EXCLUDED.jro, updated_at = now(),
+              jro = EXCLUDED.jro, content_ref = EXCLUDED.content_ref, updated_at = now(),
               -- a new version of a document must be downloaded again
               status = CASE WHEN records.version_id IS DISTINCT FROM EXCLUDED.version_id THEN 'initialized' ELSE records.status END,
               storage_key = CASE WHEN records.version_id IS DISTINCT FROM EXCLUDED.version_id THEN NULL ELSE records.storage_key END
         WHERE (records.series_id, records.version_id, records.mime_type, records.received_at, records.upload_date,
-               records.type_description, records.type_id, records.size, records.jro)
+               records.type_description, records.type_id, records.size, records.jro, records.content_ref)
               IS DISTINCT FROM
               (EXCLUDED.series_id, EXCLUDED.version_id, EXCLUDED.mime_type, EXCLUDED.received_at, EXCLUDED.upload_date,
-               EXCLUDED.type_description, EXCLUDED.type_id, EXCLUDED.size, EXCLUDED.jro)`,
+               EXCLUDED.type_description, EXCLUDED.type_id, EXCLUDED.size, EXCLUDED.jro, EXCLUDED.content_ref)`,
       [s.id, s.source, JSON.stringify(docs)],
     );
     await m.query(
@@ -339,21 +341,24 @@ export class ManifestsRepository {
     );
     await m.query(
       `UPDATE manifests SET
-              veteran_first_name = coalesce($2, veteran_first_name),
-              veteran_last_name = coalesce($3, veteran_last_name),
-              veteran_last_four_ssn = coalesce($4, veteran_last_four_ssn),
               zipfile_size = (SELECT coalesce(sum(r.content_size), 0) FROM records r JOIN manifest_sources s
                                ON s.id = r.manifest_source_id WHERE s.manifest_id = $1 AND r.status = 'success'),
               updated_at = now()
         WHERE id = $1`,
-      [
-        s.manifest_id,
-        veteran?.firstName ?? null,
-        veteran?.lastName ?? null,
-        veteran?.lastFourSsn ?? null,
-      ],
+      [s.manifest_id],
     );
     return true;
+  }
+
+  /** The veteran's names as BGS gives them (listings carry none); a write only on change. */
+  async storeVeteran(manifestId: string, v: VeteranRecord): Promise<void> {
+    await this.ds.query(
+      `UPDATE manifests SET veteran_first_name = $2, veteran_last_name = $3, veteran_last_four_ssn = $4,
+              updated_at = now()
+        WHERE id = $1 AND (veteran_first_name, veteran_last_name, veteran_last_four_ssn)
+              IS DISTINCT FROM ($2, $3, $4)`,
+      [manifestId, v.firstName, v.lastName, v.ssn ? v.ssn.slice(-4) : null],
+    );
   }
 
   /** Marks a source failed, keeping its previous records. False when the claim was lost. */
@@ -383,7 +388,8 @@ export class ManifestsRepository {
 
   recordsToDownload(manifestId: string): Promise<RecordRow[]> {
     return this.ds.query<RecordRow[]>(
-      `SELECT r.id, s.manifest_id, m.file_number, r.source, r.status, r.external_document_id, r.version_id, r.mime_type,
+      `SELECT r.id, s.manifest_id, m.file_number, r.source, r.status, r.external_document_id, r.series_id, r.version_id,
+              r.content_ref, r.mime_type,
               r.type_description, r.received_at, r.jro, r.storage_key, r.content_size
          FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id JOIN manifests m ON m.id = s.manifest_id
         WHERE s.manifest_id = $1 AND r.status <> 'success'
@@ -431,8 +437,8 @@ export class ManifestsRepository {
 
   /** A record by its id, version id or external document id. */
   async findRecord(ref: string): Promise<RecordRow | null> {
-    const select = `SELECT r.id, s.manifest_id, m.file_number, r.source, r.status, r.external_document_id, r.version_id,
-              r.mime_type, r.type_description, r.received_at, r.jro, r.storage_key, r.content_size
+    const select = `SELECT r.id, s.manifest_id, m.file_number, r.source, r.status, r.external_document_id, r.series_id,
+              r.version_id, r.content_ref, r.mime_type, r.type_description, r.received_at, r.jro, r.storage_key, r.content_size
          FROM records r JOIN manifest_sources s ON s.id = r.manifest_source_id JOIN manifests m ON m.id = s.manifest_id`;
     if (isUuid(ref)) {
       const byId = await this.ds.query<RecordRow[]>(`${select} WHERE r.id = $1`, [ref]);

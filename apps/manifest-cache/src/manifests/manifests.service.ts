@@ -11,7 +11,8 @@ import type {
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { ManifestCacheConfig } from '../config';
-import { UpstreamClient, UpstreamError } from '../upstream/upstream.client';
+import type { VeteranRecord } from '../upstream/bgs.client';
+import { type Access, UpstreamClient, UpstreamError } from '../upstream/upstream.client';
 import { DocumentStore } from './document-store';
 import { visibleDocuments } from './document-filter';
 import { ManifestsRepository, type TenantUser } from './manifests.repository';
@@ -38,8 +39,13 @@ export class ManifestsService {
   async start(fileNumber: string, user: TenantUser, force = false): Promise<ManifestView> {
     assertFileNumber(fileNumber);
     assertUser(user);
-    await this.assertAccess(fileNumber, user);
-    const manifestId = await this.repo.ensureManifest(fileNumber);
+    const veteran = await this.assertAccess(fileNumber, user);
+    // eFolder keeps the manifest under BGS's file number for the veteran, whichever of their
+    // numbers was asked for (Api::V2::ApplicationController#verify_veteran_file_number).
+    const canonical =
+      veteran.fileNumber && FILE_NUMBER.test(veteran.fileNumber) ? veteran.fileNumber : fileNumber;
+    const manifestId = await this.repo.ensureManifest(canonical);
+    await this.repo.storeVeteran(manifestId, veteran);
     await this.claimAndQueue(manifestId, user, force ? 'refreshed' : 'requested', force);
     return this.view(manifestId, user);
   }
@@ -151,11 +157,11 @@ export class ManifestsService {
       // As eFolder's DocumentCounter: each source's listing through the DocumentFilter,
       // unique document ids, summed (a bare count would include what users never see).
       const lists = await Promise.all([
-        this.upstream.listDocuments('VBMS', fileNumber),
-        this.upstream.listDocuments('VVA', fileNumber),
+        this.upstream.listVeteranDocuments('VBMS', fileNumber),
+        this.upstream.listVeteranDocuments('VVA', fileNumber),
       ]);
       const documents = lists.reduce(
-        (n, l) => n + visibleDocuments(l.documents, this.config.RESTRICTED_DOCUMENT_TYPES).length,
+        (n, l) => n + visibleDocuments(l, this.config.RESTRICTED_DOCUMENT_TYPES).length,
         0,
       );
       await this.repo.storeCount(fileNumber, documents);
@@ -212,14 +218,36 @@ export class ManifestsService {
     return fileNumber;
   }
 
-  private async assertAccess(fileNumber: string, user: TenantUser): Promise<void> {
-    let allowed: boolean;
+  /**
+   * BGS's answer for this user, with eFolder's words (Api::V2::ApplicationController
+   * #fetch_veteran_by_file_number): sensitive and POA-denied files are 403, an unknown
+   * veteran is 400.
+   */
+  private async assertAccess(fileNumber: string, user: TenantUser): Promise<VeteranRecord> {
+    let access: Access;
     try {
-      allowed = await this.upstream.canAccess(fileNumber, user.cssId, user.stationId);
+      access = await this.upstream.authorize(fileNumber, user);
     } catch (err) {
-      throw rpcError('bad_gateway', `sensitivity check failed: ${(err as UpstreamError).message}`);
+      if (!(err instanceof UpstreamError)) throw err;
+      throw rpcError('bad_gateway', `veteran look-up failed: ${err.message}`);
     }
-    if (!allowed) throw rpcError('forbidden', 'this user may not access this veteran file');
+    switch (access.kind) {
+      case 'allowed':
+        return access.record;
+      case 'sensitive':
+        throw rpcError('forbidden', 'sensitive record');
+      case 'poa_denied':
+        throw rpcError(
+          'forbidden',
+          'This efolder belongs to a Veteran you do not represent. Please contact your supervisor.',
+        );
+      case 'not_found':
+        throw rpcError(
+          'validation_failed',
+          `eFolder Express could not find an eFolder with the Veteran ID ${fileNumber}. Check to make sure you entered the ID correctly and try again.`,
+          { field: 'FILE-NUMBER' },
+        );
+    }
   }
 }
 

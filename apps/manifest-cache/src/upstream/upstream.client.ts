@@ -1,160 +1,125 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import type { ManifestSourceName } from '@app/contracts';
-import { SERVICE_CONFIG } from '@app/service-kit';
-import type { ManifestCacheConfig } from '../config';
+import { BgsClient, type BgsUser, type VeteranRecord } from './bgs.client';
+import type { DocumentRef, UpstreamDocument } from './documents';
+import { FileNumberUnknown, VbmsClient } from './vbms.client';
+import { VvaClient } from './vva.client';
 
-/** One document as an upstream lists it, normalised across VBMS and VVA. */
-export interface UpstreamDocument {
-  externalDocumentId: string;
-  seriesId: string | null;
-  versionId: string | null;
-  typeId: string | null;
-  typeDescription: string | null;
-  mimeType: string | null;
-  receivedAt: string | null;
-  uploadDate: string | null;
-  size: number | null;
-  jro: string | null;
-  /** The source marks the document restricted (eFolder hides those too). */
-  restricted?: boolean;
-}
+export type { DocumentRef, UpstreamDocument } from './documents';
+export { UpstreamError } from './transport';
 
-export interface UpstreamManifest {
-  veteran?: { firstName: string; lastName: string; lastFourSsn: string };
-  documents: UpstreamDocument[];
-}
+/** What a user may do with a veteran's file, decided as eFolder's UserAuthorizer does. */
+export type Access =
+  | { kind: 'allowed'; record: VeteranRecord }
+  | { kind: 'sensitive' }
+  | { kind: 'poa_denied' }
+  | { kind: 'not_found' };
 
-export class UpstreamError extends Error {
-  constructor(
-    readonly source: string,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(`${source}: ${message}`);
-    this.name = 'UpstreamError';
-  }
-}
-
-interface RawDocument {
-  document_id?: unknown;
-  series_id?: unknown;
-  version_id?: unknown;
-  type_id?: unknown;
-  restricted?: unknown;
-  type_description?: unknown;
-  mime_type?: unknown;
-  received_at?: unknown;
-  upload_date?: unknown;
-  size?: unknown;
-  jro?: unknown;
-}
-
-const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
+const ACCESS_TTL_MS = 10 * 60 * 1000; // eFolder caches a user's BGS veteran look-up 10 minutes
+const ACCESS_CACHE_MAX = 10_000;
 
 /**
- * The adapters for VBMS, VVA (document lists and content) and BGS (access), over HTTP to
- * configurable base URLs. Every call has a timeout; a malformed answer is an error, never
- * an empty list.
+ * The upstreams together: VBMS and VVA for documents, BGS for who the veteran is, which
+ * file numbers they have and whether this user may see them.
  */
 @Injectable()
 export class UpstreamClient {
-  constructor(@Inject(SERVICE_CONFIG) private readonly config: ManifestCacheConfig) {}
+  /** Per user and file number: one user's answer is never another's (eFolder's warning). */
+  private readonly access = new Map<string, { at: number; access: Access }>();
 
-  private base(source: ManifestSourceName): string {
-    return source === 'VBMS' ? this.config.VBMS_URL : this.config.VVA_URL;
+  constructor(
+    private readonly vbms: VbmsClient,
+    private readonly vva: VvaClient,
+    private readonly bgs: BgsClient,
+  ) {}
+
+  listDocuments(source: ManifestSourceName, fileNumber: string): Promise<UpstreamDocument[]> {
+    return source === 'VBMS'
+      ? this.vbms.listDocuments(fileNumber)
+      : this.vva.listDocuments(fileNumber);
   }
 
-  async listDocuments(source: ManifestSourceName, fileNumber: string): Promise<UpstreamManifest> {
-    const body = await this.json(
-      source,
-      `${this.base(source)}/veterans/${encodeURIComponent(fileNumber)}/documents`,
-    );
-    const b = body as {
-      documents?: unknown;
-      veteran?: { first_name?: unknown; last_name?: unknown; last_four_ssn?: unknown };
-    };
-    if (!Array.isArray(b.documents)) throw new UpstreamError(source, 'answer has no document list');
-    const documents = (b.documents as RawDocument[]).map((d) => {
-      const id = str(d.document_id);
-      if (!id) throw new UpstreamError(source, 'a listed document has no id');
-      return {
-        externalDocumentId: id,
-        seriesId: str(d.series_id),
-        versionId: str(d.version_id) ?? id,
-        typeId: str(d.type_id),
-        typeDescription: str(d.type_description),
-        mimeType: str(d.mime_type),
-        receivedAt: str(d.received_at),
-        uploadDate: str(d.upload_date),
-        size: typeof d.size === 'number' ? d.size : null,
-        jro: str(d.jro),
-        ...(d.restricted === true ? { restricted: true } : {}),
-      };
-    });
-    const v = b.veteran;
-    const first = str(v?.first_name);
-    const veteran = first
-      ? {
-          firstName: first,
-          lastName: str(v?.last_name) ?? '',
-          lastFourSsn: str(v?.last_four_ssn) ?? '',
-        }
-      : undefined;
-    return { veteran, documents };
-  }
-
-  /** May this user see this veteran's file? (BGS sensitivity check) */
-  async canAccess(fileNumber: string, cssId: string, stationId: string): Promise<boolean> {
-    const url = `${this.config.BGS_URL}/veterans/${encodeURIComponent(fileNumber)}/access?css_id=${encodeURIComponent(cssId)}&station_id=${encodeURIComponent(stationId)}`;
-    const body = (await this.json('BGS', url)) as { access?: unknown };
-    if (typeof body.access !== 'boolean')
-      throw new UpstreamError('BGS', 'answer has no access flag');
-    return body.access;
-  }
-
-  async content(
+  /**
+   * eFolder's ManifestFetcher: the documents under every file number BGS knows for the
+   * veteran. A number the source does not know is skipped, as long as one is known.
+   */
+  async listVeteranDocuments(
     source: ManifestSourceName,
-    documentId: string,
     fileNumber: string,
-    jro: string | null,
-  ): Promise<Readable> {
-    const q = new URLSearchParams({ file_number: fileNumber, ...(jro ? { jro } : {}) });
-    const res = await this.fetch(
-      source,
-      `${this.base(source)}/documents/${encodeURIComponent(documentId)}/content?${q.toString()}`,
-    );
-    if (!res.body) throw new UpstreamError(source, 'empty content');
-    return Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+  ): Promise<UpstreamDocument[]> {
+    const numbers = await this.veteranFileNumbers(fileNumber);
+    const lists: UpstreamDocument[][] = [];
+    let unknown: FileNumberUnknown | null = null;
+    for (const n of numbers) {
+      try {
+        lists.push(await this.listDocuments(source, n));
+      } catch (err) {
+        if (!(err instanceof FileNumberUnknown)) throw err;
+        unknown ??= err;
+      }
+    }
+    if (lists.length === 0 && unknown) throw unknown;
+    return lists.flat();
   }
 
-  private async json(source: string, url: string): Promise<unknown> {
-    const res = await this.fetch(source, url);
-    try {
-      return await res.json();
-    } catch {
-      throw new UpstreamError(source, 'answer is not JSON');
-    }
+  content(source: ManifestSourceName, doc: DocumentRef): Promise<Readable> {
+    return source === 'VBMS' ? this.vbms.content(doc) : this.vva.content(doc);
   }
 
-  private async fetch(source: string, url: string): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.config.UPSTREAM_TIMEOUT_MS) });
-    } catch (err) {
-      const e = err as Error;
-      throw new UpstreamError(
-        source,
-        e.name === 'TimeoutError'
-          ? `no answer within ${this.config.UPSTREAM_TIMEOUT_MS} ms`
-          : `unreachable (${e.message})`,
-      );
+  /**
+   * eFolder's UserAuthorizer: the veteran as this user may read them; a sensitive file is
+   * refused; when BGS denies by power of attorney, the user's organisations are compared
+   * with the veteran's POA, as VBMS does. (The deceased veteran's claimants' POAs are not
+   * consulted; see ADR 0015.)
+   */
+  async authorize(fileNumber: string, user: BgsUser): Promise<Access> {
+    const key = `${user.cssId}\u0000${user.stationId}\u0000${fileNumber}`;
+    const hit = this.access.get(key);
+    if (hit && Date.now() - hit.at < ACCESS_TTL_MS) return hit.access;
+    const access = await this.decide(fileNumber, user);
+    if (this.access.size >= ACCESS_CACHE_MAX) this.access.delete(this.access.keys().next().value!);
+    this.access.set(key, { at: Date.now(), access });
+    return access;
+  }
+
+  private async decide(fileNumber: string, user: BgsUser): Promise<Access> {
+    const mine = await this.bgs.findVeteran(fileNumber, user);
+    if (mine.kind === 'found') return { kind: 'allowed', record: mine.record };
+    if (mine.kind !== 'poa_denied') return mine;
+    const [participantId, poa] = await Promise.all([
+      this.bgs.userParticipantId(user),
+      this.bgs.poaParticipantId(fileNumber),
+    ]);
+    const organisations = participantId ? await this.bgs.organisationPoaIds(participantId) : [];
+    if (!poa || !organisations.includes(poa)) return { kind: 'poa_denied' };
+    const system = await this.bgs.findVeteran(fileNumber, this.bgs.systemUser);
+    return system.kind === 'found'
+      ? { kind: 'allowed', record: system.record }
+      : { kind: 'not_found' };
+  }
+
+  /**
+   * Every file number the veteran's documents may be filed under (eFolder's VeteranFinder,
+   * as its system user): the one asked for, BGS's file number for it, and that of a
+   * duplicate record found by claim number or SSN.
+   */
+  async veteranFileNumbers(fileNumber: string): Promise<string[]> {
+    const system = this.bgs.systemUser;
+    const first = await this.bgs.findVeteran(fileNumber, system);
+    if (first.kind !== 'found') return [fileNumber];
+    const r = first.record;
+    const numbers = [fileNumber, r.fileNumber];
+    const again =
+      r.claimNumber && r.fileNumber === r.ssn
+        ? r.claimNumber
+        : r.ssn && r.fileNumber === r.claimNumber
+          ? r.ssn
+          : null;
+    if (again && again !== fileNumber) {
+      const dup = await this.bgs.findVeteran(again, system);
+      if (dup.kind === 'found') numbers.push(dup.record.fileNumber);
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new UpstreamError(source, `answered ${res.status}`, res.status);
-    }
-    return res;
+    return [...new Set(numbers.filter((n): n is string => !!n))];
   }
 }

@@ -4,6 +4,7 @@ import { RpcRequests1764900000000 } from '@app/database';
 import { Tenants1765100000000 } from './1765100000000-Tenants';
 import { FetchedFilesAt1765200000000 } from './1765200000000-FetchedFilesAt';
 import { ManifestVersion1765300000000 } from './1765300000000-ManifestVersion';
+import { ContentRef1765400000000 } from './1765400000000-ContentRef';
 
 /** Committed migrations, in order. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Tenants1765100000000,
   FetchedFilesAt1765200000000,
   ManifestVersion1765300000000,
+  ContentRef1765400000000,
 ];
