@@ -107,4 +107,36 @@ describe("Caseflow's eFolder client against the gateway", () => {
     expect(forbidden.statusCode).toBe(403);
     expect(typeof forbidden.json<{ status: string }>().status).toBe('string');
   });
+
+  it("serves each app's RED and messaging series on its metrics port, with no key", async () => {
+    for (const app of platform.services) {
+      const res = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      const text = res.body;
+      const name = /platform_build_info\{[^}]*app="([a-z-]+)"/.exec(text)?.[1];
+      expect(name).toBeTruthy();
+      // The app label is `app`: Prometheus' own `service` label is left to it.
+      expect(text).not.toMatch(/\{[^}]*\bservice="/);
+      for (const series of [
+        'platform_rpc_requests_total',
+        '# TYPE platform_rpc_request_duration_seconds histogram',
+        'platform_outbox_pending',
+        'platform_outbox_oldest_pending_age_seconds',
+        'process_cpu_seconds_total',
+      ])
+        expect(text).toContain(series);
+      if (name === 'manifest-cache') {
+        expect(text).toMatch(/platform_events_dead_letter_depth\{[^}]*\} 0/);
+        expect(text).toMatch(/platform_outbox_published_total\{[^}]*event="manifest-cache\./);
+        expect(text).toMatch(/platform_events_handled_total\{[^}]*outcome="ok"/);
+      }
+    }
+    const gw = await platform.gateway.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { 'x-api-key': KEY },
+    });
+    // The public route wants metrics:read, which this key lacks; the internal port has none.
+    expect(gw.statusCode).toBe(403);
+  });
 });

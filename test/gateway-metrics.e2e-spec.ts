@@ -43,14 +43,20 @@ describe('gateway metrics', () => {
     const res = await fetch(`${url}/metrics`); // no key: this port is Prometheus'
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toMatch(/http_requests_total\{[^}]*route="\/health\/live"[^}]*status="200"/);
     expect(text).toMatch(
-      /http_requests_total\{[^}]*route="\/api\/v1\/document-uploads\/:id"[^}]*status="504"/,
+      /platform_http_requests_total\{[^}]*route="\/health\/live"[^}]*status="200"/,
+    );
+    expect(text).toMatch(
+      /platform_http_requests_total\{[^}]*route="\/api\/v1\/document-uploads\/:id"[^}]*status="504"/,
     );
     expect(text).not.toContain(id); // route templates, never raw ids
     expect(text).toMatch(
-      /rpc_client_errors_total\{[^}]*service="upload-status"[^}]*code="timeout"/,
+      /platform_rpc_client_errors_total\{[^}]*target="upload-status"[^}]*code="timeout"/,
     );
+    expect(text).toMatch(
+      /platform_rpc_client_duration_seconds_count\{[^}]*target="upload-status"[^}]*outcome="error"/,
+    );
+    expect(text).toMatch(/platform_build_info\{[^}]*version="[^"]+"[^}]*app="gateway"\} 1/);
     expect((await fetch(`${url}/anything`)).status).toBe(404);
   });
 });

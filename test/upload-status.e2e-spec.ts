@@ -246,7 +246,7 @@ describe('upload-status through the gateway', () => {
     const text = await metrics();
     const series = (type: string, to: string) =>
       new RegExp(
-        `upload_status_transitions_total\\{document_type="${type}",from="in_progress",to="${to}",service="upload-status"\\}`,
+        `platform_upload_status_transitions_total\\{document_type="${type}",from="in_progress",to="${to}",app="upload-status"\\}`,
       );
     expect(sumOf(text, series('form_0781a', 'completed'))).toBe(1);
     expect(sumOf(text, series('bdd_instructions', 'failed'))).toBe(1);
@@ -254,7 +254,7 @@ describe('upload-status through the gateway', () => {
     expect(
       sumOf(
         text,
-        /upload_status_time_to_completion_seconds_count\{service="upload-status",document_type="form_0781a"\}/,
+        /platform_upload_status_time_to_completion_seconds_count\{app="upload-status",document_type="form_0781a"\}/,
       ),
     ).toBe(1);
   });
@@ -340,7 +340,7 @@ describe('upload-status through the gateway', () => {
       sumOf(
         text,
         new RegExp(
-          `upload_status_upstream_errors_total\\{code="${code}",service="upload-status"\\}`,
+          `platform_upload_status_upstream_errors_total\\{code="${code}",app="upload-status"\\}`,
         ),
       );
     for (const fault of [

@@ -1,10 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
-import { createHttpMetrics, createMessagingMetrics } from '@app/observability';
+import {
+  createHttpMetrics,
+  createMessagingMetrics,
+  createMetricsRegistry,
+  registerMessagingGauges,
+} from '@app/observability';
 import { UploadMetrics } from '../apps/upload-status/src/uploads/upload-metrics';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { generated, RULE_FILES } from './monitoring';
 
 /**
  * Renders every k8s overlay with kustomize and validates each object against the
@@ -36,11 +42,11 @@ function validateSchema(o: K8sObject, where: string): void {
   let Model: new (o: unknown) => { validate(): void };
   try {
     // The model's module path follows apiVersion and kind, so it is only known at run time.
+    const pkg = o.apiVersion.startsWith('monitoring.coreos.com/')
+      ? '@kubernetes-models/prometheus-operator'
+      : 'kubernetes-models';
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(`kubernetes-models/${o.apiVersion}/${o.kind}`) as Record<
-      string,
-      typeof Model
-    >;
+    const mod = require(`${pkg}/${o.apiVersion}/${o.kind}`) as Record<string, typeof Model>;
     Model = mod[o.kind];
   } catch {
     problems.push(`${where}: no Kubernetes schema for ${o.apiVersion} ${o.kind}`);
@@ -89,6 +95,77 @@ function checkPodRules(o: K8sObject, where: string): void {
   }
 }
 
+const APPS = [
+  'gateway',
+  'manifest-cache',
+  'upload-status',
+  'form-copies',
+  'pdf-workflow',
+  'extraction',
+];
+
+/**
+ * What a release needs that the schemas cannot say: an HPA owns its Deployment's replica
+ * count, each app runs as its own ServiceAccount with no token, replicas are spread, every
+ * release has a migration Job of its own, prod runs images by digest, and the namespace
+ * denies traffic no policy allows.
+ */
+function checkReleaseRules(overlay: string, objects: K8sObject[], name: string): void {
+  const scaled = new Set(
+    objects
+      .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+      .map((o) => (o.spec as { scaleTargetRef?: { name?: string } })?.scaleTargetRef?.name),
+  );
+  const accounts = new Map(
+    objects
+      .filter((o) => o.kind === 'ServiceAccount')
+      .map((o) => [o.metadata.name, o as K8sObject & { automountServiceAccountToken?: boolean }]),
+  );
+  for (const o of objects) {
+    const where = `${name}: ${o.kind}/${o.metadata?.name}`;
+    const pod = (
+      o.spec as {
+        template?: {
+          spec?: {
+            serviceAccountName?: string;
+            automountServiceAccountToken?: boolean;
+            topologySpreadConstraints?: unknown[];
+            containers?: Container[];
+          };
+        };
+      }
+    )?.template?.spec;
+    if (o.kind === 'Deployment' && scaled.has(o.metadata.name) && o.spec?.replicas !== undefined)
+      problems.push(`${where}: sets replicas under an HPA (the HPA owns the count)`);
+    if (o.kind === 'Deployment' && APPS.includes(o.metadata.name)) {
+      const account = accounts.get(pod?.serviceAccountName ?? '');
+      if (!account || pod?.serviceAccountName !== o.metadata.name)
+        problems.push(`${where}: needs a ServiceAccount of its own`);
+      else if (
+        account.automountServiceAccountToken !== false ||
+        pod?.automountServiceAccountToken !== false
+      )
+        problems.push(`${where}: must not mount a service account token`);
+      if (!pod?.topologySpreadConstraints?.length)
+        problems.push(`${where}: needs topology spread constraints`);
+    }
+    if (o.kind === 'Job' && !/^migrate-.+/.test(o.metadata.name))
+      problems.push(`${where}: the migration Job's name must carry the release`);
+    if (overlay === 'prod')
+      for (const c of pod?.containers ?? [])
+        if (!c.image?.includes('@sha256:'))
+          problems.push(`${where} container ${c.name}: prod images are pinned by digest`);
+  }
+  const denyAll = objects.some(
+    (o) =>
+      o.kind === 'NetworkPolicy' &&
+      Object.keys((o.spec as { podSelector?: object })?.podSelector ?? { x: 1 }).length === 0 &&
+      !(o.spec as { ingress?: unknown })?.ingress &&
+      !(o.spec as { egress?: unknown })?.egress,
+  );
+  if (!denyAll) problems.push(`${name}: needs a default-deny NetworkPolicy`);
+}
+
 function checkOverlay(dir: string): void {
   const name = `k8s/overlays/${dir}`;
   let rendered: string;
@@ -107,6 +184,7 @@ function checkOverlay(dir: string): void {
     checkPodRules(o, where);
     if (o.kind === 'Secret') problems.push(`${where}: Secrets are referenced, never committed`);
   }
+  checkReleaseRules(dir, objects, name);
   for (const [kind, min] of Object.entries({
     Deployment: 6,
     Service: 6,
@@ -114,6 +192,10 @@ function checkOverlay(dir: string): void {
     HorizontalPodAutoscaler: 5,
     Job: 1,
     ConfigMap: 1,
+    ServiceAccount: 6,
+    NetworkPolicy: 4,
+    PodMonitor: 6,
+    PrometheusRule: 1,
   })) {
     if ((kinds.get(kind) ?? 0) < min)
       problems.push(`${name}: expected at least ${min} ${kind}, found ${kinds.get(kind) ?? 0}`);
@@ -166,17 +248,29 @@ function checkMonitoring(): void {
   new UploadMetrics(registry);
   createMessagingMetrics(registry);
   createHttpMetrics(registry);
-  const known = new Set(registry.getMetricsAsArray().map((m) => m.name));
+  registerMessagingGauges(registry, {
+    outbox: () => Promise.resolve({ pending: 0, oldestAgeSeconds: 0 }),
+    deadLetters: () => Promise.resolve(0),
+  });
+  const known = new Set(
+    [...registry.getMetricsAsArray(), ...createMetricsRegistry('check').getMetricsAsArray()].map(
+      (m) => m.name,
+    ),
+  );
   const checkExpr = (where: string, expr: unknown) => {
     if (typeof expr !== 'string' || !expr.trim()) return problems.push(`${where}: no expression`);
-    const names =
-      /\b(upload_status_[a-z_]+|http_request[a-z_]*|rpc_[a-z_]+|events_[a-z_]+|outbox_[a-z_]+)/g;
+    const names = /\b(platform_[a-z_]+)/g;
     for (const [name] of expr.matchAll(names)) {
       const base = name.replace(/_(bucket|sum|count)$/, '');
       if (!known.has(base)) problems.push(`${where}: ${name} is not a metric the platform exports`);
     }
   };
-  for (const file of readdirSync(dir)) {
+  const files = [
+    ...readdirSync(dir),
+    ...readdirSync(join(dir, 'dashboards')).map((f) => `dashboards/${f}`),
+  ];
+  const alerts: string[] = [];
+  for (const file of files) {
     const path = join(dir, file);
     const where = `k8s/monitoring/${file}`;
     if (file.endsWith('.rules.yml')) {
@@ -188,6 +282,7 @@ function checkMonitoring(): void {
       for (const r of rules) {
         const at = `${where}: ${typeof r.alert === 'string' ? r.alert : '(unnamed)'}`;
         if (typeof r.alert !== 'string') problems.push(`${at}: not an alert`);
+        else alerts.push(r.alert);
         if (!(r.labels as { severity?: string })?.severity)
           problems.push(`${at}: needs a severity label`);
         if (!(r.annotations as { summary?: string })?.summary)
@@ -205,6 +300,41 @@ function checkMonitoring(): void {
       console.log(`${where}: ${panels.length} dashboard panels checked`);
     }
   }
+  for (const [file, text] of generated())
+    if (!existsSync(join(dir, file)) || readFileSync(join(dir, file), 'utf8') !== text)
+      problems.push(`k8s/monitoring/${file}: out of date (run npm run monitoring:sync)`);
+  checkRuleTests(dir, alerts);
+}
+
+/** promtool's own checks and unit tests; every alert must have a test that names it. */
+function checkRuleTests(dir: string, alerts: string[]): void {
+  const testDir = join(dir, 'tests');
+  const tests = readdirSync(testDir).filter((f) => f.endsWith('.test.yml'));
+  const tested = new Set(
+    tests.flatMap((f) =>
+      [...readFileSync(join(testDir, f), 'utf8').matchAll(/alertname:\s*(\w+)/g)].map((m) => m[1]),
+    ),
+  );
+  for (const a of alerts)
+    if (!tested.has(a)) problems.push(`alert ${a}: no promtool test names it`);
+  const run = (args: string[], cwd: string) => {
+    try {
+      execFileSync('promtool', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      return true;
+    } catch (err) {
+      const e = err as { code?: string; stdout?: Buffer; stderr?: Buffer };
+      problems.push(
+        e.code === 'ENOENT'
+          ? 'promtool not found: install Prometheus (Debian: apt-get install prometheus)'
+          : `promtool ${args[0]} ${args[1]}: ${String(e.stdout ?? '')}${String(e.stderr ?? '')}`,
+      );
+      return false;
+    }
+  };
+  if (run(['check', 'rules', ...RULE_FILES], dir) && run(['test', 'rules', ...tests], testDir))
+    console.log(
+      `promtool: ${RULE_FILES.length} rule files checked, ${tests.length} test files passed (${alerts.length} alerts, each tested)`,
+    );
 }
 
 const overlays = readdirSync(join(root, 'k8s', 'overlays')).filter((d) =>

@@ -19,7 +19,7 @@ import {
   MetricsController,
 } from '@app/health';
 import { createHttpMetrics, createMetricsRegistry } from '@app/observability';
-import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
+import { LOGGER, platformVersion, SERVICE_CONFIG } from '@app/service-kit';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyStore } from './auth/api-keys';
 import { RequireScopes } from './auth/decorators';
@@ -82,7 +82,10 @@ export class GatewayModule {
       logger,
     });
     void rpc.connect(SERVICES);
-    const registry = createMetricsRegistry('gateway');
+    const registry = createMetricsRegistry('gateway', {
+      version: platformVersion(),
+      commit: process.env.GIT_COMMIT,
+    });
     const httpMetrics = createHttpMetrics(registry);
     rpc.metrics = httpMetrics;
     const drain = new DrainState();

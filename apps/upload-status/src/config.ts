@@ -39,7 +39,7 @@ export const uploadStatusSchema = z.object({
   STUCK_MAX_AGE_SECONDS: env.int(7 * 24 * 3600, 0),
   /**
    * An upload in progress at Lighthouse longer than this (from Lighthouse's start time) is
-   * counted as stuck (`upload_status_stuck_in_progress`, alerted); it keeps being polled.
+   * counted as stuck (`platform_upload_status_stuck_in_progress`, alerted); it keeps being polled.
    */
   IN_PROGRESS_MAX_AGE_SECONDS: env.int(3 * 24 * 3600, 0),
 });

@@ -95,6 +95,16 @@ export class EventBus {
     return this.connection.isConnected();
   }
 
+  /**
+   * Messages in this consumer's dead-letter queue, or null when it consumes nothing (the
+   * queue is declared only by a consumer) or the broker is away.
+   */
+  async deadLetterDepth(): Promise<number | null> {
+    const ch = this.consumerChannel;
+    if (!ch || !this.isConnected()) return null;
+    return (await ch.checkQueue(this.queues.dlq)).messageCount;
+  }
+
   /** Registers the handler for one event name; call before `start()`. */
   on<P>(eventName: string, handler: EventHandler<P>): void {
     if (this.handlers.has(eventName)) throw new Error(`a handler for ${eventName} already exists`);

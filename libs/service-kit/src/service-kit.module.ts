@@ -35,6 +35,7 @@ import {
 } from '@app/messaging';
 import {
   createMessagingMetrics,
+  registerMessagingGauges,
   createMetricsRegistry,
   type MessagingMetrics,
 } from '@app/observability';
@@ -47,6 +48,9 @@ import {
   type ServiceInfo,
 } from './tokens';
 import { platformVersion } from './version';
+
+/** The scrape-time outbox and dead-letter gauges, registered once the database and bus exist. */
+const MESSAGING_GAUGES = Symbol('MESSAGING_GAUGES');
 
 export interface ServiceDefinition {
   service: ServiceName;
@@ -141,7 +145,10 @@ function createStatusController(service: ServiceName): Type<unknown> {
 export class ServiceKitModule {
   static forService(def: ServiceDefinition, config: ServiceConfig, logger: Logger): DynamicModule {
     const schema = schemaOf(def.service);
-    const registry = createMetricsRegistry(def.service);
+    const registry = createMetricsRegistry(def.service, {
+      version: platformVersion(),
+      commit: process.env.GIT_COMMIT,
+    });
     const info: ServiceInfo = {
       service: def.service,
       schema,
@@ -218,6 +225,22 @@ export class ServiceKitModule {
         },
         RpcRequestRetention,
         RpcServerRef,
+        {
+          provide: MESSAGING_GAUGES,
+          inject: [getDataSourceToken(), EventBus],
+          useFactory: (ds: DataSource, bus: EventBus) =>
+            registerMessagingGauges(registry, {
+              outbox: async () => {
+                const [r] = await ds.query<Array<{ pending: number; age: number }>>(
+                  `SELECT count(*)::int AS pending,
+                          coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age
+                     FROM outbox WHERE published_at IS NULL`,
+                );
+                return { pending: r.pending, oldestAgeSeconds: r.age };
+              },
+              deadLetters: () => bus.deadLetterDepth(),
+            }),
+        },
         {
           provide: HEALTH_PROBES,
           inject: [EventBus, RpcServerRef, getDataSourceToken()],
