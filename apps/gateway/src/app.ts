@@ -2,13 +2,20 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream } from 'pino';
+import type { FastifyRequest } from 'fastify';
 import {
   CORRELATION_HEADER,
   correlationIdFrom,
   createLogger,
+  extractTrace,
   type HttpMetrics,
   JsonLogger,
   runWithContext,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  withTraceContext,
 } from '@app/observability';
 import { platformVersion } from '@app/service-kit';
 import type { AuthedRequest } from './auth/api-key.guard';
@@ -24,6 +31,8 @@ import { registerInputLimits } from './http/input-limits';
 import { registerIdempotencyKeys } from './http/idempotency';
 import { randomUUID } from 'node:crypto';
 
+const spans = new WeakMap<FastifyRequest, Span>();
+
 export async function createGatewayApp(
   config: GatewayConfig,
   logDestination?: DestinationStream,
@@ -36,8 +45,35 @@ export async function createGatewayApp(
   fastify.addHook('onRequest', (req, reply, done) => {
     const correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER]);
     void reply.header(CORRELATION_HEADER, correlationId);
+    // The request's SERVER span continues the caller's `traceparent`, if it sent one; named
+    // by route template, never the raw URL (paths carry ids and link tokens).
+    const route = req.routeOptions.url ?? 'unmatched';
+    const { span, context: traced } = startSpan(`${req.method} ${route}`, {
+      kind: SpanKind.SERVER,
+      parent: extractTrace(req.headers),
+      attributes: { 'http.request.method': req.method, 'http.route': route },
+    });
+    spans.set(req, span);
     // Each HTTP request names its RPCs, so a broker redelivery of one has no second effect.
-    runWithContext({ correlationId, requestId: randomUUID() }, done);
+    runWithContext({ correlationId, requestId: randomUUID() }, () =>
+      withTraceContext(traced, done),
+    );
+  });
+  const endSpan = (req: FastifyRequest, status?: number) => {
+    const span = spans.get(req);
+    if (!span) return;
+    spans.delete(req);
+    if (status !== undefined) span.setAttribute('http.response.status_code', status);
+    if (status === undefined || status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  };
+  fastify.addHook('onResponse', (req, reply, done) => {
+    endSpan(req, reply.statusCode);
+    done();
+  });
+  fastify.addHook('onRequestAbort', (req, done) => {
+    endSpan(req);
+    done();
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     logger.info(

@@ -8,8 +8,11 @@ import { DrainState, drainOnSignals } from './drain';
 import { METRICS_REGISTRY } from '@app/health';
 import type { Registry } from 'prom-client';
 import { startMetricsServer } from './metrics-server';
+import { setupTracing } from '@app/observability';
 
 async function main(): Promise<void> {
+  const tracing = setupTracing('gateway');
+  process.once('beforeExit', () => void tracing.shutdown());
   let config: GatewayConfig;
   try {
     config = loadConfig(gatewaySchema);

@@ -6,6 +6,9 @@ import { eventsExchange, type EventEnvelope, isRpcErrorBody } from '@app/contrac
 import {
   CORRELATION_HEADER,
   correlationIdFrom,
+  extractTrace,
+  inSpan,
+  SpanKind,
   type MessagingMetrics,
   runWithContext,
 } from '@app/observability';
@@ -50,6 +53,8 @@ export interface OutgoingEvent {
   payload: unknown;
   occurredAt: string;
   correlationId?: string;
+  /** W3C trace context (`traceparent`, `tracestate`) to carry in the message headers. */
+  trace?: Record<string, string>;
 }
 
 const ATTEMPT_HEADER = 'x-attempt';
@@ -125,7 +130,7 @@ export class EventBus {
       type: event.name,
       contentType: 'application/json',
       timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
-      headers: { [CORRELATION_HEADER]: event.correlationId ?? event.id },
+      headers: { [CORRELATION_HEADER]: event.correlationId ?? event.id, ...event.trace },
     });
   }
 
@@ -179,7 +184,26 @@ export class EventBus {
     if (!msg) return;
     if (this.closing) return safe(() => ch.nack(msg, false, true));
     const correlationId = correlationIdFrom(msg.properties.headers?.[CORRELATION_HEADER]);
-    await this.inFlight.track(() => runWithContext({ correlationId }, () => this.handle(msg, ch)));
+    const type: unknown = msg.properties.type;
+    const name = typeof type === 'string' ? type : msg.fields.routingKey;
+    await this.inFlight.track(() =>
+      runWithContext({ correlationId }, () =>
+        // A CONSUMER span in the trace the publisher carried (through the outbox, too).
+        inSpan(
+          `${name} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            parent: extractTrace(msg.properties.headers),
+            attributes: {
+              'messaging.system': 'rabbitmq',
+              'messaging.destination.name': this.queues.main,
+              'messaging.message.id': String(msg.properties.messageId ?? ''),
+            },
+          },
+          () => this.handle(msg, ch),
+        ),
+      ),
+    );
   }
 
   private async handle(msg: ConsumeMessage, ch: ConfirmChannel): Promise<void> {

@@ -3,7 +3,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { PlatformEvents } from '@app/contracts';
-import { currentCorrelationId, type MessagingMetrics } from '@app/observability';
+import {
+  currentCorrelationId,
+  extractTrace,
+  inSpan,
+  type MessagingMetrics,
+  SpanKind,
+  traceHeaders,
+} from '@app/observability';
 import type { OutgoingEvent } from './event-bus';
 
 export function outboxChannel(schema: string): string {
@@ -30,7 +37,8 @@ export class Outbox<E extends object = PlatformEvents> {
         id,
         name,
         JSON.stringify(payload),
-        JSON.stringify({ correlationId: currentCorrelationId() }),
+        // The trace goes with the event: the relay publishes it later, in another context.
+        JSON.stringify({ correlationId: currentCorrelationId(), ...traceHeaders() }),
       ],
     );
     await manager.query('SELECT pg_notify($1, $2)', [outboxChannel(this.schema), id]);
@@ -52,7 +60,7 @@ export class Outbox<E extends object = PlatformEvents> {
        SELECT pg_notify($3, count(*)::text) FROM ins`,
       [
         JSON.stringify(rows),
-        JSON.stringify({ correlationId: currentCorrelationId() }),
+        JSON.stringify({ correlationId: currentCorrelationId(), ...traceHeaders() }),
         outboxChannel(this.schema),
       ],
     );
@@ -74,7 +82,7 @@ interface OutboxRow {
   id: string;
   event_name: string;
   payload: unknown;
-  headers: { correlationId?: string };
+  headers: { correlationId?: string; traceparent?: string; tracestate?: string } | null;
   created_at: Date;
 }
 
@@ -172,13 +180,24 @@ export class OutboxRelay {
       if (rows.length === 0) return { sent: 0, failed: 0 };
       const results = await Promise.allSettled(
         rows.map((r) =>
-          this.publish({
-            id: r.id,
-            name: r.event_name,
-            payload: r.payload,
-            occurredAt: r.created_at.toISOString(),
-            correlationId: r.headers?.correlationId,
-          }),
+          // A PRODUCER span in the trace of the request that wrote the event.
+          inSpan(
+            `${r.event_name} publish`,
+            {
+              kind: SpanKind.PRODUCER,
+              parent: extractTrace(r.headers ?? undefined),
+              attributes: { 'messaging.system': 'rabbitmq', 'messaging.message.id': r.id },
+            },
+            () =>
+              this.publish({
+                id: r.id,
+                name: r.event_name,
+                payload: r.payload,
+                occurredAt: r.created_at.toISOString(),
+                correlationId: r.headers?.correlationId,
+                trace: traceHeaders(),
+              }),
+          ),
         ),
       );
       const sent: string[] = [];

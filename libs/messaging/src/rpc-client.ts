@@ -10,7 +10,13 @@ import {
   type RpcResponse,
   type ServiceName,
 } from '@app/contracts';
-import { CORRELATION_HEADER, currentContext } from '@app/observability';
+import {
+  CORRELATION_HEADER,
+  currentContext,
+  inSpan,
+  SpanKind,
+  traceHeaders,
+} from '@app/observability';
 import { DEADLINE_HEADER, FINGERPRINT_HEADER, REQUEST_ID_HEADER } from './rpc-requests';
 import { RpcCallError } from './rpc-errors';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
@@ -54,9 +60,29 @@ export class RpcClient {
     const requestId = ctx?.requestId
       ? `${ctx.requestId}:${(ctx.rpcCount = (ctx.rpcCount ?? 0) + 1)}`
       : randomUUID();
+    return inSpan(
+      pattern,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'rpc.system': 'rabbitmq', 'rpc.method': pattern },
+      },
+      () => this.call(client, pattern, data, timeoutMs, requestId, ctx),
+    );
+  }
+
+  private async call<P extends RpcPattern>(
+    client: ClientRMQ,
+    pattern: P,
+    data: RpcRequest<P>,
+    timeoutMs: number,
+    requestId: string,
+    ctx: ReturnType<typeof currentContext>,
+  ): Promise<RpcResponse<P>> {
     const record = new RmqRecordBuilder(data)
       .setOptions({
         headers: {
+          // The RPC span's trace context: the service's span continues this trace.
+          ...traceHeaders(),
           [CORRELATION_HEADER]: ctx?.correlationId ?? randomUUID(),
           [REQUEST_ID_HEADER]: requestId,
           // The service stops committing a margin before the caller stops waiting, so a

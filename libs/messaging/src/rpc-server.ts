@@ -7,8 +7,12 @@ import { findUnsafeValue, isRpcErrorBody, MAX_JSON_DEPTH } from '@app/contracts'
 import {
   CORRELATION_HEADER,
   correlationIdFrom,
+  extractTrace,
+  inSpan,
   type MessagingMetrics,
   runWithContext,
+  type Span,
+  SpanKind,
 } from '@app/observability';
 import { InFlight } from './in-flight';
 import {
@@ -101,11 +105,22 @@ export class ReliableRmqServer extends ServerRMQ {
     }
     const correlationId = correlationIdFrom(message.properties.headers?.[CORRELATION_HEADER]);
     await this.inFlight.track(() =>
-      runWithContext({ correlationId }, () => this.process(message, channel)),
+      runWithContext({ correlationId }, () =>
+        // A SERVER span in the caller's trace; named for its pattern once the body is read.
+        inSpan(
+          'rpc',
+          {
+            kind: SpanKind.SERVER,
+            parent: extractTrace(message.properties.headers),
+            attributes: { 'rpc.system': 'rabbitmq' },
+          },
+          (span) => this.process(message, channel, span),
+        ),
+      ),
     );
   }
 
-  private async process(message: ConsumeMessage, channel: Channel): Promise<void> {
+  private async process(message: ConsumeMessage, channel: Channel, span: Span): Promise<void> {
     const { replyTo, correlationId } = message.properties as {
       replyTo?: string;
       correlationId?: string;
@@ -120,6 +135,8 @@ export class ReliableRmqServer extends ServerRMQ {
     }
     const pattern =
       typeof packet.pattern === 'string' ? packet.pattern : JSON.stringify(packet.pattern);
+    span.updateName(pattern);
+    span.setAttribute('rpc.method', pattern);
     const ctx = new RmqContext([message, channel, pattern]);
     const started = process.hrtime.bigint();
     let outcome = 'ok';
@@ -188,6 +205,7 @@ export class ReliableRmqServer extends ServerRMQ {
     }
     safe(() => channel.ack(message));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    span.setAttribute('rpc.outcome', outcome);
     this.opts.metrics?.rpcHandled.inc({ pattern, outcome });
     this.opts.metrics?.rpcDuration.observe({ pattern }, seconds);
     this.opts.logger.debug({ pattern, outcome, ms: Math.round(seconds * 1e4) / 10 }, 'rpc handled');

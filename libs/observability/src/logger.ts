@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { activeTraceIds } from './tracing';
 import pino, { type Logger as Pino } from 'pino';
 import { currentContext } from './context';
 
@@ -50,10 +51,12 @@ export function createLogger(
       redact: { paths: REDACT, censor: '[redacted]' },
       serializers: { url: redactIfString, instance: redactIfString, path: redactIfString },
       formatters: { level: (label) => ({ level: label }) },
-      // Every line written inside a request or message handler carries its correlation id.
+      // Every line written inside a request or message handler carries its correlation id,
+      // and its trace and span ids when it runs in a trace.
       mixin() {
         const ctx = currentContext();
-        return ctx ? { correlationId: ctx.correlationId } : {};
+        const ids = activeTraceIds();
+        return { ...(ctx ? { correlationId: ctx.correlationId } : {}), ...ids };
       },
     },
     destination,

@@ -5,7 +5,7 @@ import { rpcQueueOf, schemaOf } from '@app/contracts';
 import { createServiceDataSource } from '@app/database';
 import { loadConfig, serviceSchema, type ServiceConfig } from '@app/config';
 import { ReliableRmqServer, RpcErrorFilter, RpcRequestLog, WriteOnce } from '@app/messaging';
-import { createLogger, JsonLogger, type MessagingMetrics } from '@app/observability';
+import { createLogger, JsonLogger, type MessagingMetrics, setupTracing } from '@app/observability';
 import {
   RpcServerRef,
   serviceConfigSchema,
@@ -55,6 +55,9 @@ export async function createServiceApp(
 
 /** Entry point of a service process: a bad environment stops it with a clear message. */
 export async function runService(def: ServiceDefinition): Promise<void> {
+  // Before anything makes a span; exports only when OTEL_* configures an exporter.
+  const tracing = setupTracing(def.service);
+  process.once('beforeExit', () => void tracing.shutdown());
   let config: ServiceConfig;
   try {
     config = loadConfig(serviceConfigSchema(def));
