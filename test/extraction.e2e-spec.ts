@@ -205,6 +205,10 @@ describe('extraction through the gateway', () => {
     });
     expect(fromTemplate.status).toBe(201);
     expect(fromTemplate.body.templateId).toBe(t.body.id);
+    // Lists answer the platform's envelope, `data`; `items` stays for existing callers.
+    const jobs = await api<{ data: JobView[]; items: JobView[] }>('GET', '/api/v1/extraction-jobs');
+    expect(jobs.body.data.map((j) => j.id)).toContain(fromTemplate.body.id);
+    expect(jobs.body.items).toEqual(jobs.body.data);
     expect(fromTemplate.body.fields.map((f) => [f.name, f.dataType])).toEqual([
       ['total', 'currency'],
       ['invoice_date', 'date'],

@@ -11,6 +11,7 @@ import { uploadStatusSchema } from '../apps/upload-status/src/config';
 import { Poller } from '../apps/upload-status/src/polling/poller';
 import { UploadStatusService } from '../apps/upload-status/src/upload-status.module';
 import { UploadsRepository } from '../apps/upload-status/src/uploads/uploads.repository';
+import { gatewayClient } from '../libs/testing/src/gateway-client';
 import { startGateway, startService, startSim } from './harness';
 
 const KEY = 'uploads-test-key-0123456789';
@@ -432,5 +433,36 @@ describe('upload-status through the gateway', () => {
     expect(
       (await get('/api/v1/document-uploads/00000000-0000-0000-0000-000000000000')).statusCode,
     ).toBe(404);
+  });
+
+  it('works through the client generated from openapi.json', async () => {
+    const api = gatewayClient(gateway, { 'X-Api-Key': KEY });
+    const lighthouseRequestId = newRequestId();
+    const created = await api.POST('/api/v1/document-uploads', {
+      body: { form526SubmissionId: 'sub-typed', lighthouseRequestId, documentType: 'form_0781a' },
+    });
+    expect(created.response.status).toBe(201);
+    const upload = created.data!;
+    expect(upload).toMatchObject({ lighthouseRequestId, status: 'pending' });
+    const one = await api.GET('/api/v1/document-uploads/{id}', {
+      params: { path: { id: upload.id } },
+    });
+    expect(one.data?.id).toBe(upload.id);
+    const page = await api.GET('/api/v1/document-uploads', {
+      params: { query: { form526SubmissionId: 'sub-typed', limit: 10 } },
+    });
+    expect(page.data?.data.map((u) => u.id)).toEqual([upload.id]);
+    expect(page.data?.nextCursor).toBeNull();
+    const status = await api.GET('/api/v1/form526-submissions/{id}/document-status', {
+      params: { path: { id: 'sub-typed' } },
+    });
+    expect(status.data?.overall).toBe('in_progress');
+    // An error answers the contract's problem+json.
+    const bad = await api.GET('/api/v1/document-uploads/{id}', {
+      params: { path: { id: 'not-a-uuid' } },
+    });
+    expect(bad.response.status).toBe(400);
+    expect(bad.response.headers.get('content-type')).toContain('application/problem+json');
+    expect((bad.error as { type?: string }).type).toMatch(/^urn:problem-type:/);
   });
 });

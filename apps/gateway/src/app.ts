@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import { buildOpenApi } from './openapi/openapi';
 import type { DestinationStream } from 'pino';
 import type { FastifyRequest } from 'fastify';
 import {
@@ -132,14 +133,7 @@ export async function createGatewayApp(
       }),
     );
   });
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Document platform gateway')
-      .setVersion(platformVersion())
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
-      .build(),
-  );
+  const doc = buildOpenApi(app, platformVersion());
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

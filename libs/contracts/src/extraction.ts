@@ -195,7 +195,8 @@ export interface ExtractionRpc {
   'extraction.job.get.v1': { request: Owned<{ id: string }>; response: JobView };
   'extraction.job.list.v1': {
     request: Owned<{ limit?: number; cursor?: string }>;
-    response: { items: JobView[]; nextCursor: string | null };
+    /** `data` is the platform's list envelope; `items` (the same list) is kept for existing callers. */
+    response: { data: JobView[]; items: JobView[]; nextCursor: string | null };
   };
   'extraction.job.fields.replace.v1': {
     request: Owned<{ id: string; fields: JobFieldInput[] }>;

@@ -48,6 +48,12 @@ export interface UploadView {
   history?: UploadTransitionView[];
 }
 
+/** A page of uploads: the platform's list envelope (`data`, then the cursor of the next page). */
+export interface UploadPage {
+  data: UploadView[];
+  nextCursor: string | null;
+}
+
 export interface UploadListQuery {
   form526SubmissionId?: string;
   status?: UploadStatus;
@@ -74,7 +80,7 @@ export type UploadStatusRpc = {
   'upload-status.upload.get.v1': { request: { actor: Actor; id: string }; response: UploadView };
   'upload-status.upload.list.v1': {
     request: UploadListQuery & { actor: Actor };
-    response: { data: UploadView[]; nextCursor: string | null };
+    response: UploadPage;
   };
   'upload-status.submission.document-status.v1': {
     request: { actor: Actor; form526SubmissionId: string; formAttachmentIds?: string[] };

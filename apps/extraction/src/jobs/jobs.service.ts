@@ -161,6 +161,8 @@ export class JobsService {
     const items = rows.slice(0, n).map(jobView);
     const last = rows.length > n ? items[items.length - 1] : null;
     return {
+      // The platform's list envelope is `data`; `items` stays for existing callers.
+      data: items,
       items,
       nextCursor: last
         ? Buffer.from(JSON.stringify([last.createdAt, last.id])).toString('base64url')

@@ -106,11 +106,13 @@ export class ApiKeysController {
     return { key, ...apiKeyView(row) };
   }
 
+  @ApiOperation({ summary: 'Managed API keys (hashes never shown)' })
   @Get('api-keys')
   list(@Query() q: ListKeysQuery) {
     return this.repo.list(q).then((rows) => ({ data: rows.map((r) => apiKeyView(r)) }));
   }
 
+  @ApiOperation({ summary: 'One managed API key' })
   @Get('api-keys/:id')
   async get(@Param('id', UuidParam) id: string) {
     const row = await this.repo.get(id);

@@ -14,7 +14,8 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiRequestContent } from '../openapi/openapi';
 import {
   IsBoolean,
   IsInt,
@@ -131,6 +132,7 @@ export class CopiesController {
     return this.rpc.send('form-copies.application-form.create.v1', { ...b, actor });
   }
 
+  @ApiOperation({ summary: 'Create a working copy of an application form' })
   @Post('application-forms/:id/copies')
   @RequireScopes('copies:write')
   async createCopy(
@@ -150,6 +152,7 @@ export class CopiesController {
     return copy;
   }
 
+  @ApiOperation({ summary: "The form's working copies" })
   @Get('application-forms/:id/copies')
   @RequireScopes('copies:read')
   list(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
@@ -176,6 +179,10 @@ export class CopiesController {
     return this.rpc.send('form-copies.application-form.clone.v1', { ...b, id, actor });
   }
 
+  @ApiOperation({
+    summary:
+      'One working copy, its ETag the version (sensitive answers redacted without copies:sensitive)',
+  })
   @Get('copies/:id')
   @RequireScopes('copies:read')
   async get(
@@ -196,6 +203,29 @@ export class CopiesController {
     summary:
       'application/json-patch+json (RFC 6902) or application/merge-patch+json (RFC 7396); needs If-Match',
   })
+  @ApiRequestContent({
+    'application/json-patch+json': {
+      schema: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['op', 'path'],
+          properties: {
+            op: { type: 'string', enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] },
+            path: { type: 'string', description: 'A JSON Pointer (RFC 6901)' },
+            from: { type: 'string' },
+            value: {},
+          },
+        },
+      },
+      example: [{ op: 'replace', path: '/applicant/name', value: 'Łukasz Wiśniewski' }],
+    },
+    'application/merge-patch+json': {
+      schema: { type: 'object' },
+      example: { applicant: { name: 'Ελένη' } },
+    },
+  })
+  @ApiOkResponse({ description: 'The patched copy; its new version is the ETag' })
   async patch(
     @Param('id', UuidParam) id: string,
     @Body() body: unknown,
@@ -224,6 +254,7 @@ export class CopiesController {
     );
   }
 
+  @ApiOperation({ summary: 'Soft-delete a copy (needs If-Match)' })
   @Delete('copies/:id')
   @HttpCode(204)
   @RequireScopes('copies:write')
@@ -246,6 +277,7 @@ export class CopiesController {
     void reply.header('content-location', `/api/v1/copies/${r.copyId}`);
   }
 
+  @ApiOperation({ summary: 'Duplicate a copy into a new one' })
   @Post('copies/:id/duplicate')
   @RequireScopes('copies:write')
   async duplicate(
@@ -286,6 +318,7 @@ export class CopiesController {
     );
   }
 
+  @ApiOperation({ summary: "Take or renew the copy's write lease" })
   @Put('copies/:id/lease')
   @RequireScopes('copies:write')
   async renew(
@@ -307,6 +340,7 @@ export class CopiesController {
     );
   }
 
+  @ApiOperation({ summary: "Release the copy's write lease" })
   @Delete('copies/:id/lease')
   @HttpCode(204)
   @RequireScopes('copies:write')
@@ -322,6 +356,7 @@ export class CopiesController {
     });
   }
 
+  @ApiOperation({ summary: "Set an owner's feature flags" })
   @Put('owners/:ownerId/feature-flags')
   @RequireScopes('copies:admin')
   setFlags(@Param('ownerId') ownerId: string, @Body() b: FlagsBody, @ActorOf() actor: Actor) {
@@ -332,6 +367,7 @@ export class CopiesController {
     });
   }
 
+  @ApiOperation({ summary: "An owner's feature flags" })
   @Get('owners/:ownerId/feature-flags')
   @RequireScopes('copies:read')
   getFlags(@Param('ownerId') ownerId: string, @ActorOf() actor: Actor) {

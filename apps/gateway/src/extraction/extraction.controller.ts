@@ -191,6 +191,7 @@ export class ExtractionController {
     @Inject(GATEWAY_STORAGE) private readonly storage: BlobStorage,
   ) {}
 
+  @ApiOperation({ summary: 'The field types extraction knows' })
   @Get('data-types')
   @RequireScopes('extraction:read')
   dataTypes() {
@@ -204,6 +205,7 @@ export class ExtractionController {
     return this.rpc.send('extraction.template.create.v1', { actor: actorOf(req), ...b });
   }
 
+  @ApiOperation({ summary: 'Job templates' })
   @Get('templates')
   @RequireScopes('extraction:read')
   templates(@Req() req: AuthedRequest) {
@@ -217,12 +219,14 @@ export class ExtractionController {
     return this.rpc.send('extraction.job.create.v1', { actor: actorOf(req), ...b });
   }
 
+  @ApiOperation({ summary: "The caller's extraction jobs" })
   @Get('extraction-jobs')
   @RequireScopes('extraction:read')
   listJobs(@Query() q: ListQuery, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.job.list.v1', { actor: actorOf(req), ...q });
   }
 
+  @ApiOperation({ summary: 'One extraction job' })
   @Get('extraction-jobs/:id')
   @RequireScopes('extraction:read')
   getJob(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
@@ -290,12 +294,14 @@ export class ExtractionController {
     return r.file;
   }
 
+  @ApiOperation({ summary: "A job's files" })
   @Get('extraction-jobs/:id/files')
   @RequireScopes('extraction:read')
   files(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.file.list.v1', { actor: actorOf(req), jobId });
   }
 
+  @ApiOperation({ summary: 'Remove a file from a job' })
   @Delete('extraction-jobs/:id/files/:fileId')
   @HttpCode(204)
   @RequireScopes('extraction:write')
@@ -315,18 +321,21 @@ export class ExtractionController {
     return this.rpc.send('extraction.run.start.v1', { actor: actorOf(req), jobId });
   }
 
+  @ApiOperation({ summary: "A job's runs, newest first" })
   @Get('extraction-jobs/:id/runs')
   @RequireScopes('extraction:read')
   runs(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.run.list.v1', { actor: actorOf(req), jobId });
   }
 
+  @ApiOperation({ summary: 'One run and its progress' })
   @Get('job-runs/:id')
   @RequireScopes('extraction:read')
   run(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.run.get.v1', { actor: actorOf(req), id });
   }
 
+  @ApiOperation({ summary: "A run's extracted values" })
   @Get('job-runs/:id/results')
   @RequireScopes('extraction:read')
   results(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
@@ -345,6 +354,7 @@ export class ExtractionController {
     return this.rpc.send('extraction.export.create.v1', { actor: actorOf(req), runId, ...b });
   }
 
+  @ApiOperation({ summary: 'One export and its status' })
   @Get('job-exports/:id')
   @RequireScopes('extraction:read')
   async getExport(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
@@ -355,6 +365,7 @@ export class ExtractionController {
     );
   }
 
+  @ApiOperation({ summary: 'Download a finished export (CSV or XLSX)' })
   @Get('job-exports/:id/download')
   @RequireScopes('extraction:read')
   async download(
@@ -412,6 +423,7 @@ export class IntegrationsController {
     );
   }
 
+  @ApiOperation({ summary: "The caller's connected Google accounts" })
   @Get('integration-accounts')
   @RequireScopes('extraction:read')
   accounts(@Req() req: AuthedRequest) {
@@ -448,6 +460,7 @@ export class IntegrationsController {
     });
   }
 
+  @ApiOperation({ summary: 'Create an automation that runs a job on new files' })
   @Post('automations')
   @RequireScopes('extraction:write')
   createAutomation(@Body() b: CreateAutomationBody, @Req() req: AuthedRequest) {
@@ -458,18 +471,21 @@ export class IntegrationsController {
     );
   }
 
+  @ApiOperation({ summary: "The caller's automations" })
   @Get('automations')
   @RequireScopes('extraction:read')
   automations(@Req() req: AuthedRequest) {
     return this.rpc.send('extraction.automation.list.v1', { actor: actorOf(req) });
   }
 
+  @ApiOperation({ summary: 'One automation' })
   @Get('automations/:id')
   @RequireScopes('extraction:read')
   automation(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
     return this.rpc.send('extraction.automation.get.v1', { actor: actorOf(req), id });
   }
 
+  @ApiOperation({ summary: 'Change an automation (enable, disable, filters)' })
   @Patch('automations/:id')
   @RequireScopes('extraction:write')
   updateAutomation(
@@ -480,6 +496,7 @@ export class IntegrationsController {
     return this.rpc.send('extraction.automation.update.v1', { actor: actorOf(req), id, ...b });
   }
 
+  @ApiOperation({ summary: 'What an automation ran' })
   @Get('automations/:id/runs')
   @RequireScopes('extraction:read')
   automationRuns(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {

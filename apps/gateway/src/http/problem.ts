@@ -14,7 +14,7 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-const CODE_BY_STATUS: Record<number, string> = {
+export const CODE_BY_STATUS: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthorized',
   403: 'forbidden',

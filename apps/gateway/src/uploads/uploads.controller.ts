@@ -1,5 +1,11 @@
 import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsDateString,
@@ -83,6 +89,9 @@ export class DocumentStatusQuery {
   formAttachmentIds?: string;
 }
 
+/** A response schema generated from the contracts' types (npm run openapi:sync). */
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
 @ApiTags('upload-status')
 @ApiSecurity('api-key')
 @Controller('api/v1')
@@ -94,6 +103,8 @@ export class UploadsController {
   @ApiOperation({
     summary: 'Record an upload by its Lighthouse request id (201 new, 200 already recorded)',
   })
+  @ApiCreatedResponse({ description: 'Recorded', schema: ref('UploadView') })
+  @ApiOkResponse({ description: 'Already recorded (the same upload)', schema: ref('UploadView') })
   async record(
     @Body() body: RecordUploadBody,
     @ActorOf() actor: Actor,
@@ -107,6 +118,7 @@ export class UploadsController {
   @Get('document-uploads')
   @RequireScopes('uploads:read')
   @ApiOperation({ summary: 'Uploads, newest first, filtered, with cursor pagination' })
+  @ApiOkResponse({ description: 'A page of uploads', schema: ref('UploadPage') })
   list(@Query() q: ListUploadsQuery, @ActorOf() actor: Actor) {
     return this.rpc.send('upload-status.upload.list.v1', { ...q, actor });
   }
@@ -114,6 +126,7 @@ export class UploadsController {
   @Get('document-uploads/:id')
   @RequireScopes('uploads:read')
   @ApiOperation({ summary: 'One upload with its transition history' })
+  @ApiOkResponse({ description: 'The upload', schema: ref('UploadView') })
   get(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
     return this.rpc.send('upload-status.upload.get.v1', { actor, id });
   }
@@ -123,6 +136,7 @@ export class UploadsController {
   @ApiOperation({
     summary: "A submission's uploads by type, overall state, and whether the claim can proceed",
   })
+  @ApiOkResponse({ description: 'The submission', schema: ref('SubmissionDocumentStatus') })
   submission(@Param('id') id: string, @Query() q: DocumentStatusQuery, @ActorOf() actor: Actor) {
     const formAttachmentIds =
       q.formAttachmentIds

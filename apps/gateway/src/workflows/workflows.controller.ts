@@ -157,24 +157,28 @@ export class WorkflowsController {
     );
   }
 
+  @ApiOperation({ summary: "The caller's workflows, newest first" })
   @Get()
   @RequireScopes('workflows:read')
   list(@Query() q: ListWorkflowsQuery, @ActorOf() actor: Actor) {
     return this.rpc.send('pdf-workflow.workflow.list.v1', { ...q, actor });
   }
 
+  @ApiOperation({ summary: "Counts of the caller's workflows by status" })
   @Get('stats')
   @RequireScopes('workflows:read')
   stats(@ActorOf() actor: Actor) {
     return this.rpc.send('pdf-workflow.workflow.stats.v1', { actor });
   }
 
+  @ApiOperation({ summary: 'One workflow with its recipients and their progress' })
   @Get(':id')
   @RequireScopes('workflows:read')
   get(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
     return this.rpc.send('pdf-workflow.workflow.get.v1', { actor, id });
   }
 
+  @ApiOperation({ summary: 'Cancel an active workflow' })
   @Post(':id/cancel')
   @HttpCode(200)
   @RequireScopes('workflows:write')
@@ -182,6 +186,7 @@ export class WorkflowsController {
     return this.rpc.send('pdf-workflow.workflow.cancel.v1', { actor, id, client: clientOf(req) });
   }
 
+  @ApiOperation({ summary: "Extend an active workflow's expiry" })
   @Post(':id/extend')
   @HttpCode(200)
   @RequireScopes('workflows:write')
@@ -210,12 +215,16 @@ export class WorkflowsController {
     return this.rpc.send('pdf-workflow.workflow.resend.v1', { actor, id, client: clientOf(req) });
   }
 
+  @ApiOperation({ summary: "The workflow's audit trail" })
   @Get(':id/audit')
   @RequireScopes('workflows:read')
   audit(@Param('id', UuidParam) id: string, @ActorOf() actor: Actor) {
     return this.rpc.send('pdf-workflow.workflow.audit.v1', { actor, id });
   }
 
+  @ApiOperation({
+    summary: 'The filled, flattened result of a completed workflow',
+  })
   @Get(':id/document')
   @RequireScopes('workflows:read')
   async document(
@@ -233,6 +242,7 @@ export class WorkflowsController {
     await stream(this.storage, reply, f, 'attachment');
   }
 
+  @ApiOperation({ summary: 'One attachment a recipient added' })
   @Get(':id/attachments/:attachmentId')
   @RequireScopes('workflows:read')
   async attachment(
@@ -274,6 +284,7 @@ export class RecipientLinksController {
     return { token, ...(accessCode ? { accessCode } : {}), client: clientOf(req) };
   }
 
+  @ApiOperation({ summary: "What a recipient's link shows: their fields and the workflow's state" })
   @Get()
   open(
     @Param('token') token: string,
@@ -283,6 +294,7 @@ export class RecipientLinksController {
     return this.rpc.send('pdf-workflow.recipient.open.v1', this.link(token, code, req));
   }
 
+  @ApiOperation({ summary: 'The PDF as the recipient sees it' })
   @Get('document')
   async document(
     @Param('token') token: string,
@@ -298,6 +310,7 @@ export class RecipientLinksController {
     );
   }
 
+  @ApiOperation({ summary: "Save the recipient's answers (validated against the form)" })
   @Patch('form-data')
   save(
     @Param('token') token: string,
@@ -311,6 +324,7 @@ export class RecipientLinksController {
     });
   }
 
+  @ApiOperation({ summary: 'Add an attachment as the recipient' })
   @Post('attachments')
   async attach(
     @Param('token') token: string,
@@ -328,6 +342,7 @@ export class RecipientLinksController {
     });
   }
 
+  @ApiOperation({ summary: "Finish the recipient's turn" })
   @Post('complete')
   @HttpCode(200)
   complete(

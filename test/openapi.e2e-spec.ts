@@ -1,0 +1,110 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { lint, loadConfig } from '@redocly/openapi-core';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONTRACT_SCHEMAS_FILE, contractSchemas } from '../tools/openapi';
+import { startGateway } from './harness';
+
+const KEY = 'openapi-test-key-0123456789';
+const CLIENT_FILE = 'libs/testing/src/gateway-api.ts';
+const root = join(__dirname, '..');
+const committed = (file: string) => readFileSync(join(root, file), 'utf8');
+
+/**
+ * The contract callers generate from: openapi.json is what the gateway serves, passes
+ * Redocly's recommended rules with no error, and the generated client and response schemas
+ * are in sync with it and with the contracts' types.
+ */
+describe('the OpenAPI contract', () => {
+  let gateway: NestFastifyApplication;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ MESSAGING_PREFIX: 'oa.', DEV_API_KEY: KEY });
+  });
+  afterAll(() => gateway?.close());
+
+  it('is what the gateway serves (run npm run openapi:sync after changing a route)', async () => {
+    const res = await gateway.inject({
+      method: 'GET',
+      url: '/docs/openapi.json',
+      headers: { 'x-api-key': KEY },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(JSON.parse(committed('openapi.json')));
+  });
+
+  it('passes Redocly’s recommended rules with no error', async () => {
+    const problems = await lint({ ref: join(root, 'openapi.json'), config: await loadConfig({}) });
+    const errors = problems
+      .filter((p) => p.severity === 'error')
+      .map((p) => `${p.ruleId}: ${p.message} (${p.location[0]?.pointer})`);
+    expect(errors).toEqual([]);
+  });
+
+  it('documents scopes, errors and the headers routes read', () => {
+    const doc = JSON.parse(committed('openapi.json')) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            security?: unknown[];
+            responses: object;
+            parameters?: Array<{ name: string }>;
+            'x-required-scopes'?: string[];
+          }
+        >
+      >;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ path, method, op })),
+    );
+    for (const { path, op } of ops) {
+      if (path.startsWith('/health')) {
+        expect(op.security).toEqual([]);
+        continue;
+      }
+      if (path.startsWith('/api/v1/r/')) {
+        // A recipient's link token is the credential.
+        expect(op.security).toEqual([]);
+        expect((op as { description?: string }).description).toContain('secret link token');
+        continue;
+      }
+      expect(op.security?.length).toBeGreaterThan(0);
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '403', '500']));
+    }
+    const patch = doc.paths['/api/v1/copies/{id}'].patch;
+    expect(patch.parameters?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['If-Match', 'Lease-Token']),
+    );
+    expect(patch['x-required-scopes']).toEqual(['copies:write']);
+    const recipient = doc.paths['/api/v1/r/{token}/complete'].post;
+    expect(recipient.parameters?.map((p) => p.name)).toContain('X-Access-Code');
+  });
+
+  it('has its generated client and response schemas in sync', () => {
+    expect(contractSchemas()).toBe(committed(CONTRACT_SCHEMAS_FILE));
+    // The client's types, as openapi-typescript's own command writes them.
+    const dir = mkdtempSync(join(tmpdir(), 'openapi-client-'));
+    try {
+      const out = join(dir, 'gateway-api.ts');
+      execFileSync(
+        process.execPath,
+        [
+          join(root, 'node_modules/openapi-typescript/bin/cli.js'),
+          join(root, 'openapi.json'),
+          '-o',
+          out,
+        ],
+        { stdio: 'ignore' },
+      );
+      expect(readFileSync(out, 'utf8')).toBe(committed(CLIENT_FILE));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
