@@ -56,3 +56,6 @@ export const rpcPatterns = {
 export function serviceOfPattern(pattern: RpcPattern): ServiceName {
   return pattern.slice(0, pattern.indexOf('.')) as ServiceName;
 }
+
+/** Every RPC's response type, by pattern (the gateway's OpenAPI response schemas come from it). */
+export type RpcResponses = { [P in RpcPattern]: RpcResponse<P> };

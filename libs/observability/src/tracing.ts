@@ -41,8 +41,11 @@ export function setupTracing(
   serviceName: string,
   opts: { exporter?: SpanExporter; env?: NodeJS.ProcessEnv } = {},
 ): { enabled: boolean; shutdown: () => Promise<void> } {
-  ensureContext();
   const env = opts.env ?? process.env;
+  // Disabled: not even trace context is passed on (the API stays a no-op throughout).
+  if (env.OTEL_SDK_DISABLED === 'true' && !opts.exporter)
+    return { enabled: false, shutdown: async () => undefined };
+  ensureContext();
   const wanted =
     opts.exporter !== undefined ||
     (env.OTEL_SDK_DISABLED !== 'true' &&

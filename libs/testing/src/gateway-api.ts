@@ -1523,6 +1523,229 @@ export interface components {
                 };
             };
         };
+        ApplicationFormView: {
+            id: string;
+            tenantId: string;
+            ownerId: string;
+            usesCopies: boolean;
+            createdAt: string;
+        };
+        CopyView: {
+            id: string;
+            applicationFormId: string;
+            title: string | null;
+            ownerId: string;
+            lockedAt: string | null;
+            schemaVersion: number;
+            version: number;
+            lastTouchedByUserAt: string | null;
+            createdAt: string;
+            updatedAt: string;
+            document?: {
+                [key: string]: unknown;
+            };
+        };
+        WorkflowView: {
+            id: string;
+            status: components["schemas"]["WorkflowStatus"];
+            creatorId: string;
+            metadata: {
+                [key: string]: unknown;
+            };
+            expiresAt: string;
+            currentRecipientOrder: number;
+            totalRecipients: number;
+            completedRecipients: number;
+            originalSha256: string;
+            documentSha256: string | null;
+            createdAt: string;
+            completedAt: string | null;
+            recipients?: components["schemas"]["RecipientView"][];
+            attachments?: {
+                id: string;
+                fileName: string;
+                fileType: string;
+                fileSize: number;
+                checksum: string;
+                scanStatus: string;
+                downloadCount: number;
+            }[];
+        };
+        /** @enum {string} */
+        WorkflowStatus: "ACTIVE" | "COMPLETED" | "CANCELLED" | "EXPIRED";
+        RecipientView: {
+            id: string;
+            orderIndex: number;
+            type: components["schemas"]["RecipientType"];
+            name: string;
+            status: components["schemas"]["RecipientStatus"];
+            fields: string[];
+            emailSentAt: string | null;
+            smsSentAt: string | null;
+            reminderCount: number;
+            completedAt: string | null;
+        };
+        /** @enum {string} */
+        RecipientType: "PRESCRIBER" | "PATIENT" | "PHARMACY" | "INSURANCE" | "CUSTOM";
+        /** @enum {string} */
+        RecipientStatus: "PENDING" | "ACCESSED" | "IN_PROGRESS" | "COMPLETED" | "FAILED" | "EXPIRED";
+        RecipientStep: {
+            workflowId: string;
+            recipient: components["schemas"]["RecipientView"];
+            fields: {
+                name: string;
+                type: string;
+                options?: string[];
+                value: unknown;
+            }[];
+            documentUrl: string;
+        };
+        /** @enum {string} */
+        DataTypeId: "text" | "email" | "phone" | "address" | "name" | "url" | "number" | "integer" | "currency" | "percentage" | "date" | "time" | "boolean";
+        JobView: {
+            id: string;
+            name: string;
+            templateId: string | null;
+            fields: components["schemas"]["JobFieldView"][];
+            fileCount: number;
+            lastRun: components["schemas"]["RunView"] | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        JobFieldView: {
+            name: string;
+            dataType: components["schemas"]["DataTypeId"];
+            description?: string;
+            displayOrder: number;
+        };
+        RunView: {
+            id: string;
+            jobId: string;
+            runNumber: number;
+            status: components["schemas"]["RunStatus"];
+            tasksTotal: number;
+            tasksCompleted: number;
+            tasksFailed: number;
+            fields: components["schemas"]["JobFieldView"][];
+            automationId: string | null;
+            createdAt: string;
+            startedAt: string | null;
+            completedAt: string | null;
+        };
+        /** @enum {string} */
+        RunStatus: "pending" | "in_progress" | "completed" | "partially_completed" | "failed";
+        TemplateView: {
+            id: string;
+            name: string;
+            fields: components["schemas"]["JobFieldInput"][];
+            createdAt: string;
+            updatedAt: string;
+        };
+        JobFieldInput: {
+            name: string;
+            dataType: components["schemas"]["DataTypeId"];
+            description?: string;
+        };
+        SourceFileView: {
+            id: string;
+            jobId: string;
+            fileName: string;
+            fileType: string;
+            fileSize: number;
+            contentHash: string;
+            sourceType: components["schemas"]["SourceType"];
+            externalId: string | null;
+            uploadedAt: string;
+        };
+        /** @enum {string} */
+        SourceType: "upload" | "gdrive" | "gmail";
+        ResultView: {
+            taskId: string;
+            sourceFileId: string;
+            fileName: string;
+            sourceType: components["schemas"]["SourceType"];
+            status: components["schemas"]["TaskStatus"];
+            attempts: number;
+            error: string | null;
+            data: {
+                [key: string]: components["schemas"]["ExtractedValue"];
+            } | null;
+            processedAt: string | null;
+        };
+        /** @enum {string} */
+        TaskStatus: "pending" | "processing" | "completed" | "failed";
+        ExtractedValue: {
+            value: unknown;
+            confidence: number;
+            raw: string | null;
+        };
+        ExportView: {
+            id: string;
+            runId: string;
+            destType: components["schemas"]["ExportDest"];
+            fileType: components["schemas"]["ExportFileType"];
+            status: components["schemas"]["ExportStatus"];
+            externalId: string | null;
+            errorMessage: string | null;
+            fileName: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        /** @enum {string} */
+        ExportDest: "download" | "gdrive" | "gmail";
+        /** @enum {string} */
+        ExportFileType: "csv" | "xlsx";
+        /** @enum {string} */
+        ExportStatus: "pending" | "in_progress" | "completed" | "failed";
+        IntegrationAccountView: {
+            id: string;
+            provider: components["schemas"]["Provider"];
+            email: string | null;
+            scopes: string[];
+            expiresAt: string | null;
+            connected: boolean;
+            createdAt: string;
+            updatedAt: string;
+        };
+        /** @enum {string} */
+        Provider: "google" | "microsoft";
+        AutomationView: {
+            id: string;
+            name: string;
+            isEnabled: boolean;
+            /** @constant */
+            triggerType: "gmail_attachment";
+            triggerConfig: components["schemas"]["GmailTriggerConfig"];
+            jobId: string;
+            integrationAccountId: string;
+            exportConfig: components["schemas"]["ExportConfig"];
+            lastFiredAt: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        GmailTriggerConfig: {
+            query: string;
+            mimeTypes: string[];
+        };
+        ExportConfig: {
+            dest: components["schemas"]["ExportDest"];
+            fileType: components["schemas"]["ExportFileType"];
+            folderId?: string;
+            to?: string;
+        };
+        AutomationRunView: {
+            id: string;
+            automationId: string;
+            runId: string | null;
+            exportId: string | null;
+            messageId: string;
+            attachmentId: string;
+            /** @enum {string} */
+            status: "pending" | "completed" | "failed";
+            errorMessage: string | null;
+            triggeredAt: string;
+            completedAt: string | null;
+        };
         /** @description RFC 9457 problem details */
         Problem: {
             /** @example urn:problem-type:validation_failed */
@@ -2468,11 +2691,17 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        applicationForm: components["schemas"]["ApplicationFormView"];
+                        defaultCopy: components["schemas"]["CopyView"] | null;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2496,11 +2725,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CopyView"][];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2566,11 +2798,17 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        applicationForm: components["schemas"]["ApplicationFormView"];
+                        copies: components["schemas"]["CopyView"][];
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2867,11 +3105,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        ownerId: string;
+                        copies: boolean;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2901,11 +3145,17 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        ownerId: string;
+                        copies: boolean;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2933,11 +3183,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WorkflowView"][];
+                        nextCursor: string | null;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2964,11 +3220,21 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        workflow: components["schemas"]["WorkflowView"];
+                        links: {
+                            recipientId: string;
+                            orderIndex: number;
+                            url: string;
+                        }[];
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2990,11 +3256,28 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        byStatus: {
+                            [key: string]: number;
+                        };
+                        completionSeconds: {
+                            p50: number | null;
+                            p90: number | null;
+                            average: number | null;
+                        };
+                        byRecipientType: {
+                            [key: string]: {
+                                [key: string]: number;
+                            };
+                        };
+                    };
+                };
             };
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
@@ -3015,11 +3298,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WorkflowView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3045,11 +3331,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WorkflowView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3079,11 +3368,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WorkflowView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3111,11 +3403,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WorkflowView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3138,11 +3433,23 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        eventType: string;
+                        recipientId: string | null;
+                        eventData: {
+                            [key: string]: unknown;
+                        };
+                        ipAddress: string | null;
+                        userAgent: string | null;
+                        at: string;
+                    }[];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3223,11 +3530,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RecipientStep"];
+                };
             };
             400: components["responses"]["Problem400"];
             404: components["responses"]["Problem404"];
@@ -3281,11 +3591,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RecipientStep"];
+                };
             };
             400: components["responses"]["Problem400"];
             404: components["responses"]["Problem404"];
@@ -3315,11 +3628,20 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        fileName: string;
+                        fileSize: number;
+                        checksum: string;
+                        scanStatus: string;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             404: components["responses"]["Problem404"];
@@ -3345,11 +3667,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        workflowStatus: components["schemas"]["WorkflowStatus"];
+                        completedRecipients: number;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             404: components["responses"]["Problem404"];
@@ -3366,11 +3694,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: components["schemas"]["DataTypeId"];
+                        displayName: string;
+                        description: string;
+                    }[];
+                };
             };
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
@@ -3389,11 +3724,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TemplateView"][];
+                };
             };
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
@@ -3419,11 +3757,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3448,11 +3789,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["JobView"][];
+                        items: components["schemas"]["JobView"][];
+                        nextCursor: string | null;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3479,11 +3827,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3507,11 +3858,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3541,11 +3895,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3570,11 +3927,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SourceFileView"][];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3664,11 +4024,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunView"][];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3694,11 +4057,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3721,11 +4087,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3748,11 +4117,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        run: components["schemas"]["RunView"];
+                        results: components["schemas"]["ResultView"][];
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3782,11 +4157,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ExportView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3867,11 +4245,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        url: string;
+                        state: string;
+                    };
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3900,11 +4284,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["IntegrationAccountView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3925,11 +4312,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["IntegrationAccountView"][];
+                };
             };
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
@@ -3953,11 +4343,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["IntegrationAccountView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4011,11 +4404,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutomationView"][];
+                };
             };
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
@@ -4041,11 +4437,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutomationView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4069,11 +4468,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutomationView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4103,11 +4505,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutomationView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4132,11 +4537,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutomationRunView"][];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];

@@ -320,5 +320,2305 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "reasons",
       "byDocumentType"
     ]
+  },
+  "ServiceStatus": {
+    "type": "object",
+    "properties": {
+      "service": {
+        "$ref": "#/components/schemas/ServiceName"
+      },
+      "version": {
+        "type": "string"
+      },
+      "uptimeSeconds": {
+        "type": "number"
+      },
+      "database": {
+        "type": "object",
+        "properties": {
+          "reachable": {
+            "type": "boolean"
+          },
+          "schema": {
+            "type": "string"
+          },
+          "latencyMs": {
+            "type": "number"
+          },
+          "error": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "reachable",
+          "schema"
+        ]
+      },
+      "migrations": {
+        "type": "object",
+        "properties": {
+          "applied": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "pending": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "required": [
+          "applied",
+          "pending"
+        ]
+      },
+      "broker": {
+        "type": "object",
+        "properties": {
+          "connected": {
+            "type": "boolean"
+          }
+        },
+        "required": [
+          "connected"
+        ]
+      }
+    },
+    "required": [
+      "service",
+      "version",
+      "uptimeSeconds",
+      "database",
+      "migrations",
+      "broker"
+    ]
+  },
+  "ServiceName": {
+    "type": "string",
+    "enum": [
+      "manifest-cache",
+      "upload-status",
+      "form-copies",
+      "pdf-workflow",
+      "extraction"
+    ]
+  },
+  "OutboxEventView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "eventName": {
+        "type": "string"
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "publishedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "attempts": {
+        "type": "number"
+      },
+      "lastError": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "id",
+      "eventName",
+      "createdAt",
+      "publishedAt",
+      "attempts",
+      "lastError"
+    ]
+  },
+  "ManifestView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "type": {
+        "type": "string",
+        "const": "manifest"
+      },
+      "attributes": {
+        "$ref": "#/components/schemas/ManifestAttributes"
+      },
+      "etag": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "type",
+      "attributes"
+    ]
+  },
+  "ManifestAttributes": {
+    "type": "object",
+    "properties": {
+      "veteran_first_name": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "veteran_last_name": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "file_number": {
+        "type": "string"
+      },
+      "created_at": {
+        "type": "string"
+      },
+      "updated_at": {
+        "type": "string"
+      },
+      "sources": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/ManifestSourceView"
+        }
+      },
+      "records": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/ManifestRecordView"
+        }
+      },
+      "fetched_files_status": {
+        "$ref": "#/components/schemas/FilesStatus"
+      },
+      "number_successful_documents": {
+        "type": "number"
+      },
+      "number_failed_documents": {
+        "type": "number"
+      },
+      "zipfile_size": {
+        "type": "number"
+      },
+      "fetched_files_at": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "zip_expiration_date": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "seconds_left": {
+        "type": "number"
+      },
+      "time_to_complete": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "veteran_first_name",
+      "veteran_last_name",
+      "file_number",
+      "created_at",
+      "updated_at",
+      "sources",
+      "records",
+      "fetched_files_status",
+      "number_successful_documents",
+      "number_failed_documents",
+      "zipfile_size",
+      "fetched_files_at",
+      "zip_expiration_date",
+      "seconds_left"
+    ]
+  },
+  "ManifestSourceView": {
+    "type": "object",
+    "properties": {
+      "source": {
+        "$ref": "#/components/schemas/ManifestSourceName"
+      },
+      "status": {
+        "$ref": "#/components/schemas/SourceStatus"
+      },
+      "fetched_at": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "number_of_documents": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "source",
+      "status",
+      "fetched_at",
+      "number_of_documents"
+    ]
+  },
+  "ManifestSourceName": {
+    "type": "string",
+    "enum": [
+      "VBMS",
+      "VVA"
+    ]
+  },
+  "SourceStatus": {
+    "type": "string",
+    "enum": [
+      "initialized",
+      "pending",
+      "success",
+      "failed"
+    ]
+  },
+  "ManifestRecordView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "type_id": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "type_description": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "received_at": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "upload_date": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "version_id": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "series_id": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "external_document_id": {
+        "type": "string"
+      },
+      "source": {
+        "$ref": "#/components/schemas/ManifestSourceName"
+      },
+      "mime_type": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "status": {
+        "$ref": "#/components/schemas/RecordStatus"
+      },
+      "created_at": {
+        "type": "string"
+      },
+      "updated_at": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "type_id",
+      "type_description",
+      "received_at",
+      "upload_date",
+      "version_id",
+      "series_id",
+      "external_document_id",
+      "source",
+      "mime_type",
+      "status",
+      "created_at",
+      "updated_at"
+    ]
+  },
+  "RecordStatus": {
+    "type": "string",
+    "enum": [
+      "initialized",
+      "success",
+      "failed"
+    ]
+  },
+  "FilesStatus": {
+    "type": "string",
+    "enum": [
+      "initialized",
+      "pending",
+      "finished",
+      "failed"
+    ]
+  },
+  "ManifestHistoryItem": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "type": {
+        "type": "string",
+        "const": "manifest"
+      },
+      "attributes": {
+        "type": "object",
+        "properties": {
+          "veteran_first_name": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "veteran_last_name": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "file_number": {
+            "type": "string"
+          },
+          "fetched_files_status": {
+            "$ref": "#/components/schemas/FilesStatus"
+          },
+          "zip_expiration_date": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "number_failed_documents": {
+            "type": "number"
+          }
+        },
+        "required": [
+          "veteran_first_name",
+          "veteran_last_name",
+          "file_number",
+          "fetched_files_status",
+          "zip_expiration_date",
+          "number_failed_documents"
+        ]
+      }
+    },
+    "required": [
+      "id",
+      "type",
+      "attributes"
+    ]
+  },
+  "ZipPlan": {
+    "type": "object",
+    "properties": {
+      "filename": {
+        "type": "string"
+      },
+      "entries": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "key": {
+              "type": "string"
+            },
+            "size": {
+              "type": "number"
+            }
+          },
+          "required": [
+            "name",
+            "key",
+            "size"
+          ]
+        }
+      }
+    },
+    "required": [
+      "filename",
+      "entries"
+    ]
+  },
+  "StoredContent": {
+    "type": "object",
+    "properties": {
+      "key": {
+        "type": "string"
+      },
+      "mimeType": {
+        "type": "string"
+      },
+      "size": {
+        "type": "number"
+      },
+      "source": {
+        "anyOf": [
+          {
+            "$ref": "#/components/schemas/ManifestSourceName"
+          },
+          {
+            "type": "string",
+            "const": "S3"
+          }
+        ]
+      },
+      "filename": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "key",
+      "mimeType",
+      "size",
+      "source",
+      "filename"
+    ]
+  },
+  "ApplicationFormView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "tenantId": {
+        "type": "string"
+      },
+      "ownerId": {
+        "type": "string"
+      },
+      "usesCopies": {
+        "type": "boolean"
+      },
+      "createdAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "tenantId",
+      "ownerId",
+      "usesCopies",
+      "createdAt"
+    ]
+  },
+  "CopyView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "applicationFormId": {
+        "type": "string"
+      },
+      "title": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "ownerId": {
+        "type": "string"
+      },
+      "lockedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "schemaVersion": {
+        "type": "number"
+      },
+      "version": {
+        "type": "number"
+      },
+      "lastTouchedByUserAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      },
+      "document": {
+        "type": "object",
+        "additionalProperties": {}
+      }
+    },
+    "required": [
+      "id",
+      "applicationFormId",
+      "title",
+      "ownerId",
+      "lockedAt",
+      "schemaVersion",
+      "version",
+      "lastTouchedByUserAt",
+      "createdAt",
+      "updatedAt"
+    ]
+  },
+  "LeaseView": {
+    "type": "object",
+    "properties": {
+      "copyId": {
+        "type": "string"
+      },
+      "holder": {
+        "type": "string"
+      },
+      "token": {
+        "type": "string"
+      },
+      "expiresAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "copyId",
+      "holder",
+      "token",
+      "expiresAt"
+    ]
+  },
+  "WorkflowView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "status": {
+        "$ref": "#/components/schemas/WorkflowStatus"
+      },
+      "creatorId": {
+        "type": "string"
+      },
+      "metadata": {
+        "type": "object",
+        "additionalProperties": {}
+      },
+      "expiresAt": {
+        "type": "string"
+      },
+      "currentRecipientOrder": {
+        "type": "number"
+      },
+      "totalRecipients": {
+        "type": "number"
+      },
+      "completedRecipients": {
+        "type": "number"
+      },
+      "originalSha256": {
+        "type": "string"
+      },
+      "documentSha256": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "completedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "recipients": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/RecipientView"
+        }
+      },
+      "attachments": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "id": {
+              "type": "string"
+            },
+            "fileName": {
+              "type": "string"
+            },
+            "fileType": {
+              "type": "string"
+            },
+            "fileSize": {
+              "type": "number"
+            },
+            "checksum": {
+              "type": "string"
+            },
+            "scanStatus": {
+              "type": "string"
+            },
+            "downloadCount": {
+              "type": "number"
+            }
+          },
+          "required": [
+            "id",
+            "fileName",
+            "fileType",
+            "fileSize",
+            "checksum",
+            "scanStatus",
+            "downloadCount"
+          ]
+        }
+      }
+    },
+    "required": [
+      "id",
+      "status",
+      "creatorId",
+      "metadata",
+      "expiresAt",
+      "currentRecipientOrder",
+      "totalRecipients",
+      "completedRecipients",
+      "originalSha256",
+      "documentSha256",
+      "createdAt",
+      "completedAt"
+    ]
+  },
+  "WorkflowStatus": {
+    "type": "string",
+    "enum": [
+      "ACTIVE",
+      "COMPLETED",
+      "CANCELLED",
+      "EXPIRED"
+    ]
+  },
+  "RecipientView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "orderIndex": {
+        "type": "number"
+      },
+      "type": {
+        "$ref": "#/components/schemas/RecipientType"
+      },
+      "name": {
+        "type": "string"
+      },
+      "status": {
+        "$ref": "#/components/schemas/RecipientStatus"
+      },
+      "fields": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      },
+      "emailSentAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "smsSentAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "reminderCount": {
+        "type": "number"
+      },
+      "completedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "id",
+      "orderIndex",
+      "type",
+      "name",
+      "status",
+      "fields",
+      "emailSentAt",
+      "smsSentAt",
+      "reminderCount",
+      "completedAt"
+    ]
+  },
+  "RecipientType": {
+    "type": "string",
+    "enum": [
+      "PRESCRIBER",
+      "PATIENT",
+      "PHARMACY",
+      "INSURANCE",
+      "CUSTOM"
+    ]
+  },
+  "RecipientStatus": {
+    "type": "string",
+    "enum": [
+      "PENDING",
+      "ACCESSED",
+      "IN_PROGRESS",
+      "COMPLETED",
+      "FAILED",
+      "EXPIRED"
+    ]
+  },
+  "StoredFile": {
+    "type": "object",
+    "properties": {
+      "key": {
+        "type": "string"
+      },
+      "fileName": {
+        "type": "string"
+      },
+      "fileType": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "key",
+      "fileName",
+      "fileType"
+    ]
+  },
+  "RecipientStep": {
+    "type": "object",
+    "properties": {
+      "workflowId": {
+        "type": "string"
+      },
+      "recipient": {
+        "$ref": "#/components/schemas/RecipientView"
+      },
+      "fields": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "type": {
+              "type": "string"
+            },
+            "options": {
+              "type": "array",
+              "items": {
+                "type": "string"
+              }
+            },
+            "value": {}
+          },
+          "required": [
+            "name",
+            "type",
+            "value"
+          ]
+        }
+      },
+      "documentUrl": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "workflowId",
+      "recipient",
+      "fields",
+      "documentUrl"
+    ]
+  },
+  "DataTypeId": {
+    "type": "string",
+    "enum": [
+      "text",
+      "email",
+      "phone",
+      "address",
+      "name",
+      "url",
+      "number",
+      "integer",
+      "currency",
+      "percentage",
+      "date",
+      "time",
+      "boolean"
+    ]
+  },
+  "JobView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "name": {
+        "type": "string"
+      },
+      "templateId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "fields": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/JobFieldView"
+        }
+      },
+      "fileCount": {
+        "type": "number"
+      },
+      "lastRun": {
+        "anyOf": [
+          {
+            "$ref": "#/components/schemas/RunView"
+          },
+          {
+            "type": "null"
+          }
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "name",
+      "templateId",
+      "fields",
+      "fileCount",
+      "lastRun",
+      "createdAt",
+      "updatedAt"
+    ]
+  },
+  "JobFieldView": {
+    "type": "object",
+    "properties": {
+      "name": {
+        "type": "string"
+      },
+      "dataType": {
+        "$ref": "#/components/schemas/DataTypeId"
+      },
+      "description": {
+        "type": "string"
+      },
+      "displayOrder": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "dataType",
+      "displayOrder",
+      "name"
+    ]
+  },
+  "RunView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "jobId": {
+        "type": "string"
+      },
+      "runNumber": {
+        "type": "number"
+      },
+      "status": {
+        "$ref": "#/components/schemas/RunStatus"
+      },
+      "tasksTotal": {
+        "type": "number"
+      },
+      "tasksCompleted": {
+        "type": "number"
+      },
+      "tasksFailed": {
+        "type": "number"
+      },
+      "fields": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/JobFieldView"
+        }
+      },
+      "automationId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "startedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "completedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "id",
+      "jobId",
+      "runNumber",
+      "status",
+      "tasksTotal",
+      "tasksCompleted",
+      "tasksFailed",
+      "fields",
+      "automationId",
+      "createdAt",
+      "startedAt",
+      "completedAt"
+    ]
+  },
+  "RunStatus": {
+    "type": "string",
+    "enum": [
+      "pending",
+      "in_progress",
+      "completed",
+      "partially_completed",
+      "failed"
+    ]
+  },
+  "TemplateView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "name": {
+        "type": "string"
+      },
+      "fields": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/JobFieldInput"
+        }
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "name",
+      "fields",
+      "createdAt",
+      "updatedAt"
+    ]
+  },
+  "JobFieldInput": {
+    "type": "object",
+    "properties": {
+      "name": {
+        "type": "string"
+      },
+      "dataType": {
+        "$ref": "#/components/schemas/DataTypeId"
+      },
+      "description": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "name",
+      "dataType"
+    ]
+  },
+  "SourceFileView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "jobId": {
+        "type": "string"
+      },
+      "fileName": {
+        "type": "string"
+      },
+      "fileType": {
+        "type": "string"
+      },
+      "fileSize": {
+        "type": "number"
+      },
+      "contentHash": {
+        "type": "string"
+      },
+      "sourceType": {
+        "$ref": "#/components/schemas/SourceType"
+      },
+      "externalId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "uploadedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "jobId",
+      "fileName",
+      "fileType",
+      "fileSize",
+      "contentHash",
+      "sourceType",
+      "externalId",
+      "uploadedAt"
+    ]
+  },
+  "SourceType": {
+    "type": "string",
+    "enum": [
+      "upload",
+      "gdrive",
+      "gmail"
+    ]
+  },
+  "ResultView": {
+    "type": "object",
+    "properties": {
+      "taskId": {
+        "type": "string"
+      },
+      "sourceFileId": {
+        "type": "string"
+      },
+      "fileName": {
+        "type": "string"
+      },
+      "sourceType": {
+        "$ref": "#/components/schemas/SourceType"
+      },
+      "status": {
+        "$ref": "#/components/schemas/TaskStatus"
+      },
+      "attempts": {
+        "type": "number"
+      },
+      "error": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "data": {
+        "anyOf": [
+          {
+            "type": "object",
+            "additionalProperties": {
+              "$ref": "#/components/schemas/ExtractedValue"
+            }
+          },
+          {
+            "type": "null"
+          }
+        ]
+      },
+      "processedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "taskId",
+      "sourceFileId",
+      "fileName",
+      "sourceType",
+      "status",
+      "attempts",
+      "error",
+      "data",
+      "processedAt"
+    ]
+  },
+  "TaskStatus": {
+    "type": "string",
+    "enum": [
+      "pending",
+      "processing",
+      "completed",
+      "failed"
+    ]
+  },
+  "ExtractedValue": {
+    "type": "object",
+    "properties": {
+      "value": {},
+      "confidence": {
+        "type": "number"
+      },
+      "raw": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "value",
+      "confidence",
+      "raw"
+    ]
+  },
+  "ExportView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "runId": {
+        "type": "string"
+      },
+      "destType": {
+        "$ref": "#/components/schemas/ExportDest"
+      },
+      "fileType": {
+        "$ref": "#/components/schemas/ExportFileType"
+      },
+      "status": {
+        "$ref": "#/components/schemas/ExportStatus"
+      },
+      "externalId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "errorMessage": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "fileName": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "runId",
+      "destType",
+      "fileType",
+      "status",
+      "externalId",
+      "errorMessage",
+      "fileName",
+      "createdAt",
+      "updatedAt"
+    ]
+  },
+  "ExportDest": {
+    "type": "string",
+    "enum": [
+      "download",
+      "gdrive",
+      "gmail"
+    ]
+  },
+  "ExportFileType": {
+    "type": "string",
+    "enum": [
+      "csv",
+      "xlsx"
+    ]
+  },
+  "ExportStatus": {
+    "type": "string",
+    "enum": [
+      "pending",
+      "in_progress",
+      "completed",
+      "failed"
+    ]
+  },
+  "IntegrationAccountView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "provider": {
+        "$ref": "#/components/schemas/Provider"
+      },
+      "email": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "scopes": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      },
+      "expiresAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "connected": {
+        "type": "boolean"
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "provider",
+      "email",
+      "scopes",
+      "expiresAt",
+      "connected",
+      "createdAt",
+      "updatedAt"
+    ]
+  },
+  "Provider": {
+    "type": "string",
+    "enum": [
+      "google",
+      "microsoft"
+    ]
+  },
+  "AutomationView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "name": {
+        "type": "string"
+      },
+      "isEnabled": {
+        "type": "boolean"
+      },
+      "triggerType": {
+        "type": "string",
+        "const": "gmail_attachment"
+      },
+      "triggerConfig": {
+        "$ref": "#/components/schemas/GmailTriggerConfig"
+      },
+      "jobId": {
+        "type": "string"
+      },
+      "integrationAccountId": {
+        "type": "string"
+      },
+      "exportConfig": {
+        "$ref": "#/components/schemas/ExportConfig"
+      },
+      "lastFiredAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "name",
+      "isEnabled",
+      "triggerType",
+      "triggerConfig",
+      "jobId",
+      "integrationAccountId",
+      "exportConfig",
+      "lastFiredAt",
+      "createdAt",
+      "updatedAt"
+    ]
+  },
+  "GmailTriggerConfig": {
+    "type": "object",
+    "properties": {
+      "query": {
+        "type": "string"
+      },
+      "mimeTypes": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      }
+    },
+    "required": [
+      "query",
+      "mimeTypes"
+    ]
+  },
+  "ExportConfig": {
+    "type": "object",
+    "properties": {
+      "dest": {
+        "$ref": "#/components/schemas/ExportDest"
+      },
+      "fileType": {
+        "$ref": "#/components/schemas/ExportFileType"
+      },
+      "folderId": {
+        "type": "string"
+      },
+      "to": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "dest",
+      "fileType"
+    ]
+  },
+  "AutomationRunView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "automationId": {
+        "type": "string"
+      },
+      "runId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "exportId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "messageId": {
+        "type": "string"
+      },
+      "attachmentId": {
+        "type": "string"
+      },
+      "status": {
+        "type": "string",
+        "enum": [
+          "pending",
+          "completed",
+          "failed"
+        ]
+      },
+      "errorMessage": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "triggeredAt": {
+        "type": "string"
+      },
+      "completedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "id",
+      "automationId",
+      "runId",
+      "exportId",
+      "messageId",
+      "attachmentId",
+      "status",
+      "errorMessage",
+      "triggeredAt",
+      "completedAt"
+    ]
+  },
+  "Located_CopyView_": {
+    "type": "object",
+    "properties": {
+      "copyId": {
+        "type": "string"
+      },
+      "value": {
+        "$ref": "#/components/schemas/CopyView"
+      }
+    },
+    "required": [
+      "copyId",
+      "value"
+    ]
+  },
+  "Located_structure-349414181-2615-2632-349414181-2606-2633-349414181-2592-2634-349414181-2381-2638-349414181-2349-2639-349414181-1072-4045-349414181-1043-4046-349414181-0-4728_": {
+    "type": "object",
+    "properties": {
+      "copyId": {
+        "type": "string"
+      },
+      "value": {
+        "type": "object",
+        "properties": {
+          "deleted": {
+            "type": "boolean",
+            "const": true
+          }
+        },
+        "required": [
+          "deleted"
+        ]
+      }
+    },
+    "required": [
+      "copyId",
+      "value"
+    ]
+  },
+  "Located_LeaseView_": {
+    "type": "object",
+    "properties": {
+      "copyId": {
+        "type": "string"
+      },
+      "value": {
+        "$ref": "#/components/schemas/LeaseView"
+      }
+    },
+    "required": [
+      "copyId",
+      "value"
+    ]
+  },
+  "Located_structure-349414181-3671-3689-349414181-3662-3690-349414181-3648-3691-349414181-3565-3695-349414181-3531-3696-349414181-1072-4045-349414181-1043-4046-349414181-0-4728_": {
+    "type": "object",
+    "properties": {
+      "copyId": {
+        "type": "string"
+      },
+      "value": {
+        "type": "object",
+        "properties": {
+          "released": {
+            "type": "boolean",
+            "const": true
+          }
+        },
+        "required": [
+          "released"
+        ]
+      }
+    },
+    "required": [
+      "copyId",
+      "value"
+    ]
+  }
+};
+export const RPC_RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
+  "manifest-cache.status.get.v1": {
+    "$ref": "#/components/schemas/ServiceStatus"
+  },
+  "upload-status.status.get.v1": {
+    "$ref": "#/components/schemas/ServiceStatus"
+  },
+  "form-copies.status.get.v1": {
+    "$ref": "#/components/schemas/ServiceStatus"
+  },
+  "pdf-workflow.status.get.v1": {
+    "$ref": "#/components/schemas/ServiceStatus"
+  },
+  "extraction.status.get.v1": {
+    "$ref": "#/components/schemas/ServiceStatus"
+  },
+  "manifest-cache.outbox-event.get.v1": {
+    "$ref": "#/components/schemas/OutboxEventView"
+  },
+  "upload-status.outbox-event.get.v1": {
+    "$ref": "#/components/schemas/OutboxEventView"
+  },
+  "form-copies.outbox-event.get.v1": {
+    "$ref": "#/components/schemas/OutboxEventView"
+  },
+  "pdf-workflow.outbox-event.get.v1": {
+    "$ref": "#/components/schemas/OutboxEventView"
+  },
+  "extraction.outbox-event.get.v1": {
+    "$ref": "#/components/schemas/OutboxEventView"
+  },
+  "manifest-cache.manifest.start.v1": {
+    "$ref": "#/components/schemas/ManifestView"
+  },
+  "manifest-cache.manifest.refresh.v1": {
+    "$ref": "#/components/schemas/ManifestView"
+  },
+  "manifest-cache.manifest.get.v1": {
+    "$ref": "#/components/schemas/ManifestView"
+  },
+  "manifest-cache.manifest.etag.v1": {
+    "type": "object",
+    "properties": {
+      "etag": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "etag"
+    ]
+  },
+  "manifest-cache.manifest.history.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/ManifestHistoryItem"
+    }
+  },
+  "manifest-cache.files-download.start.v1": {
+    "$ref": "#/components/schemas/ManifestView"
+  },
+  "manifest-cache.files-download.get.v1": {
+    "$ref": "#/components/schemas/ManifestView"
+  },
+  "manifest-cache.zip.plan.v1": {
+    "$ref": "#/components/schemas/ZipPlan"
+  },
+  "manifest-cache.record.content.v1": {
+    "$ref": "#/components/schemas/StoredContent"
+  },
+  "manifest-cache.document-count.get.v1": {
+    "type": "object",
+    "properties": {
+      "documents": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "documents"
+    ]
+  },
+  "upload-status.upload.record.v1": {
+    "type": "object",
+    "properties": {
+      "created": {
+        "type": "boolean"
+      },
+      "upload": {
+        "$ref": "#/components/schemas/UploadView"
+      }
+    },
+    "required": [
+      "created",
+      "upload"
+    ]
+  },
+  "upload-status.upload.get.v1": {
+    "$ref": "#/components/schemas/UploadView"
+  },
+  "upload-status.upload.list.v1": {
+    "$ref": "#/components/schemas/UploadPage"
+  },
+  "upload-status.submission.document-status.v1": {
+    "$ref": "#/components/schemas/SubmissionDocumentStatus"
+  },
+  "form-copies.application-form.create.v1": {
+    "type": "object",
+    "properties": {
+      "applicationForm": {
+        "$ref": "#/components/schemas/ApplicationFormView"
+      },
+      "defaultCopy": {
+        "anyOf": [
+          {
+            "$ref": "#/components/schemas/CopyView"
+          },
+          {
+            "type": "null"
+          }
+        ]
+      }
+    },
+    "required": [
+      "applicationForm",
+      "defaultCopy"
+    ]
+  },
+  "form-copies.copy.create.v1": {
+    "$ref": "#/components/schemas/CopyView"
+  },
+  "form-copies.copy.list.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/CopyView"
+    }
+  },
+  "form-copies.copy.get.v1": {
+    "$ref": "#/components/schemas/Located_CopyView_"
+  },
+  "form-copies.copy.patch.v1": {
+    "$ref": "#/components/schemas/Located_CopyView_"
+  },
+  "form-copies.copy.delete.v1": {
+    "$ref": "#/components/schemas/Located_structure-349414181-2615-2632-349414181-2606-2633-349414181-2592-2634-349414181-2381-2638-349414181-2349-2639-349414181-1072-4045-349414181-1043-4046-349414181-0-4728_"
+  },
+  "form-copies.copy.duplicate.v1": {
+    "$ref": "#/components/schemas/CopyView"
+  },
+  "form-copies.application-form.clone.v1": {
+    "type": "object",
+    "properties": {
+      "applicationForm": {
+        "$ref": "#/components/schemas/ApplicationFormView"
+      },
+      "copies": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/CopyView"
+        }
+      }
+    },
+    "required": [
+      "applicationForm",
+      "copies"
+    ]
+  },
+  "form-copies.lease.acquire.v1": {
+    "$ref": "#/components/schemas/Located_LeaseView_"
+  },
+  "form-copies.lease.renew.v1": {
+    "$ref": "#/components/schemas/Located_LeaseView_"
+  },
+  "form-copies.lease.release.v1": {
+    "$ref": "#/components/schemas/Located_structure-349414181-3671-3689-349414181-3662-3690-349414181-3648-3691-349414181-3565-3695-349414181-3531-3696-349414181-1072-4045-349414181-1043-4046-349414181-0-4728_"
+  },
+  "form-copies.feature-flags.set.v1": {
+    "type": "object",
+    "properties": {
+      "ownerId": {
+        "type": "string"
+      },
+      "copies": {
+        "type": "boolean"
+      }
+    },
+    "required": [
+      "ownerId",
+      "copies"
+    ]
+  },
+  "form-copies.feature-flags.get.v1": {
+    "type": "object",
+    "properties": {
+      "ownerId": {
+        "type": "string"
+      },
+      "copies": {
+        "type": "boolean"
+      }
+    },
+    "required": [
+      "ownerId",
+      "copies"
+    ]
+  },
+  "pdf-workflow.workflow.create.v1": {
+    "type": "object",
+    "properties": {
+      "workflow": {
+        "$ref": "#/components/schemas/WorkflowView"
+      },
+      "links": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "recipientId": {
+              "type": "string"
+            },
+            "orderIndex": {
+              "type": "number"
+            },
+            "url": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "recipientId",
+            "orderIndex",
+            "url"
+          ]
+        }
+      }
+    },
+    "required": [
+      "workflow",
+      "links"
+    ]
+  },
+  "pdf-workflow.workflow.get.v1": {
+    "$ref": "#/components/schemas/WorkflowView"
+  },
+  "pdf-workflow.workflow.list.v1": {
+    "type": "object",
+    "properties": {
+      "data": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/WorkflowView"
+        }
+      },
+      "nextCursor": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "data",
+      "nextCursor"
+    ]
+  },
+  "pdf-workflow.workflow.cancel.v1": {
+    "$ref": "#/components/schemas/WorkflowView"
+  },
+  "pdf-workflow.workflow.extend.v1": {
+    "$ref": "#/components/schemas/WorkflowView"
+  },
+  "pdf-workflow.workflow.resend.v1": {
+    "$ref": "#/components/schemas/WorkflowView"
+  },
+  "pdf-workflow.workflow.audit.v1": {
+    "type": "array",
+    "items": {
+      "type": "object",
+      "properties": {
+        "eventType": {
+          "type": "string"
+        },
+        "recipientId": {
+          "type": [
+            "string",
+            "null"
+          ]
+        },
+        "eventData": {
+          "type": "object",
+          "additionalProperties": {}
+        },
+        "ipAddress": {
+          "type": [
+            "string",
+            "null"
+          ]
+        },
+        "userAgent": {
+          "type": [
+            "string",
+            "null"
+          ]
+        },
+        "at": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "eventType",
+        "recipientId",
+        "eventData",
+        "ipAddress",
+        "userAgent",
+        "at"
+      ]
+    }
+  },
+  "pdf-workflow.workflow.stats.v1": {
+    "type": "object",
+    "properties": {
+      "byStatus": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "number"
+        }
+      },
+      "completionSeconds": {
+        "type": "object",
+        "properties": {
+          "p50": {
+            "type": [
+              "number",
+              "null"
+            ]
+          },
+          "p90": {
+            "type": [
+              "number",
+              "null"
+            ]
+          },
+          "average": {
+            "type": [
+              "number",
+              "null"
+            ]
+          }
+        },
+        "required": [
+          "p50",
+          "p90",
+          "average"
+        ]
+      },
+      "byRecipientType": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "number"
+          }
+        }
+      }
+    },
+    "required": [
+      "byStatus",
+      "completionSeconds",
+      "byRecipientType"
+    ]
+  },
+  "pdf-workflow.workflow.document.v1": {
+    "type": "object",
+    "properties": {
+      "sha256": {
+        "type": "string"
+      },
+      "key": {
+        "type": "string"
+      },
+      "fileName": {
+        "type": "string"
+      },
+      "fileType": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "fileName",
+      "fileType",
+      "key",
+      "sha256"
+    ]
+  },
+  "pdf-workflow.attachment.download.v1": {
+    "$ref": "#/components/schemas/StoredFile"
+  },
+  "pdf-workflow.recipient.open.v1": {
+    "$ref": "#/components/schemas/RecipientStep"
+  },
+  "pdf-workflow.recipient.document.v1": {
+    "$ref": "#/components/schemas/StoredFile"
+  },
+  "pdf-workflow.recipient.save.v1": {
+    "$ref": "#/components/schemas/RecipientStep"
+  },
+  "pdf-workflow.recipient.attach.v1": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "fileName": {
+        "type": "string"
+      },
+      "fileSize": {
+        "type": "number"
+      },
+      "checksum": {
+        "type": "string"
+      },
+      "scanStatus": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "fileName",
+      "fileSize",
+      "checksum",
+      "scanStatus"
+    ]
+  },
+  "pdf-workflow.recipient.complete.v1": {
+    "type": "object",
+    "properties": {
+      "workflowStatus": {
+        "$ref": "#/components/schemas/WorkflowStatus"
+      },
+      "completedRecipients": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "workflowStatus",
+      "completedRecipients"
+    ]
+  },
+  "extraction.data-type.list.v1": {
+    "type": "array",
+    "items": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "$ref": "#/components/schemas/DataTypeId"
+        },
+        "displayName": {
+          "type": "string"
+        },
+        "description": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id",
+        "displayName",
+        "description"
+      ]
+    }
+  },
+  "extraction.job.create.v1": {
+    "$ref": "#/components/schemas/JobView"
+  },
+  "extraction.template.create.v1": {
+    "$ref": "#/components/schemas/TemplateView"
+  },
+  "extraction.template.list.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/TemplateView"
+    }
+  },
+  "extraction.job.get.v1": {
+    "$ref": "#/components/schemas/JobView"
+  },
+  "extraction.job.list.v1": {
+    "type": "object",
+    "properties": {
+      "data": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/JobView"
+        }
+      },
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/JobView"
+        }
+      },
+      "nextCursor": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "data",
+      "items",
+      "nextCursor"
+    ]
+  },
+  "extraction.job.fields.replace.v1": {
+    "$ref": "#/components/schemas/JobView"
+  },
+  "extraction.file.add.v1": {
+    "type": "object",
+    "properties": {
+      "file": {
+        "$ref": "#/components/schemas/SourceFileView"
+      },
+      "created": {
+        "type": "boolean"
+      }
+    },
+    "required": [
+      "file",
+      "created"
+    ]
+  },
+  "extraction.file.list.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/SourceFileView"
+    }
+  },
+  "extraction.file.remove.v1": {
+    "type": "object",
+    "properties": {
+      "removed": {
+        "type": "boolean",
+        "const": true
+      }
+    },
+    "required": [
+      "removed"
+    ]
+  },
+  "extraction.run.start.v1": {
+    "$ref": "#/components/schemas/RunView"
+  },
+  "extraction.run.list.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/RunView"
+    }
+  },
+  "extraction.run.get.v1": {
+    "$ref": "#/components/schemas/RunView"
+  },
+  "extraction.run.results.v1": {
+    "type": "object",
+    "properties": {
+      "run": {
+        "$ref": "#/components/schemas/RunView"
+      },
+      "results": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/ResultView"
+        }
+      }
+    },
+    "required": [
+      "run",
+      "results"
+    ]
+  },
+  "extraction.export.create.v1": {
+    "$ref": "#/components/schemas/ExportView"
+  },
+  "extraction.export.get.v1": {
+    "type": "object",
+    "properties": {
+      "storageKey": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "contentType": {
+        "type": "string"
+      },
+      "id": {
+        "type": "string"
+      },
+      "runId": {
+        "type": "string"
+      },
+      "destType": {
+        "$ref": "#/components/schemas/ExportDest"
+      },
+      "fileType": {
+        "$ref": "#/components/schemas/ExportFileType"
+      },
+      "status": {
+        "$ref": "#/components/schemas/ExportStatus"
+      },
+      "externalId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "errorMessage": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "fileName": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "contentType",
+      "createdAt",
+      "destType",
+      "errorMessage",
+      "externalId",
+      "fileName",
+      "fileType",
+      "id",
+      "runId",
+      "status",
+      "storageKey",
+      "updatedAt"
+    ]
+  },
+  "extraction.oauth.authorize.v1": {
+    "type": "object",
+    "properties": {
+      "url": {
+        "type": "string"
+      },
+      "state": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "url",
+      "state"
+    ]
+  },
+  "extraction.oauth.callback.v1": {
+    "$ref": "#/components/schemas/IntegrationAccountView"
+  },
+  "extraction.account.list.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/IntegrationAccountView"
+    }
+  },
+  "extraction.account.disconnect.v1": {
+    "$ref": "#/components/schemas/IntegrationAccountView"
+  },
+  "extraction.automation.create.v1": {
+    "$ref": "#/components/schemas/AutomationView"
+  },
+  "extraction.automation.get.v1": {
+    "$ref": "#/components/schemas/AutomationView"
+  },
+  "extraction.automation.list.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/AutomationView"
+    }
+  },
+  "extraction.automation.update.v1": {
+    "$ref": "#/components/schemas/AutomationView"
+  },
+  "extraction.automation.runs.v1": {
+    "type": "array",
+    "items": {
+      "$ref": "#/components/schemas/AutomationRunView"
+    }
+  },
+  "extraction.gmail.push.v1": {
+    "type": "object",
+    "properties": {
+      "accepted": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "accepted"
+    ]
   }
 };

@@ -10,7 +10,7 @@ import { PUBLIC_ROUTE } from '@app/health';
 import { SCOPES } from '../auth/decorators';
 import { IDEMPOTENCY_HEADER } from '../http/idempotency';
 import { CODE_BY_STATUS, PROBLEM_CONTENT_TYPE } from '../http/problem';
-import { CONTRACT_SCHEMAS } from './contract-schemas';
+import { CONTRACT_SCHEMAS, RPC_RESPONSE_SCHEMAS } from './contract-schemas';
 
 type Json = Record<string, unknown>;
 type Operation = {
@@ -160,6 +160,7 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
         if (scopes.length)
           op.description = `${op.description ? `${op.description}\n\n` : ''}Scopes: ${[...new Set(scopes)].map((s) => `\`${s}\``).join(', ')}.`;
       }
+      addRpcResponse(op, h);
       const content = Reflect.getMetadata(REQUEST_CONTENT, h.fn) as Json | undefined;
       if (content) op.requestBody = { required: true, content };
       addParameters(op, h, schemas, method);
@@ -202,6 +203,34 @@ function handlerIndex(app: INestApplication): Map<string, Handler> {
         }
     }
   return out;
+}
+
+/**
+ * A handler that answers an RPC's response unchanged (`return this.rpc.send('<pattern>', …)`,
+ * the only call it makes, no reply of its own) documents that response's schema, generated
+ * from the RPC contract's type.
+ */
+function addRpcResponse(op: Operation, h: Handler): void {
+  const src = h.fn.toString();
+  const sends = src.match(/\.rpc\.send\(/g)?.length ?? 0;
+  const m = /return (?:await )?this\.rpc\.send\(\s*'([^']+)'/.exec(src);
+  const args =
+    (Reflect.getMetadata(ROUTE_ARGS_METADATA, h.cls, h.method) as
+      Record<string, unknown> | undefined) ?? {};
+  const replies = Object.keys(args).some(
+    (k) => (Number(k.split(':')[0]) as RouteParamtypes) === RouteParamtypes.RESPONSE,
+  );
+  if (!m || sends !== 1 || replies) return;
+  const schema = RPC_RESPONSE_SCHEMAS[m[1]];
+  if (!schema) return;
+  const ok = Object.keys(op.responses).find((c) => /^2\d\d$/.test(c));
+  if (!ok || ok === '204') return;
+  const current = op.responses[ok];
+  if (current.content) return;
+  op.responses[ok] = {
+    description: current.description || 'The answer',
+    content: { 'application/json': { schema } },
+  };
 }
 
 /** Headers the handler reads, its query DTO's fields, and Idempotency-Key on writes. */
@@ -292,7 +321,7 @@ function pruneUnusedResponses(doc: OpenAPIObject): void {
   const schemas = (doc.components?.schemas ?? {}) as Record<string, unknown>;
   const used = new Set<string>();
   const visit = (v: unknown) => {
-    for (const [, name] of JSON.stringify(v).matchAll(/"#\/components\/schemas\/([^"]+)"/g))
+    for (const [, name] of (JSON.stringify(v) ?? '').matchAll(/"#\/components\/schemas\/([^"]+)"/g))
       if (!used.has(name)) {
         used.add(name);
         visit(schemas[name]);
