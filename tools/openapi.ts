@@ -19,6 +19,8 @@ const root = findRoot(__dirname);
  */
 export const CONTRACT_TYPES: Record<string, string[]> = {
   'libs/contracts/src/upload-status.ts': ['UploadView', 'UploadPage', 'SubmissionDocumentStatus'],
+  'libs/contracts/src/manifest-cache.ts': ['EfolderManifestBody', 'EfolderHistoryBody'],
+  'apps/gateway/src/status/status.service.ts': ['PlatformStatus'],
 };
 export const CONTRACT_SCHEMAS_FILE = 'apps/gateway/src/openapi/contract-schemas.ts';
 

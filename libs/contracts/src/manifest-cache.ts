@@ -68,6 +68,16 @@ export interface ManifestView {
   etag?: string;
 }
 
+/** What eFolder's v2 manifest routes answer (the entity tag travels as a header). */
+export interface EfolderManifestBody {
+  data: Omit<ManifestView, 'etag'>;
+}
+
+/** What eFolder's v2 history answers. */
+export interface EfolderHistoryBody {
+  data: ManifestHistoryItem[];
+}
+
 export interface ManifestHistoryItem {
   id: string;
   type: 'manifest';

@@ -1523,6 +1523,124 @@ export interface components {
                 };
             };
         };
+        ManifestAttributes: {
+            veteran_first_name: string | null;
+            veteran_last_name: string | null;
+            file_number: string;
+            created_at: string;
+            updated_at: string;
+            sources: components["schemas"]["ManifestSourceView"][];
+            records: components["schemas"]["ManifestRecordView"][];
+            fetched_files_status: components["schemas"]["FilesStatus"];
+            number_successful_documents: number;
+            number_failed_documents: number;
+            zipfile_size: number;
+            fetched_files_at: string | null;
+            zip_expiration_date: string | null;
+            seconds_left: number;
+            time_to_complete?: string;
+        };
+        ManifestSourceView: {
+            source: components["schemas"]["ManifestSourceName"];
+            status: components["schemas"]["SourceStatus"];
+            fetched_at: string | null;
+            number_of_documents: number;
+        };
+        /** @enum {string} */
+        ManifestSourceName: "VBMS" | "VVA";
+        /** @enum {string} */
+        SourceStatus: "initialized" | "pending" | "success" | "failed";
+        ManifestRecordView: {
+            id: string;
+            type_id: string | null;
+            type_description: string | null;
+            received_at: string | null;
+            upload_date: string | null;
+            version_id: string | null;
+            series_id: string | null;
+            external_document_id: string;
+            source: components["schemas"]["ManifestSourceName"];
+            mime_type: string | null;
+            status: components["schemas"]["RecordStatus"];
+            created_at: string;
+            updated_at: string;
+        };
+        /** @enum {string} */
+        RecordStatus: "initialized" | "success" | "failed";
+        /** @enum {string} */
+        FilesStatus: "initialized" | "pending" | "finished" | "failed";
+        EfolderManifestBody: {
+            data: {
+                id: string;
+                /** @constant */
+                type: "manifest";
+                attributes: components["schemas"]["ManifestAttributes"];
+            };
+        };
+        ManifestHistoryItem: {
+            id: string;
+            /** @constant */
+            type: "manifest";
+            attributes: {
+                veteran_first_name: string | null;
+                veteran_last_name: string | null;
+                file_number: string;
+                fetched_files_status: components["schemas"]["FilesStatus"];
+                zip_expiration_date: string | null;
+                number_failed_documents: number;
+            };
+        };
+        EfolderHistoryBody: {
+            data: components["schemas"]["ManifestHistoryItem"][];
+        };
+        ServiceReport: {
+            /** @enum {string} */
+            status: "up" | "degraded";
+            responseMs: number;
+            service: components["schemas"]["ServiceName"];
+            version: string;
+            uptimeSeconds: number;
+            database: {
+                reachable: boolean;
+                schema: string;
+                latencyMs?: number;
+                error?: string;
+            };
+            migrations: {
+                applied: string[];
+                pending: string[];
+            };
+            broker: {
+                connected: boolean;
+            };
+        } | {
+            service: components["schemas"]["ServiceName"];
+            /** @constant */
+            status: "down";
+            error: string;
+            responseMs: number;
+        };
+        /** @enum {string} */
+        ServiceName: "manifest-cache" | "upload-status" | "form-copies" | "pdf-workflow" | "extraction";
+        PlatformStatus: {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            gateway: {
+                version: string;
+                broker: {
+                    connected: boolean;
+                };
+            };
+            services: components["schemas"]["ServiceReport"][];
+        };
+        OutboxEventView: {
+            id: string;
+            eventName: string;
+            createdAt: string;
+            publishedAt: string | null;
+            attempts: number;
+            lastError: string | null;
+        };
         ApplicationFormView: {
             id: string;
             tenantId: string;
@@ -1544,6 +1662,12 @@ export interface components {
             document?: {
                 [key: string]: unknown;
             };
+        };
+        LeaseView: {
+            copyId: string;
+            holder: string;
+            token: string;
+            expiresAt: string;
         };
         WorkflowView: {
             id: string;
@@ -2223,11 +2347,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Each service */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PlatformStatus"];
+                };
             };
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
@@ -2249,11 +2376,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["OutboxEventView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2280,11 +2410,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The manifest */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EfolderManifestBody"];
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2307,11 +2440,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The history */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EfolderHistoryBody"];
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2337,11 +2473,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The manifest */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EfolderManifestBody"];
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2369,11 +2508,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The manifest */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EfolderManifestBody"];
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2399,11 +2541,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The manifest */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EfolderManifestBody"];
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2431,11 +2576,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The manifest */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EfolderManifestBody"];
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2461,11 +2609,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/zip": string;
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2491,11 +2642,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/pdf": string;
+                    "image/tiff": string;
+                    "application/octet-stream": string;
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2520,11 +2676,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        documents: number;
+                    };
+                };
             };
             400: components["responses"]["Efolder400"];
             401: components["responses"]["Efolder401"];
@@ -2762,11 +2923,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CopyView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2833,11 +2997,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CopyView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2936,7 +3103,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CopyView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -2970,11 +3139,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CopyView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3008,11 +3180,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["LeaseView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3044,11 +3219,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["LeaseView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3472,11 +3650,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/pdf": string;
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3500,11 +3681,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/pdf": string;
+                    "image/png": string;
+                    "image/jpeg": string;
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -3559,11 +3745,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/pdf": string;
+                };
             };
             400: components["responses"]["Problem400"];
             404: components["responses"]["Problem404"];
@@ -4216,11 +4405,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];

@@ -15,7 +15,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ApiRequestContent } from '../openapi/openapi';
+import { ApiAnswer, ApiRequestContent } from '../openapi/openapi';
 import {
   IsBoolean,
   IsInt,
@@ -135,6 +135,7 @@ export class CopiesController {
   @ApiOperation({ summary: 'Create a working copy of an application form' })
   @Post('application-forms/:id/copies')
   @RequireScopes('copies:write')
+  @ApiAnswer('form-copies.copy.create.v1')
   async createCopy(
     @Param('id', UuidParam) id: string,
     @Body() b: CreateCopyBody,
@@ -185,6 +186,7 @@ export class CopiesController {
   })
   @Get('copies/:id')
   @RequireScopes('copies:read')
+  @ApiAnswer('form-copies.copy.get.v1', 'value')
   async get(
     @Param('id', UuidParam) id: string,
     @Req() req: AuthedRequest,
@@ -226,6 +228,7 @@ export class CopiesController {
     },
   })
   @ApiOkResponse({ description: 'The patched copy; its new version is the ETag' })
+  @ApiAnswer('form-copies.copy.patch.v1', 'value')
   async patch(
     @Param('id', UuidParam) id: string,
     @Body() body: unknown,
@@ -280,6 +283,7 @@ export class CopiesController {
   @ApiOperation({ summary: 'Duplicate a copy into a new one' })
   @Post('copies/:id/duplicate')
   @RequireScopes('copies:write')
+  @ApiAnswer('form-copies.copy.duplicate.v1')
   async duplicate(
     @Param('id', UuidParam) id: string,
     @Body() b: DuplicateBody,
@@ -305,6 +309,7 @@ export class CopiesController {
   @ApiOperation({
     summary: 'Take a lease (TTL up to 300 s) with a fencing token; writers without it get 423',
   })
+  @ApiAnswer('form-copies.lease.acquire.v1', 'value')
   async lease(
     @Param('id', UuidParam) id: string,
     @Body() b: LeaseBody,
@@ -321,6 +326,7 @@ export class CopiesController {
   @ApiOperation({ summary: "Take or renew the copy's write lease" })
   @Put('copies/:id/lease')
   @RequireScopes('copies:write')
+  @ApiAnswer('form-copies.lease.renew.v1', 'value')
   async renew(
     @Param('id', UuidParam) id: string,
     @Body() b: RenewBody,

@@ -9,7 +9,13 @@ import {
   Res,
   UseFilters,
 } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiBinaryAnswer } from '../openapi/openapi';
+
+const manifest = {
+  description: 'The manifest',
+  schema: { $ref: '#/components/schemas/EfolderManifestBody' },
+};
 import type { FastifyReply } from 'fastify';
 import type { Actor } from '@app/contracts';
 import { ActorOf } from '../auth/actor';
@@ -36,12 +42,17 @@ export class EfolderController {
   @HttpCode(200)
   @ApiHeader({ name: 'FILE-NUMBER', required: true })
   @ApiOperation({ summary: "Start or join the fetch of a veteran's manifest" })
+  @ApiOkResponse(manifest)
   start(@Headers() h: Record<string, string | undefined>, @ActorOf() actor: Actor) {
     return this.efolder.start(fileNumberFrom(h), userFrom(h), actor);
   }
 
   @Get('manifests/history')
   @ApiOperation({ summary: "The caller's recent manifests" })
+  @ApiOkResponse({
+    description: 'The history',
+    schema: { $ref: '#/components/schemas/EfolderHistoryBody' },
+  })
   history(@Headers() h: Record<string, string | undefined>, @ActorOf() actor: Actor) {
     return this.efolder.history(userFrom(h), actor);
   }
@@ -49,6 +60,7 @@ export class EfolderController {
   @Post('manifests/:id')
   @HttpCode(200)
   @ApiOperation({ summary: 'Force a refresh of both sources' })
+  @ApiOkResponse(manifest)
   refresh(
     @Param('id') id: string,
     @Headers() h: Record<string, string | undefined>,
@@ -60,6 +72,7 @@ export class EfolderController {
   @Get('manifests/:id')
   @ApiOperation({ summary: 'Progress of a manifest this user asked for' })
   @ApiHeader({ name: 'If-None-Match', required: false })
+  @ApiOkResponse(manifest)
   async get(
     @Param('id') id: string,
     @Headers() h: Record<string, string | undefined>,
@@ -72,6 +85,7 @@ export class EfolderController {
   @Post('manifests/:manifest_id/files_downloads')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start downloading every document of the manifest' })
+  @ApiOkResponse(manifest)
   startFiles(
     @Param('manifest_id') id: string,
     @Headers() h: Record<string, string | undefined>,
@@ -82,6 +96,7 @@ export class EfolderController {
 
   @Get('manifests/:manifest_id/files_downloads')
   @ApiOperation({ summary: 'Progress of the download of every document' })
+  @ApiOkResponse(manifest)
   files(
     @Param('manifest_id') id: string,
     @Headers() h: Record<string, string | undefined>,
@@ -92,6 +107,7 @@ export class EfolderController {
 
   @Get('manifests/:manifest_id/zip')
   @ApiOperation({ summary: 'The downloaded documents as one zip, streamed' })
+  @ApiBinaryAnswer('application/zip')
   zip(
     @Param('manifest_id') id: string,
     @Headers() h: Record<string, string | undefined>,
@@ -103,6 +119,7 @@ export class EfolderController {
 
   @Get('records/:version_id')
   @ApiOperation({ summary: 'One document, streamed' })
+  @ApiBinaryAnswer('application/pdf', 'image/tiff', 'application/octet-stream')
   record(
     @Param('version_id') ref: string,
     @Headers() h: Record<string, string | undefined>,
@@ -115,6 +132,7 @@ export class EfolderController {
   @Get('document_counts')
   @ApiHeader({ name: 'FILE-NUMBER', required: true })
   @ApiOperation({ summary: "Number of documents in a veteran's file (cached)" })
+  @ApiAnswer('manifest-cache.document-count.get.v1')
   documentCount(@Headers() h: Record<string, string | undefined>, @ActorOf() actor: Actor) {
     return this.efolder.documentCount(fileNumberFrom(h), userFrom(h), actor);
   }

@@ -16,6 +16,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBinaryAnswer } from '../openapi/openapi';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -368,6 +369,7 @@ export class ExtractionController {
   @ApiOperation({ summary: 'Download a finished export (CSV or XLSX)' })
   @Get('job-exports/:id/download')
   @RequireScopes('extraction:read')
+  @ApiBinaryAnswer('text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
   async download(
     @Param('id', UuidParam) id: string,
     @Req() req: AuthedRequest,

@@ -321,151 +321,6 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "byDocumentType"
     ]
   },
-  "ServiceStatus": {
-    "type": "object",
-    "properties": {
-      "service": {
-        "$ref": "#/components/schemas/ServiceName"
-      },
-      "version": {
-        "type": "string"
-      },
-      "uptimeSeconds": {
-        "type": "number"
-      },
-      "database": {
-        "type": "object",
-        "properties": {
-          "reachable": {
-            "type": "boolean"
-          },
-          "schema": {
-            "type": "string"
-          },
-          "latencyMs": {
-            "type": "number"
-          },
-          "error": {
-            "type": "string"
-          }
-        },
-        "required": [
-          "reachable",
-          "schema"
-        ]
-      },
-      "migrations": {
-        "type": "object",
-        "properties": {
-          "applied": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            }
-          },
-          "pending": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            }
-          }
-        },
-        "required": [
-          "applied",
-          "pending"
-        ]
-      },
-      "broker": {
-        "type": "object",
-        "properties": {
-          "connected": {
-            "type": "boolean"
-          }
-        },
-        "required": [
-          "connected"
-        ]
-      }
-    },
-    "required": [
-      "service",
-      "version",
-      "uptimeSeconds",
-      "database",
-      "migrations",
-      "broker"
-    ]
-  },
-  "ServiceName": {
-    "type": "string",
-    "enum": [
-      "manifest-cache",
-      "upload-status",
-      "form-copies",
-      "pdf-workflow",
-      "extraction"
-    ]
-  },
-  "OutboxEventView": {
-    "type": "object",
-    "properties": {
-      "id": {
-        "type": "string"
-      },
-      "eventName": {
-        "type": "string"
-      },
-      "createdAt": {
-        "type": "string"
-      },
-      "publishedAt": {
-        "type": [
-          "string",
-          "null"
-        ]
-      },
-      "attempts": {
-        "type": "number"
-      },
-      "lastError": {
-        "type": [
-          "string",
-          "null"
-        ]
-      }
-    },
-    "required": [
-      "id",
-      "eventName",
-      "createdAt",
-      "publishedAt",
-      "attempts",
-      "lastError"
-    ]
-  },
-  "ManifestView": {
-    "type": "object",
-    "properties": {
-      "id": {
-        "type": "string"
-      },
-      "type": {
-        "type": "string",
-        "const": "manifest"
-      },
-      "attributes": {
-        "$ref": "#/components/schemas/ManifestAttributes"
-      },
-      "etag": {
-        "type": "string"
-      }
-    },
-    "required": [
-      "id",
-      "type",
-      "attributes"
-    ]
-  },
   "ManifestAttributes": {
     "type": "object",
     "properties": {
@@ -689,6 +544,34 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "failed"
     ]
   },
+  "EfolderManifestBody": {
+    "type": "object",
+    "properties": {
+      "data": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "type": {
+            "type": "string",
+            "const": "manifest"
+          },
+          "attributes": {
+            "$ref": "#/components/schemas/ManifestAttributes"
+          }
+        },
+        "required": [
+          "id",
+          "type",
+          "attributes"
+        ]
+      }
+    },
+    "required": [
+      "data"
+    ]
+  },
   "ManifestHistoryItem": {
     "type": "object",
     "properties": {
@@ -738,6 +621,326 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "zip_expiration_date",
           "number_failed_documents"
         ]
+      }
+    },
+    "required": [
+      "id",
+      "type",
+      "attributes"
+    ]
+  },
+  "EfolderHistoryBody": {
+    "type": "object",
+    "properties": {
+      "data": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/ManifestHistoryItem"
+        }
+      }
+    },
+    "required": [
+      "data"
+    ]
+  },
+  "ServiceReport": {
+    "anyOf": [
+      {
+        "type": "object",
+        "properties": {
+          "status": {
+            "type": "string",
+            "enum": [
+              "up",
+              "degraded"
+            ]
+          },
+          "responseMs": {
+            "type": "number"
+          },
+          "service": {
+            "$ref": "#/components/schemas/ServiceName"
+          },
+          "version": {
+            "type": "string"
+          },
+          "uptimeSeconds": {
+            "type": "number"
+          },
+          "database": {
+            "type": "object",
+            "properties": {
+              "reachable": {
+                "type": "boolean"
+              },
+              "schema": {
+                "type": "string"
+              },
+              "latencyMs": {
+                "type": "number"
+              },
+              "error": {
+                "type": "string"
+              }
+            },
+            "required": [
+              "reachable",
+              "schema"
+            ]
+          },
+          "migrations": {
+            "type": "object",
+            "properties": {
+              "applied": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "pending": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              }
+            },
+            "required": [
+              "applied",
+              "pending"
+            ]
+          },
+          "broker": {
+            "type": "object",
+            "properties": {
+              "connected": {
+                "type": "boolean"
+              }
+            },
+            "required": [
+              "connected"
+            ]
+          }
+        },
+        "required": [
+          "broker",
+          "database",
+          "migrations",
+          "responseMs",
+          "service",
+          "status",
+          "uptimeSeconds",
+          "version"
+        ]
+      },
+      {
+        "type": "object",
+        "properties": {
+          "service": {
+            "$ref": "#/components/schemas/ServiceName"
+          },
+          "status": {
+            "type": "string",
+            "const": "down"
+          },
+          "error": {
+            "type": "string"
+          },
+          "responseMs": {
+            "type": "number"
+          }
+        },
+        "required": [
+          "service",
+          "status",
+          "error",
+          "responseMs"
+        ]
+      }
+    ]
+  },
+  "ServiceName": {
+    "type": "string",
+    "enum": [
+      "manifest-cache",
+      "upload-status",
+      "form-copies",
+      "pdf-workflow",
+      "extraction"
+    ]
+  },
+  "PlatformStatus": {
+    "type": "object",
+    "properties": {
+      "status": {
+        "type": "string",
+        "enum": [
+          "ok",
+          "degraded"
+        ]
+      },
+      "gateway": {
+        "type": "object",
+        "properties": {
+          "version": {
+            "type": "string"
+          },
+          "broker": {
+            "type": "object",
+            "properties": {
+              "connected": {
+                "type": "boolean"
+              }
+            },
+            "required": [
+              "connected"
+            ]
+          }
+        },
+        "required": [
+          "version",
+          "broker"
+        ]
+      },
+      "services": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/ServiceReport"
+        }
+      }
+    },
+    "required": [
+      "status",
+      "gateway",
+      "services"
+    ]
+  },
+  "ServiceStatus": {
+    "type": "object",
+    "properties": {
+      "service": {
+        "$ref": "#/components/schemas/ServiceName"
+      },
+      "version": {
+        "type": "string"
+      },
+      "uptimeSeconds": {
+        "type": "number"
+      },
+      "database": {
+        "type": "object",
+        "properties": {
+          "reachable": {
+            "type": "boolean"
+          },
+          "schema": {
+            "type": "string"
+          },
+          "latencyMs": {
+            "type": "number"
+          },
+          "error": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "reachable",
+          "schema"
+        ]
+      },
+      "migrations": {
+        "type": "object",
+        "properties": {
+          "applied": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "pending": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "required": [
+          "applied",
+          "pending"
+        ]
+      },
+      "broker": {
+        "type": "object",
+        "properties": {
+          "connected": {
+            "type": "boolean"
+          }
+        },
+        "required": [
+          "connected"
+        ]
+      }
+    },
+    "required": [
+      "service",
+      "version",
+      "uptimeSeconds",
+      "database",
+      "migrations",
+      "broker"
+    ]
+  },
+  "OutboxEventView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "eventName": {
+        "type": "string"
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "publishedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "attempts": {
+        "type": "number"
+      },
+      "lastError": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "id",
+      "eventName",
+      "createdAt",
+      "publishedAt",
+      "attempts",
+      "lastError"
+    ]
+  },
+  "ManifestView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "type": {
+        "type": "string",
+        "const": "manifest"
+      },
+      "attributes": {
+        "$ref": "#/components/schemas/ManifestAttributes"
+      },
+      "etag": {
+        "type": "string"
       }
     },
     "required": [

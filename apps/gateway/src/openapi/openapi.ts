@@ -2,7 +2,8 @@ import { type INestApplication, SetMetadata, type Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer } from '@nestjs/core';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ApiOkResponse, DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { RpcPattern } from '@app/contracts';
 // The storage class-transformer keeps its @Type() metadata in (for nested DTO schemas).
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
@@ -79,6 +80,23 @@ const ERRORS: Record<string, string> = {
 
 const served = new WeakMap<INestApplication, OpenAPIObject>();
 const REQUEST_CONTENT = 'openapi:request-content';
+const ANSWER = 'openapi:answer';
+
+/**
+ * The route answers this RPC's response (or one field of it) as its body, though it also
+ * sets headers or status itself: the schema comes from the RPC contract's type.
+ */
+export const ApiAnswer = (pattern: RpcPattern, field?: string) =>
+  SetMetadata(ANSWER, { pattern, field });
+
+/** The route streams bytes of these media types. */
+export const ApiBinaryAnswer = (...mediaTypes: string[]) =>
+  ApiOkResponse({
+    description: 'The bytes',
+    content: Object.fromEntries(
+      mediaTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
+    ),
+  });
 
 /** A request body by media type, for routes that take more than one (JSON Patch, Merge Patch). */
 export const ApiRequestContent = (content: Record<string, Json>) =>
@@ -211,6 +229,20 @@ function handlerIndex(app: INestApplication): Map<string, Handler> {
  * from the RPC contract's type.
  */
 function addRpcResponse(op: Operation, h: Handler): void {
+  const explicit = Reflect.getMetadata(ANSWER, h.fn) as
+    { pattern: string; field?: string } | undefined;
+  if (explicit) {
+    let schema = RPC_RESPONSE_SCHEMAS[explicit.pattern];
+    if (schema && explicit.field) {
+      const ref = (schema as { $ref?: string }).$ref;
+      const target = ref ? CONTRACT_SCHEMAS[ref.replace('#/components/schemas/', '')] : schema;
+      schema = ((target?.properties ?? {}) as Record<string, Json>)[explicit.field];
+    }
+    if (!schema)
+      throw new Error(`no response schema for ${explicit.pattern} ${explicit.field ?? ''}`);
+    setSuccess(op, schema);
+    return;
+  }
   const src = h.fn.toString();
   const sends = src.match(/\.rpc\.send\(/g)?.length ?? 0;
   const m = /return (?:await )?this\.rpc\.send\(\s*'([^']+)'/.exec(src);
@@ -223,6 +255,10 @@ function addRpcResponse(op: Operation, h: Handler): void {
   if (!m || sends !== 1 || replies) return;
   const schema = RPC_RESPONSE_SCHEMAS[m[1]];
   if (!schema) return;
+  setSuccess(op, schema);
+}
+
+function setSuccess(op: Operation, schema: Json): void {
   const ok = Object.keys(op.responses).find((c) => /^2\d\d$/.test(c));
   if (!ok || ok === '204') return;
   const current = op.responses[ok];

@@ -1,5 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer } from '../openapi/openapi';
 import { IsIn, IsUUID } from 'class-validator';
 import { rpcPatterns, SERVICES, type ServiceName } from '@app/contracts';
 import { RequireScopes } from '../auth/decorators';
@@ -24,6 +25,8 @@ export class OutboxEventsController {
   @ApiOperation({
     summary: 'Where an event a service wrote is: pending, published, attempts, last error',
   })
+  // Every service's outbox event has the same shape.
+  @ApiAnswer('manifest-cache.outbox-event.get.v1')
   get(@Param() p: OutboxEventParams) {
     return this.rpc.send(rpcPatterns.outboxEvent(p.service), { id: p.id });
   }

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../auth/decorators';
 import { StatusService } from './status.service';
 
@@ -13,6 +13,10 @@ export class StatusController {
   @RequireScopes('status:read')
   @ApiOperation({
     summary: "Each service's status over RPC; a service that does not answer shows as down",
+  })
+  @ApiOkResponse({
+    description: 'Each service',
+    schema: { $ref: '#/components/schemas/PlatformStatus' },
   })
   get() {
     return this.status.platformStatus();

@@ -14,6 +14,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBinaryAnswer } from '../openapi/openapi';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -227,6 +228,7 @@ export class WorkflowsController {
   })
   @Get(':id/document')
   @RequireScopes('workflows:read')
+  @ApiBinaryAnswer('application/pdf')
   async document(
     @Param('id', UuidParam) id: string,
     @Req() req: AuthedRequest,
@@ -245,6 +247,7 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'One attachment a recipient added' })
   @Get(':id/attachments/:attachmentId')
   @RequireScopes('workflows:read')
+  @ApiBinaryAnswer('application/pdf', 'image/png', 'image/jpeg')
   async attachment(
     @Param('id', UuidParam) id: string,
     @Param('attachmentId', UuidParam) attachmentId: string,
@@ -296,6 +299,7 @@ export class RecipientLinksController {
 
   @ApiOperation({ summary: 'The PDF as the recipient sees it' })
   @Get('document')
+  @ApiBinaryAnswer('application/pdf')
   async document(
     @Param('token') token: string,
     @Headers('x-access-code') code: string | undefined,
