@@ -10,7 +10,7 @@ import {
 import { UploadMetrics } from '../apps/upload-status/src/uploads/upload-metrics';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { generated, RULE_FILES } from './monitoring';
+import { APPS, generated, RULE_FILES } from './monitoring';
 
 /**
  * Renders every k8s overlay with kustomize and validates each object against the
@@ -94,15 +94,6 @@ function checkPodRules(o: K8sObject, where: string): void {
     }
   }
 }
-
-const APPS = [
-  'gateway',
-  'manifest-cache',
-  'upload-status',
-  'form-copies',
-  'pdf-workflow',
-  'extraction',
-];
 
 /**
  * What a release needs that the schemas cannot say: an HPA owns its Deployment's replica
