@@ -20,7 +20,15 @@ const root = findRoot(__dirname);
 export const CONTRACT_TYPES: Record<string, string[]> = {
   'libs/contracts/src/upload-status.ts': ['UploadView', 'UploadPage', 'SubmissionDocumentStatus'],
   'libs/contracts/src/manifest-cache.ts': ['EfolderManifestBody', 'EfolderHistoryBody'],
+  'libs/contracts/src/extraction.ts': ['ExportView'],
   'apps/gateway/src/status/status.service.ts': ['PlatformStatus'],
+  'apps/gateway/src/auth/api-keys.repository.ts': [
+    'ApiKeyView',
+    'IssuedApiKey',
+    'RotatedApiKey',
+    'ApiKeyPage',
+    'CrossTenantReadPage',
+  ],
 };
 export const CONTRACT_SCHEMAS_FILE = 'apps/gateway/src/openapi/contract-schemas.ts';
 

@@ -1593,6 +1593,24 @@ export interface components {
         EfolderHistoryBody: {
             data: components["schemas"]["ManifestHistoryItem"][];
         };
+        /** @enum {string} */
+        ExportDest: "download" | "gdrive" | "gmail";
+        /** @enum {string} */
+        ExportFileType: "csv" | "xlsx";
+        /** @enum {string} */
+        ExportStatus: "pending" | "in_progress" | "completed" | "failed";
+        ExportView: {
+            id: string;
+            runId: string;
+            destType: components["schemas"]["ExportDest"];
+            fileType: components["schemas"]["ExportFileType"];
+            status: components["schemas"]["ExportStatus"];
+            externalId: string | null;
+            errorMessage: string | null;
+            fileName: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
         ServiceReport: {
             /** @enum {string} */
             status: "up" | "degraded";
@@ -1632,6 +1650,67 @@ export interface components {
                 };
             };
             services: components["schemas"]["ServiceReport"][];
+        };
+        ApiKeyView: {
+            id: string;
+            tenantId: string;
+            callerId: string;
+            prefix: string;
+            scopes: string[];
+            createdAt: string;
+            createdBy: string;
+            expiresAt: string | null;
+            lastUsedAt: string | null;
+            revokedAt: string | null;
+            replaces: string | null;
+            live: boolean;
+        };
+        IssuedApiKey: {
+            key: string;
+            id: string;
+            tenantId: string;
+            callerId: string;
+            prefix: string;
+            scopes: string[];
+            createdAt: string;
+            createdBy: string;
+            expiresAt: string | null;
+            lastUsedAt: string | null;
+            revokedAt: string | null;
+            replaces: string | null;
+            live: boolean;
+        };
+        RotatedApiKey: {
+            replaced: components["schemas"]["ApiKeyView"];
+            key: string;
+            id: string;
+            tenantId: string;
+            callerId: string;
+            prefix: string;
+            scopes: string[];
+            createdAt: string;
+            createdBy: string;
+            expiresAt: string | null;
+            lastUsedAt: string | null;
+            revokedAt: string | null;
+            replaces: string | null;
+            live: boolean;
+        };
+        ApiKeyPage: {
+            data: components["schemas"]["ApiKeyView"][];
+        };
+        CrossTenantReadView: {
+            id: string;
+            at: string;
+            keyId: string;
+            callerId: string;
+            tenantId: string;
+            method: string;
+            path: string;
+            correlationId: string | null;
+        };
+        CrossTenantReadPage: {
+            data: components["schemas"]["CrossTenantReadView"][];
         };
         OutboxEventView: {
             id: string;
@@ -1803,24 +1882,6 @@ export interface components {
             confidence: number;
             raw: string | null;
         };
-        ExportView: {
-            id: string;
-            runId: string;
-            destType: components["schemas"]["ExportDest"];
-            fileType: components["schemas"]["ExportFileType"];
-            status: components["schemas"]["ExportStatus"];
-            externalId: string | null;
-            errorMessage: string | null;
-            fileName: string | null;
-            createdAt: string;
-            updatedAt: string;
-        };
-        /** @enum {string} */
-        ExportDest: "download" | "gdrive" | "gmail";
-        /** @enum {string} */
-        ExportFileType: "csv" | "xlsx";
-        /** @enum {string} */
-        ExportStatus: "pending" | "in_progress" | "completed" | "failed";
         IntegrationAccountView: {
             id: string;
             provider: components["schemas"]["Provider"];
@@ -2186,11 +2247,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @example ok */
+                        status?: string;
+                        info?: unknown;
+                        error?: unknown;
+                        details?: unknown;
+                    };
+                };
             };
             500: components["responses"]["Problem500"];
             503: components["responses"]["Problem503"];
@@ -2324,11 +2394,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Prometheus text exposition */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/plain; version=0.0.4": string;
+                };
             };
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
@@ -4153,11 +4226,14 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The answer */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SourceFileView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4378,11 +4454,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The export */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ExportView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4765,7 +4844,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4796,7 +4877,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["IssuedApiKey"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4824,7 +4907,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiKeyView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4854,7 +4939,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiKeyView"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4888,7 +4975,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RotatedApiKey"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -4918,7 +5007,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CrossTenantReadPage"];
+                };
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];

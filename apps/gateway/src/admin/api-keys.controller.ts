@@ -11,7 +11,13 @@ import {
   Query,
   Req,
 } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -27,8 +33,11 @@ import { Type } from 'class-transformer';
 import { TENANT_ID_PATTERN } from '@app/contracts';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import {
+  type ApiKeyPage,
   apiKeyView,
   ApiKeysRepository,
+  type CrossTenantReadPage,
+  type IssuedApiKey,
   KeyLimitError,
   KeyNotFoundError,
 } from '../auth/api-keys.repository';
@@ -92,7 +101,8 @@ export class ApiKeysController {
   @ApiOperation({
     summary: 'Create a key for a caller of a tenant; the key is in this answer only',
   })
-  async create(@Body() b: CreateKeyBody, @Req() req: AuthedRequest) {
+  @ApiCreatedResponse({ schema: { $ref: '#/components/schemas/IssuedApiKey' } })
+  async create(@Body() b: CreateKeyBody, @Req() req: AuthedRequest): Promise<IssuedApiKey> {
     checkScopes(b.scopes);
     const { key, row } = await this.limited(() =>
       this.repo.create({
@@ -108,12 +118,14 @@ export class ApiKeysController {
 
   @ApiOperation({ summary: 'Managed API keys (hashes never shown)' })
   @Get('api-keys')
-  list(@Query() q: ListKeysQuery) {
+  @ApiOkResponse({ schema: { $ref: '#/components/schemas/ApiKeyPage' } })
+  list(@Query() q: ListKeysQuery): Promise<ApiKeyPage> {
     return this.repo.list(q).then((rows) => ({ data: rows.map((r) => apiKeyView(r)) }));
   }
 
   @ApiOperation({ summary: 'One managed API key' })
   @Get('api-keys/:id')
+  @ApiOkResponse({ schema: { $ref: '#/components/schemas/ApiKeyView' } })
   async get(@Param('id', UuidParam) id: string) {
     const row = await this.repo.get(id);
     if (!row) throw new NotFoundException(`no API key ${id}`);
@@ -124,6 +136,7 @@ export class ApiKeysController {
   @ApiOperation({
     summary: 'A new key for the same caller; the old one keeps working for overlapSeconds',
   })
+  @ApiCreatedResponse({ schema: { $ref: '#/components/schemas/RotatedApiKey' } })
   async rotate(
     @Param('id', UuidParam) id: string,
     @Body() b: RotateKeyBody,
@@ -139,6 +152,7 @@ export class ApiKeysController {
   @Delete('api-keys/:id')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke a key: refused on every replica within the cache TTL' })
+  @ApiOkResponse({ schema: { $ref: '#/components/schemas/ApiKeyView' } })
   async revoke(@Param('id', UuidParam) id: string) {
     const row = await this.repo.revoke(id);
     if (!row) throw new NotFoundException(`no API key ${id}`);
@@ -148,7 +162,8 @@ export class ApiKeysController {
 
   @Get('cross-tenant-reads')
   @ApiOperation({ summary: "Operators' reads across tenants, newest first" })
-  async reads(@Query() q: AuditQuery) {
+  @ApiOkResponse({ schema: { $ref: '#/components/schemas/CrossTenantReadPage' } })
+  async reads(@Query() q: AuditQuery): Promise<CrossTenantReadPage> {
     const rows = await this.repo.crossTenantReads(q.limit ?? 100, q.before);
     return {
       data: rows.map((r) => ({

@@ -16,6 +16,33 @@ export interface ApiKeyRow {
   replaces: string | null;
 }
 
+/** A new or rotated key: the key itself, shown this once, with its record. */
+export type IssuedApiKey = ApiKeyView & { key: string };
+
+/** A rotation's answer: the new key, and the record of the one it replaces. */
+export type RotatedApiKey = IssuedApiKey & { replaced: ApiKeyView };
+
+/** The admin list envelope of keys. */
+export interface ApiKeyPage {
+  data: ApiKeyView[];
+}
+
+/** One operator read across tenants, as the audit lists it. */
+export interface CrossTenantReadView {
+  id: string;
+  at: string;
+  keyId: string;
+  callerId: string;
+  tenantId: string;
+  method: string;
+  path: string;
+  correlationId: string | null;
+}
+
+export interface CrossTenantReadPage {
+  data: CrossTenantReadView[];
+}
+
 export interface ApiKeyView {
   id: string;
   tenantId: string;

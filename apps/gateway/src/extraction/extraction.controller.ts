@@ -15,8 +15,8 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ApiBinaryAnswer } from '../openapi/openapi';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiBinaryAnswer } from '../openapi/openapi';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -46,6 +46,7 @@ import {
   EXPORT_FILE_TYPES,
   type ExportDest,
   type ExportFileType,
+  type ExportView,
   type FileInput,
   PROVIDERS,
   type Provider,
@@ -252,6 +253,7 @@ export class ExtractionController {
   @Post('extraction-jobs/:id/files')
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Add a file: an upload, a Drive file or a Gmail attachment' })
+  @ApiAnswer('extraction.file.add.v1', 'file')
   async addFile(
     @Param('id', UuidParam) jobId: string,
     @Body() b: AddFileBody,
@@ -358,12 +360,17 @@ export class ExtractionController {
   @ApiOperation({ summary: 'One export and its status' })
   @Get('job-exports/:id')
   @RequireScopes('extraction:read')
-  async getExport(@Param('id', UuidParam) id: string, @Req() req: AuthedRequest) {
+  @ApiOkResponse({ description: 'The export', schema: { $ref: '#/components/schemas/ExportView' } })
+  async getExport(
+    @Param('id', UuidParam) id: string,
+    @Req() req: AuthedRequest,
+  ): Promise<ExportView> {
     const e = await this.rpc.send('extraction.export.get.v1', { actor: actorOf(req), id });
     // The storage key and content type are for this gateway, not for callers.
-    return Object.fromEntries(
-      Object.entries(e).filter(([k]) => k !== 'storageKey' && k !== 'contentType'),
-    );
+    const { storageKey, contentType, ...view } = e;
+    void storageKey;
+    void contentType;
+    return view;
   }
 
   @ApiOperation({ summary: 'Download a finished export (CSV or XLSX)' })

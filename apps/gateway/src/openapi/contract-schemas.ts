@@ -643,6 +643,86 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "data"
     ]
   },
+  "ExportDest": {
+    "type": "string",
+    "enum": [
+      "download",
+      "gdrive",
+      "gmail"
+    ]
+  },
+  "ExportFileType": {
+    "type": "string",
+    "enum": [
+      "csv",
+      "xlsx"
+    ]
+  },
+  "ExportStatus": {
+    "type": "string",
+    "enum": [
+      "pending",
+      "in_progress",
+      "completed",
+      "failed"
+    ]
+  },
+  "ExportView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "runId": {
+        "type": "string"
+      },
+      "destType": {
+        "$ref": "#/components/schemas/ExportDest"
+      },
+      "fileType": {
+        "$ref": "#/components/schemas/ExportFileType"
+      },
+      "status": {
+        "$ref": "#/components/schemas/ExportStatus"
+      },
+      "externalId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "errorMessage": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "fileName": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "updatedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "id",
+      "runId",
+      "destType",
+      "fileType",
+      "status",
+      "externalId",
+      "errorMessage",
+      "fileName",
+      "createdAt",
+      "updatedAt"
+    ]
+  },
   "ServiceReport": {
     "anyOf": [
       {
@@ -812,6 +892,298 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "status",
       "gateway",
       "services"
+    ]
+  },
+  "ApiKeyView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "tenantId": {
+        "type": "string"
+      },
+      "callerId": {
+        "type": "string"
+      },
+      "prefix": {
+        "type": "string"
+      },
+      "scopes": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "createdBy": {
+        "type": "string"
+      },
+      "expiresAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "lastUsedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "revokedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "replaces": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "live": {
+        "type": "boolean"
+      }
+    },
+    "required": [
+      "id",
+      "tenantId",
+      "callerId",
+      "prefix",
+      "scopes",
+      "createdAt",
+      "createdBy",
+      "expiresAt",
+      "lastUsedAt",
+      "revokedAt",
+      "replaces",
+      "live"
+    ]
+  },
+  "IssuedApiKey": {
+    "type": "object",
+    "properties": {
+      "key": {
+        "type": "string"
+      },
+      "id": {
+        "type": "string"
+      },
+      "tenantId": {
+        "type": "string"
+      },
+      "callerId": {
+        "type": "string"
+      },
+      "prefix": {
+        "type": "string"
+      },
+      "scopes": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "createdBy": {
+        "type": "string"
+      },
+      "expiresAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "lastUsedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "revokedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "replaces": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "live": {
+        "type": "boolean"
+      }
+    },
+    "required": [
+      "callerId",
+      "createdAt",
+      "createdBy",
+      "expiresAt",
+      "id",
+      "key",
+      "lastUsedAt",
+      "live",
+      "prefix",
+      "replaces",
+      "revokedAt",
+      "scopes",
+      "tenantId"
+    ]
+  },
+  "RotatedApiKey": {
+    "type": "object",
+    "properties": {
+      "replaced": {
+        "$ref": "#/components/schemas/ApiKeyView"
+      },
+      "key": {
+        "type": "string"
+      },
+      "id": {
+        "type": "string"
+      },
+      "tenantId": {
+        "type": "string"
+      },
+      "callerId": {
+        "type": "string"
+      },
+      "prefix": {
+        "type": "string"
+      },
+      "scopes": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      },
+      "createdAt": {
+        "type": "string"
+      },
+      "createdBy": {
+        "type": "string"
+      },
+      "expiresAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "lastUsedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "revokedAt": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "replaces": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
+      "live": {
+        "type": "boolean"
+      }
+    },
+    "required": [
+      "callerId",
+      "createdAt",
+      "createdBy",
+      "expiresAt",
+      "id",
+      "key",
+      "lastUsedAt",
+      "live",
+      "prefix",
+      "replaced",
+      "replaces",
+      "revokedAt",
+      "scopes",
+      "tenantId"
+    ]
+  },
+  "ApiKeyPage": {
+    "type": "object",
+    "properties": {
+      "data": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/ApiKeyView"
+        }
+      }
+    },
+    "required": [
+      "data"
+    ]
+  },
+  "CrossTenantReadView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "at": {
+        "type": "string"
+      },
+      "keyId": {
+        "type": "string"
+      },
+      "callerId": {
+        "type": "string"
+      },
+      "tenantId": {
+        "type": "string"
+      },
+      "method": {
+        "type": "string"
+      },
+      "path": {
+        "type": "string"
+      },
+      "correlationId": {
+        "type": [
+          "string",
+          "null"
+        ]
+      }
+    },
+    "required": [
+      "id",
+      "at",
+      "keyId",
+      "callerId",
+      "tenantId",
+      "method",
+      "path",
+      "correlationId"
+    ]
+  },
+  "CrossTenantReadPage": {
+    "type": "object",
+    "properties": {
+      "data": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/CrossTenantReadView"
+        }
+      }
+    },
+    "required": [
+      "data"
     ]
   },
   "ServiceStatus": {
@@ -1745,86 +2117,6 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "value",
       "confidence",
       "raw"
-    ]
-  },
-  "ExportView": {
-    "type": "object",
-    "properties": {
-      "id": {
-        "type": "string"
-      },
-      "runId": {
-        "type": "string"
-      },
-      "destType": {
-        "$ref": "#/components/schemas/ExportDest"
-      },
-      "fileType": {
-        "$ref": "#/components/schemas/ExportFileType"
-      },
-      "status": {
-        "$ref": "#/components/schemas/ExportStatus"
-      },
-      "externalId": {
-        "type": [
-          "string",
-          "null"
-        ]
-      },
-      "errorMessage": {
-        "type": [
-          "string",
-          "null"
-        ]
-      },
-      "fileName": {
-        "type": [
-          "string",
-          "null"
-        ]
-      },
-      "createdAt": {
-        "type": "string"
-      },
-      "updatedAt": {
-        "type": "string"
-      }
-    },
-    "required": [
-      "id",
-      "runId",
-      "destType",
-      "fileType",
-      "status",
-      "externalId",
-      "errorMessage",
-      "fileName",
-      "createdAt",
-      "updatedAt"
-    ]
-  },
-  "ExportDest": {
-    "type": "string",
-    "enum": [
-      "download",
-      "gdrive",
-      "gmail"
-    ]
-  },
-  "ExportFileType": {
-    "type": "string",
-    "enum": [
-      "csv",
-      "xlsx"
-    ]
-  },
-  "ExportStatus": {
-    "type": "string",
-    "enum": [
-      "pending",
-      "in_progress",
-      "completed",
-      "failed"
     ]
   },
   "IntegrationAccountView": {

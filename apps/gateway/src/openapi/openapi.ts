@@ -158,6 +158,22 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
       const h = op.operationId ? handlers.get(op.operationId) : undefined;
       if (!h) continue;
       op.summary ??= DEFAULT_SUMMARIES[op.operationId ?? ''];
+      if (op.operationId?.startsWith('HealthController_'))
+        setSuccess(op, {
+          type: 'object',
+          description: "Terminus' health answer",
+          properties: {
+            status: { type: 'string', examples: ['ok'] },
+            info: {},
+            error: {},
+            details: {},
+          },
+        });
+      if (op.operationId === 'GatewayMetricsController_metrics' && op.responses['200'])
+        op.responses['200'] = {
+          description: 'Prometheus text exposition',
+          content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } },
+        };
       const efolder = path.startsWith('/api/v2/');
       const isPublic =
         Reflect.getMetadata(PUBLIC_ROUTE, h.fn) === true ||
