@@ -5,6 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONTRACT_SCHEMAS_FILE, contractSchemas } from '../tools/openapi';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { bodyExamples } from '../apps/gateway/src/openapi/openapi';
 import { startGateway } from './harness';
 
 const KEY = 'openapi-test-key-0123456789';
@@ -84,6 +87,20 @@ describe('the OpenAPI contract', () => {
     expect(patch['x-required-scopes']).toEqual(['copies:write']);
     const recipient = doc.paths['/api/v1/r/{token}/complete'].post;
     expect(recipient.parameters?.map((p) => p.name)).toContain('X-Access-Code');
+  });
+
+  it('shows an example for every request body, each one the route accepts', async () => {
+    const examples = bodyExamples(gateway);
+    expect(examples.length).toBeGreaterThan(20);
+    for (const { cls, example } of examples) {
+      expect([cls.name, example === undefined]).toEqual([cls.name, false]);
+      const errors = await validate(plainToInstance(cls, example) as object, {
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        forbidUnknownValues: true,
+      });
+      expect([cls.name, errors.map((e) => e.toString())]).toEqual([cls.name, []]);
+    }
   });
 
   it('has its generated client and response schemas in sync', () => {

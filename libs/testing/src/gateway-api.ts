@@ -2814,6 +2814,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "form526SubmissionId": "123456",
+                 *       "lighthouseRequestId": "9007199254740993",
+                 *       "documentType": "form_0781a",
+                 *       "formAttachmentId": "att-1",
+                 *       "uploadedAt": "2026-11-30T14:05:00.000Z"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RecordUploadBody"];
             };
         };
@@ -2921,6 +2930,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "ownerId": "applicant-17",
+                 *       "title": "Term life application",
+                 *       "document": {
+                 *         "applicant": {
+                 *           "name": "Łukasz Wiśniewski",
+                 *           "birthDate": "1984-02-29"
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateFormBody"];
             };
         };
@@ -2992,6 +3013,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Draft for review",
+                 *       "ownerId": "applicant-17"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateCopyBody"];
             };
         };
@@ -3031,6 +3058,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "targetTenantId": "insurer-b",
+                 *       "ownerId": "applicant-17"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CloneBody"];
             };
         };
@@ -3208,6 +3241,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Second draft"
+                 *     }
+                 */
                 "application/json": components["schemas"]["DuplicateBody"];
             };
         };
@@ -3249,6 +3287,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "ttlSeconds": 300
+                 *     }
+                 */
                 "application/json": components["schemas"]["RenewBody"];
             };
         };
@@ -3288,6 +3331,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "holder": "agent-42",
+                 *       "ttlSeconds": 300
+                 *     }
+                 */
                 "application/json": components["schemas"]["LeaseBody"];
             };
         };
@@ -3392,6 +3441,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "copies": true
+                 *     }
+                 */
                 "application/json": components["schemas"]["FlagsBody"];
             };
         };
@@ -3467,6 +3521,32 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "documentKey": "uploads/0b6a2f0e-6d0c-4b8a-9d2f-6a1f1f3c9e10",
+                 *       "recipients": [
+                 *         {
+                 *           "type": "PATIENT",
+                 *           "name": "Ελένη Παπαδοπούλου",
+                 *           "email": "eleni@example.org",
+                 *           "fields": [
+                 *             "patient_name",
+                 *             "patient_signature_date"
+                 *           ],
+                 *           "accessCode": true
+                 *         },
+                 *         {
+                 *           "type": "PRESCRIBER",
+                 *           "name": "Dr. Amal Haddad",
+                 *           "email": "a.haddad@example.org",
+                 *           "fields": [
+                 *             "npi"
+                 *           ]
+                 *         }
+                 *       ],
+                 *       "expiresInHours": 72
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWorkflowBody"];
             };
         };
@@ -3615,6 +3695,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "hours": 24
+                 *     }
+                 */
                 "application/json": components["schemas"]["ExtendBody"];
             };
         };
@@ -3849,6 +3934,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "formData": {
+                 *         "patient_name": "Ελένη Παπαδοπούλου"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["FormDataBody"];
             };
         };
@@ -3886,6 +3978,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "fileName": "insurance-card.pdf",
+                 *       "contentType": "application/pdf",
+                 *       "dataBase64": "JVBERi0xLjQK"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AttachmentBody"];
             };
         };
@@ -4015,6 +4114,22 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Invoices",
+                 *       "fields": [
+                 *         {
+                 *           "name": "invoice_number",
+                 *           "dataType": "text",
+                 *           "description": "The invoice number"
+                 *         },
+                 *         {
+                 *           "name": "total",
+                 *           "dataType": "currency"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateTemplateBody"];
             };
         };
@@ -4085,6 +4200,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "November invoices",
+                 *       "templateId": "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateJobBody"];
             };
         };
@@ -4153,6 +4274,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "fields": [
+                 *         {
+                 *           "name": "due_date",
+                 *           "dataType": "date"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["FieldsBody"];
             };
         };
@@ -4222,6 +4353,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "source": "upload",
+                 *       "fileName": "invoice-0042.pdf",
+                 *       "contentBase64": "JVBERi0xLjQK"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AddFileBody"];
             };
         };
@@ -4418,6 +4556,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "destType": "download",
+                 *       "fileType": "xlsx"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ExportBody"];
             };
         };
@@ -4646,6 +4790,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "message": {
+                 *         "data": "eyJlbWFpbEFkZHJlc3MiOiJhcEBleGFtcGxlLm9yZyIsImhpc3RvcnlJZCI6MTIzNH0=",
+                 *         "messageId": "2070443601311540",
+                 *         "publishTime": "2026-11-30T14:05:00.000Z"
+                 *       },
+                 *       "subscription": "projects/example/subscriptions/gmail-push"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PubSubPushBody"];
             };
         };
@@ -4705,6 +4859,24 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Invoices from the AP mailbox",
+                 *       "triggerType": "gmail_attachment",
+                 *       "triggerConfig": {
+                 *         "query": "from:billing@example.com has:attachment",
+                 *         "mimeTypes": [
+                 *           "application/pdf"
+                 *         ]
+                 *       },
+                 *       "jobId": "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b",
+                 *       "integrationAccountId": "0b6a2f0e-6d0c-4b8a-9d2f-6a1f1f3c9e10",
+                 *       "exportConfig": {
+                 *         "dest": "download",
+                 *         "fileType": "csv"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateAutomationBody"];
             };
         };
@@ -4773,6 +4945,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "isEnabled": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateAutomationBody"];
             };
         };
@@ -4869,6 +5046,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "tenantId": "caseflow",
+                 *       "callerId": "reader",
+                 *       "scopes": [
+                 *         "efolder",
+                 *         "uploads:read"
+                 *       ],
+                 *       "expiresInDays": 90
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateKeyBody"];
             };
         };
@@ -4967,6 +5155,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "overlapSeconds": 3600,
+                 *       "expiresInDays": 90
+                 *     }
+                 */
                 "application/json": components["schemas"]["RotateKeyBody"];
             };
         };

@@ -12,6 +12,7 @@ import { SCOPES } from '../auth/decorators';
 import { IDEMPOTENCY_HEADER } from '../http/idempotency';
 import { CODE_BY_STATUS, PROBLEM_CONTENT_TYPE } from '../http/problem';
 import { CONTRACT_SCHEMAS, RPC_RESPONSE_SCHEMAS } from './contract-schemas';
+import { BODY_EXAMPLES } from './examples';
 
 type Json = Record<string, unknown>;
 type Operation = {
@@ -198,6 +199,7 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
       const content = Reflect.getMetadata(REQUEST_CONTENT, h.fn) as Json | undefined;
       if (content) op.requestBody = { required: true, content };
       addParameters(op, h, schemas, method);
+      addBodyExample(op, h);
       addErrors(op, path, method, !!isPublic, efolder);
     }
   }
@@ -283,6 +285,39 @@ function setSuccess(op: Operation, schema: Json): void {
     description: current.description || 'The answer',
     content: { 'application/json': { schema } },
   };
+}
+
+/** The body DTO a handler takes, if any. */
+export function bodyClass(h: { cls: Type; method: string }): Type | undefined {
+  const args =
+    (Reflect.getMetadata(ROUTE_ARGS_METADATA, h.cls, h.method) as
+      Record<string, { index: number; data?: unknown }> | undefined) ?? {};
+  const types = (Reflect.getMetadata('design:paramtypes', h.cls.prototype as object, h.method) ??
+    []) as Array<Type | undefined>;
+  for (const [key, a] of Object.entries(args))
+    if (
+      (Number(key.split(':')[0]) as RouteParamtypes) === RouteParamtypes.BODY &&
+      a.data === undefined
+    )
+      return types[a.index];
+  return undefined;
+}
+
+/** Every body DTO the routes take, with its example (for the test that validates them). */
+export function bodyExamples(app: INestApplication): Array<{ cls: Type; example: unknown }> {
+  const out = new Map<Type, unknown>();
+  for (const h of handlerIndex(app).values()) {
+    const cls = bodyClass(h);
+    if (cls && cls !== Object) out.set(cls, BODY_EXAMPLES[cls.name]);
+  }
+  return [...out].map(([cls, example]) => ({ cls, example }));
+}
+
+function addBodyExample(op: Operation, h: Handler): void {
+  const cls = bodyClass(h);
+  const example = cls && BODY_EXAMPLES[cls.name];
+  const json = (op.requestBody?.content as Record<string, Json> | undefined)?.['application/json'];
+  if (example !== undefined && json) json.example = example;
 }
 
 /** Headers the handler reads, its query DTO's fields, and Idempotency-Key on writes. */
