@@ -1,14 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ManifestAttributes } from '@app/contracts';
-import { eventually, testServiceConfig } from '@app/testing';
-import { manifestCacheSchema } from '../apps/manifest-cache/src/config';
-import { ManifestCacheService } from '../apps/manifest-cache/src/manifest-cache.module';
+import { eventually } from '@app/testing';
 import { simVeteran } from '../apps/upstream-sim/src/efolder-sim';
 import type { SimState } from '../apps/upstream-sim/src/sim';
-import { startGateway, startService, startSim } from './harness';
+import { startManifestCache } from './harness';
 
 const KEY = 'efolder-veterans-key-0123456789';
 const ALICE = { 'css-id': 'ALICE', 'station-id': '101' };
@@ -20,11 +15,9 @@ type Manifest = { id: string; attributes: ManifestAttributes };
  * documents are filed under, sensitivity and power of attorney.
  */
 describe('eFolder veterans as BGS knows them', () => {
-  let sim: Awaited<ReturnType<typeof startSim>>;
+  let stack: Awaited<ReturnType<typeof startManifestCache>>;
   let state: SimState;
-  let services: NestFastifyApplication[] = [];
   let gateway: NestFastifyApplication;
-  let storageRoot: string;
 
   const req = (method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}) =>
     gateway.inject({ method, url, headers: { 'x-api-key': KEY, ...headers } });
@@ -37,36 +30,11 @@ describe('eFolder veterans as BGS knows them', () => {
   const calls = (key: string) => state.calls.get(key) ?? 0;
 
   beforeAll(async () => {
-    sim = await startSim();
-    state = sim.state;
-    storageRoot = await mkdtemp(join(tmpdir(), 'mc-veterans-'));
-    const config = testServiceConfig(
-      {
-        MESSAGING_PREFIX: 'mcv.',
-        CLAIM_EVIDENCE_URL: `${sim.url}/ce`,
-        VBMS_URL: `${sim.url}/vbms`,
-        VVA_URL: `${sim.url}/vva`,
-        BGS_URL: `${sim.url}/bgs`,
-        FAILED_SOURCE_RETRY_SECONDS: '0',
-        STORAGE_ROOT: storageRoot,
-        OUTBOX_POLL_MS: '100',
-      },
-      manifestCacheSchema,
-    );
-    services = await startService(ManifestCacheService, config, 1);
-    gateway = await startGateway({
-      MESSAGING_PREFIX: 'mcv.',
-      DEV_API_KEY: KEY,
-      STORAGE_ROOT: storageRoot,
-    });
+    stack = await startManifestCache('mcv.', KEY, { FAILED_SOURCE_RETRY_SECONDS: '0' });
+    state = stack.sim.state;
+    gateway = stack.gateway;
   });
-
-  afterAll(async () => {
-    await gateway?.close();
-    for (const s of services) await s.close();
-    await sim?.app.close();
-    await rm(storageRoot, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.close());
 
   it('fetches the documents under every file number and names the zip after the veteran', async () => {
     // File number = SSN, with a separate claim number that has documents of its own.

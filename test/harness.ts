@@ -91,6 +91,57 @@ export async function startSim() {
   return { ...sim, url: `http://127.0.0.1:${(sim.app.server.address() as { port: number }).port}` };
 }
 
+/** manifest-cache's upstreams, all on the simulators. */
+export function efolderUpstreams(simUrl: string): Record<string, string> {
+  return {
+    CLAIM_EVIDENCE_URL: `${simUrl}/ce`,
+    VBMS_URL: `${simUrl}/vbms`,
+    VVA_URL: `${simUrl}/vva`,
+    BGS_URL: `${simUrl}/bgs`,
+  };
+}
+
+/**
+ * manifest-cache (as many replicas as asked) on the simulators, with a gateway and a blob
+ * store of their own, on one messaging prefix.
+ */
+export async function startManifestCache(
+  prefix: string,
+  key: string,
+  over: Record<string, string> = {},
+  replicas = 1,
+) {
+  const sim = await startSim();
+  const storageRoot = await mkdtemp(join(tmpdir(), 'mc-storage-'));
+  const config = testServiceConfig(
+    {
+      MESSAGING_PREFIX: prefix,
+      ...efolderUpstreams(sim.url),
+      STORAGE_ROOT: storageRoot,
+      OUTBOX_POLL_MS: '100',
+      ...over,
+    },
+    manifestCacheSchema,
+  );
+  const services = await startService(ManifestCacheService, config, replicas);
+  const gateway = await startGateway({
+    MESSAGING_PREFIX: prefix,
+    DEV_API_KEY: key,
+    STORAGE_ROOT: storageRoot,
+  });
+  return {
+    sim,
+    services,
+    gateway,
+    async close() {
+      await gateway.close();
+      for (const s of services) await s.close();
+      await sim.app.close();
+      await rm(storageRoot, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Every service (one replica each), the simulators and a gateway, on one messaging prefix. */
 export async function startPlatform(
   prefix: string,
@@ -101,16 +152,7 @@ export async function startPlatform(
   const common = { MESSAGING_PREFIX: prefix, STORAGE_ROOT: storageRoot, ...over.services };
   const key = () => `k1:${randomBytes(32).toString('base64')}`;
   const defs: Array<[ServiceDefinition, Record<string, string>, AnyZodObject]> = [
-    [
-      ManifestCacheService,
-      {
-        CLAIM_EVIDENCE_URL: `${sim.url}/ce`,
-        VBMS_URL: `${sim.url}/vbms`,
-        VVA_URL: `${sim.url}/vva`,
-        BGS_URL: `${sim.url}/bgs`,
-      },
-      manifestCacheSchema,
-    ],
+    [ManifestCacheService, efolderUpstreams(sim.url), manifestCacheSchema],
     [
       UploadStatusService,
       {

@@ -1,9 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import yauzl from 'yauzl';
 import type { ManifestAttributes } from '@app/contracts';
 import { serviceDataSource } from '@app/service-kit';
@@ -11,7 +7,7 @@ import { eventually, sleep, testServiceConfig } from '@app/testing';
 import { manifestCacheSchema } from '../apps/manifest-cache/src/config';
 import { ManifestCacheService } from '../apps/manifest-cache/src/manifest-cache.module';
 import type { SimState } from '../apps/upstream-sim/src/sim';
-import { startGateway, startService, startSim } from './harness';
+import { startManifestCache } from './harness';
 
 const KEY = 'efolder-test-key-0123456789';
 const ALICE = { 'css-id': 'ALICE', 'station-id': '101' };
@@ -45,11 +41,9 @@ function unzip(buf: Buffer): Promise<Array<{ name: string; sha256: string; size:
 }
 
 describe('manifest-cache through the gateway (eFolder v2)', () => {
-  let sim: FastifyInstance;
+  let stack: Awaited<ReturnType<typeof startManifestCache>>;
   let state: SimState;
-  let services: NestFastifyApplication[] = [];
   let gateway: NestFastifyApplication;
-  let storageRoot: string;
 
   const req = (method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}) =>
     gateway.inject({ method, url, headers: { 'x-api-key': KEY, ...headers } });
@@ -89,40 +83,23 @@ describe('manifest-cache through the gateway (eFolder v2)', () => {
   };
 
   beforeAll(async () => {
-    const sm = await startSim();
-    sim = sm.app;
-    state = sm.state;
-    const simUrl = sm.url;
-    storageRoot = await mkdtemp(join(tmpdir(), 'mc-storage-'));
-    const over = {
-      MESSAGING_PREFIX: 'mc.',
-      CLAIM_EVIDENCE_URL: `${simUrl}/ce`,
-      VBMS_URL: `${simUrl}/vbms`,
-      VVA_URL: `${simUrl}/vva`,
-      BGS_URL: `${simUrl}/bgs`,
-      MANIFEST_EXPIRY_SECONDS: '3',
-      FAILED_SOURCE_RETRY_SECONDS: '600',
-      FETCH_CLAIM_SECONDS: '5',
-      RESTRICTED_DOCUMENT_TYPES: '999',
-      STORAGE_ROOT: storageRoot,
-      OUTBOX_POLL_MS: '100',
-    };
-    const config = testServiceConfig(over, manifestCacheSchema);
     // Two instances share the RPC queue and the work queue, as two replicas would.
-    services = await startService(ManifestCacheService, config, 2);
-    gateway = await startGateway({
-      MESSAGING_PREFIX: 'mc.',
-      DEV_API_KEY: KEY,
-      STORAGE_ROOT: storageRoot,
-    });
+    stack = await startManifestCache(
+      'mc.',
+      KEY,
+      {
+        MANIFEST_EXPIRY_SECONDS: '3',
+        FAILED_SOURCE_RETRY_SECONDS: '600',
+        FETCH_CLAIM_SECONDS: '5',
+        RESTRICTED_DOCUMENT_TYPES: '999',
+      },
+      2,
+    );
+    state = stack.sim.state;
+    gateway = stack.gateway;
   });
 
-  afterAll(async () => {
-    await gateway?.close();
-    for (const s of services) await s.close();
-    await sim?.close();
-    await rm(storageRoot, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.close());
 
   it('fetches both sources once, answering pending at once, and shares the result with the next user', async () => {
     const first = await start('100000001');
