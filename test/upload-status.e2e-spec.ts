@@ -106,6 +106,7 @@ describe('upload-status through the gateway', () => {
     lh.config = {
       ...lh.config,
       stepMs: 300,
+      stepEvery: 'time',
       rateLimitPerMinute: 100000,
       fault: { mode: 'none' },
       unknown: [],
@@ -204,7 +205,8 @@ describe('upload-status through the gateway', () => {
     const u = await record({ documentType: 'form_0781a' });
     const other = await record({ documentType: 'bdd_instructions' });
     lh.config.outcomes[other.lighthouseRequestId] = { failAt: 'BENEFITS_GATEWAY_SERVICE' };
-    lh.config.stepMs = 600;
+    // One step per poll: each step is seen, however slowly a loaded machine polls.
+    lh.config.stepEvery = 'poll';
     for (let i = 0; i < 20; i++) {
       await pollOnce();
       const v = await view(u.id);

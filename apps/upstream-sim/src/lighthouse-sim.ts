@@ -60,6 +60,11 @@ export interface LighthouseOutcome {
 
 export interface LighthouseSimConfig {
   stepMs: number;
+  /**
+   * `time`: a document moves one step every `stepMs`; `poll`: one step each time its status
+   * is asked (for tests that must not depend on how fast a loaded machine polls).
+   */
+  stepEvery?: 'time' | 'poll';
   rateLimitPerMinute: number;
   maxIds: number;
   autoKnown: boolean;
@@ -106,11 +111,18 @@ export class LighthouseState {
     };
   }
 
+  /** How many times status() answered for each id (the `poll` pace). */
+  readonly answered = new Map<string, number>();
+
   status(id: string, now: number) {
     const t0 = this.firstSeen.get(id) ?? now;
     this.firstSeen.set(id, t0);
     const o = this.config.outcomes[id] ?? {};
-    const phase = o.stuck ? 0 : Math.floor((now - t0) / this.config.stepMs);
+    const answered = (this.answered.get(id) ?? 0) + 1;
+    this.answered.set(id, answered);
+    const elapsed =
+      this.config.stepEvery === 'poll' ? answered - 1 : Math.floor((now - t0) / this.config.stepMs);
+    const phase = o.stuck ? 0 : elapsed;
     const failIndex = o.failAt ? STEPS.indexOf(o.failAt) : -1;
     const steps = STEPS.map((name, i) => ({
       name,
@@ -255,6 +267,7 @@ export function registerLighthouse(
     state.calls = 0;
     state.idsPerCall = [];
     state.asked.clear();
+    state.answered.clear();
     return { ok: true };
   });
   app.put<{ Body: { clientId?: string; publicKeyPem?: string } }>(
