@@ -468,7 +468,7 @@ describe('extraction through the gateway', () => {
     const csvFile = await api('GET', `/api/v1/job-exports/${csv.body.id}/download`);
     expect(csvFile.res.headers['content-type']).toContain('text/csv');
     expect(csvFile.res.headers['content-disposition']).toBe(
-      'attachment; filename="vendor-invoices-run-2.csv"',
+      `attachment; filename="vendor-invoices-run-2.csv"; filename*=UTF-8''vendor-invoices-run-2.csv`,
     );
     const table: string[][] = parse(csvFile.res.body);
     expect(table[0].slice(0, 6)).toEqual([

@@ -235,11 +235,21 @@ describe('pdf-workflow through the gateway', () => {
     );
     expect((await attach('big.png', 'image/png', Buffer.alloc(3000))).statusCode).toBe(400);
     expect((await attach('eicar.png', 'image/png', Buffer.from(EICAR))).statusCode).toBe(422);
-    const good = await attach('scan.png', 'image/png', Buffer.from('\x89PNG tiny image'));
+    // The bytes must be what the type says; an empty file is refused.
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.from('tiny image'),
+    ]);
+    const exe = await attach('photo.png', 'image/png', Buffer.from('MZ\x90\x00 not an image'));
+    expect(exe.statusCode).toBe(400);
+    expect(exe.json<{ detail: string }>().detail).toBe("the attachment's bytes are not image/png");
+    expect((await attach('empty.pdf', 'application/pdf', Buffer.alloc(0))).statusCode).toBe(400);
+    const good = await attach('Résumé Ñúñez 王.png', 'image/png', png);
     expect(good.statusCode).toBe(201);
     expect(good.json()).toMatchObject({
+      fileName: 'Résumé Ñúñez 王.png',
       scanStatus: 'clean',
-      checksum: createHash('sha256').update(Buffer.from('\x89PNG tiny image')).digest('hex'),
+      checksum: createHash('sha256').update(png).digest('hex'),
     });
 
     expect((await link('POST', `${l1}/complete`)).json()).toEqual({
@@ -304,7 +314,12 @@ describe('pdf-workflow through the gateway', () => {
     expect(view.recipients!.map((r) => r.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
     const attId = view.attachments!.find((a) => a.scanStatus === 'clean')!.id;
     const downloaded = await api('GET', `/api/v1/workflows/${workflow.id}/attachments/${attId}`);
-    expect(downloaded.rawPayload.equals(Buffer.from('\x89PNG tiny image'))).toBe(true);
+    expect(downloaded.statusCode).toBe(200);
+    expect(downloaded.rawPayload.equals(png)).toBe(true);
+    // The name as the recipient gave it, with an ASCII fallback for old clients (RFC 6266).
+    expect(downloaded.headers['content-disposition']).toBe(
+      `attachment; filename="R_sum_ ___ez _.png"; filename*=UTF-8''${encodeURIComponent('Résumé Ñúñez 王.png')}`,
+    );
     expect(
       (await api('GET', `/api/v1/workflows/${workflow.id}`))
         .json<WorkflowView>()

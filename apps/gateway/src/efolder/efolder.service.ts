@@ -9,6 +9,7 @@ import type { BlobStorage } from '@app/storage';
 import { ServicesClient } from '../rpc';
 import { GATEWAY_STORAGE } from '../storage';
 import { ManifestBodies, noneMatch } from './manifest-bodies';
+import { contentDisposition } from '../http/disposition';
 
 /** The user eFolder's client names, with eFolder's own messages (Api::V1::ApplicationController). */
 export function userFrom(h: Record<string, string | undefined>): EfolderUser {
@@ -146,7 +147,7 @@ export class EfolderService {
       .header('x-document-source', c.source)
       // As eFolder's records controller: an attachment, cached 30 days by anyone.
       .header('cache-control', 'max-age=2592000, public')
-      .header('content-disposition', `attachment; filename="${c.filename.replace(/"/g, '')}"`)
+      .header('content-disposition', contentDisposition('attachment', c.filename))
       .send(body);
   }
 
@@ -167,13 +168,9 @@ export class EfolderService {
       this.logger.error({ err, manifestId }, 'zip stream failed');
       reply.raw.destroy(err);
     });
-    const filename = plan.filename.replace(/"/g, '');
     void reply
       .type('application/zip')
-      .header(
-        'content-disposition',
-        `attachment; filename="${filename}"; filename*=UTF-8''${encodeURIComponent(filename)}`,
-      )
+      .header('content-disposition', contentDisposition('attachment', plan.filename))
       .send(zip);
     for (const e of plan.entries) {
       if (reply.raw.destroyed) break;

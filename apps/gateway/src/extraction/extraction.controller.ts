@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiBinaryAnswer } from '../openapi/openapi';
+import { contentDisposition } from '../http/disposition';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -387,10 +388,7 @@ export class ExtractionController {
       throw new ConflictException(`export is ${e.status}; download it when it has completed`);
     await reply
       .type(e.contentType)
-      .header(
-        'content-disposition',
-        `attachment; filename="${(e.fileName ?? 'export').replace(/"/g, '')}"`,
-      )
+      .header('content-disposition', contentDisposition('attachment', e.fileName ?? 'export'))
       .send(await this.storage.get(e.storageKey));
   }
 }

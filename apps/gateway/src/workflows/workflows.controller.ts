@@ -15,6 +15,7 @@ import {
 } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiBinaryAnswer } from '../openapi/openapi';
+import { contentDisposition } from '../http/disposition';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -113,7 +114,7 @@ async function stream(
   const body = await storage.get(f.key);
   await reply
     .type(f.fileType)
-    .header('content-disposition', `${disposition}; filename="${f.fileName.replace(/"/g, '')}"`)
+    .header('content-disposition', contentDisposition(disposition, f.fileName))
     .send(body);
 }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { attachmentName, matchesType } from './attachment-files';
 import type { Logger } from 'pino';
 import type { EntityManager } from 'typeorm';
 import {
@@ -120,9 +121,19 @@ export class WorkflowsService {
         { field: 'data' },
       );
     }
+    if (head.size === 0) {
+      await discard();
+      throw rpcError('validation_failed', 'the attachment is empty', { field: 'data' });
+    }
     const scan = await this.scanner.scan(await this.storage.get(l.key));
     if (scan !== 'clean') await discard();
-    const name = l.fileName.replace(/[^\w .()-]+/g, '_').slice(0, 200) || 'attachment';
+    if (scan === 'clean' && !matchesType(await this.firstBytes(l.key), l.fileType)) {
+      await discard();
+      throw rpcError('validation_failed', `the attachment's bytes are not ${l.fileType}`, {
+        field: 'contentType',
+      });
+    }
+    const name = attachmentName(l.fileName);
     const [a] = await this.repo.ds.transaction(async (m) => {
       const rows = await m.query<Array<{ id: string }>>(
         `INSERT INTO attachments (session_id, recipient_id, file_name, file_type, file_size, storage_key, checksum, scan_status)
@@ -156,6 +167,20 @@ export class WorkflowsService {
       checksum: head.sha256,
       scanStatus: scan,
     };
+  }
+
+  /** The first bytes of a stored file (its signature), without reading the rest. */
+  private async firstBytes(key: string, n = 16): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const stream = await this.storage.get(key);
+    for await (const c of stream) {
+      chunks.push(c as Buffer);
+      got += (c as Buffer).length;
+      if (got >= n) break;
+    }
+    stream.destroy();
+    return Buffer.concat(chunks).subarray(0, n);
   }
 
   /**
