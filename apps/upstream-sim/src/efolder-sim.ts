@@ -256,6 +256,8 @@ export function registerEfolderUpstreams(app: FastifyInstance, state: SimState):
   });
 
   // ---- VBMS: Claims Evidence (REST) ------------------------------------------------------
+  // No error body is recorded in ruby_claim_evidence_api (its client reads the status only):
+  // the statuses are what the client handles, the `{ message }` bodies are placeholders.
   const ceAuthorized = (req: FastifyRequest) =>
     !state.claimEvidenceToken || req.headers.authorization === `Bearer ${state.claimEvidenceToken}`;
 

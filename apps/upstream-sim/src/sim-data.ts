@@ -71,6 +71,8 @@ export async function applyFault(
     case 'error': {
       const status = f.status ?? (kind === 'soap' ? 500 : 503);
       if (kind === 'soap' && status === 500) {
+        // A transient BGS fault as ruby-bgs spec/bgs/base_spec.rb shapes it, with a message
+        // from lib/bgs/errors.rb's TRANSIENT_ERRORS.
         await reply
           .status(500)
           .type('text/xml; charset=utf-8')
@@ -78,6 +80,7 @@ export async function applyFault(
             '<?xml version="1.0" encoding="UTF-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><S:Fault><faultcode>S:Server</faultcode><faultstring>Fault occurred while processing.</faultstring><detail><ShareException><Message>The Tuxedo service is down</Message></ShareException></detail></S:Fault></S:Body></S:Envelope>',
           );
       } else if (kind === 'soap') {
+        // What a proxy in front answers (connect_vbms lib/vbms/errors.rb TRANSIENT_ERRORS).
         await reply.status(status).type('text/plain').send('upstream connect error or disconnect');
       } else {
         await reply.status(status).send({ error: 'simulated upstream failure' });

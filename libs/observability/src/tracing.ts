@@ -118,12 +118,9 @@ export async function inSpan<T>(
   opts: { kind: SpanKind; attributes?: Attributes; parent?: Context },
   fn: (span: Span) => Promise<T> | T,
 ): Promise<T> {
-  const parent = opts.parent ?? context.active();
-  const span = trace
-    .getTracer(TRACER)
-    .startSpan(name, { kind: opts.kind, attributes: opts.attributes }, parent);
+  const { span, context: ctx } = startSpan(name, opts);
   try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
+    return await context.with(ctx, () => fn(span));
   } catch (err) {
     span.recordException(err as Error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });

@@ -179,9 +179,11 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
       const isPublic =
         Reflect.getMetadata(PUBLIC_ROUTE, h.fn) === true ||
         Reflect.getMetadata(PUBLIC_ROUTE, h.cls) === true;
-      const scopes: string[] = [
-        ...((Reflect.getMetadata(SCOPES, h.cls) as string[] | undefined) ?? []),
-        ...((Reflect.getMetadata(SCOPES, h.fn) as string[] | undefined) ?? []),
+      const scopes = [
+        ...new Set([
+          ...((Reflect.getMetadata(SCOPES, h.cls) as string[] | undefined) ?? []),
+          ...((Reflect.getMetadata(SCOPES, h.fn) as string[] | undefined) ?? []),
+        ]),
       ];
       if (path.startsWith('/api/v1/r/'))
         op.description = `${op.description ? `${op.description}\n\n` : ''}The credential is the recipient's secret link token in the path (and the access code, when the workflow asks for one); no API key.`;
@@ -191,9 +193,9 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
           ? [{ 'api-key': [] }, { 'efolder-token': [] }]
           : [{ 'api-key': [] }];
       if (!isPublic) {
-        op['x-required-scopes'] = [...new Set(scopes)];
+        op['x-required-scopes'] = scopes;
         if (scopes.length)
-          op.description = `${op.description ? `${op.description}\n\n` : ''}Scopes: ${[...new Set(scopes)].map((s) => `\`${s}\``).join(', ')}.`;
+          op.description = `${op.description ? `${op.description}\n\n` : ''}Scopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`;
       }
       addRpcResponse(op, h);
       const content = Reflect.getMetadata(REQUEST_CONTENT, h.fn) as Json | undefined;
@@ -213,6 +215,28 @@ interface Handler {
   cls: Type;
   fn: (...args: unknown[]) => unknown;
   method: string;
+}
+
+interface RouteArg {
+  kind: RouteParamtypes;
+  /** The decorator's argument: a header or parameter name, undefined for the whole object. */
+  data: unknown;
+  /** The parameter's declared type (a DTO class, for whole-object arguments). */
+  type: Type | undefined;
+}
+
+/** The arguments Nest records for a handler (@Body, @Query, @Param, @Headers, @Res…). */
+function routeArgs(h: { cls: Type; method: string }): RouteArg[] {
+  const args =
+    (Reflect.getMetadata(ROUTE_ARGS_METADATA, h.cls, h.method) as
+      Record<string, { index: number; data?: unknown }> | undefined) ?? {};
+  const types = (Reflect.getMetadata('design:paramtypes', h.cls.prototype as object, h.method) ??
+    []) as Array<Type | undefined>;
+  return Object.entries(args).map(([key, a]) => ({
+    kind: Number(key.split(':')[0]),
+    data: a.data,
+    type: types[a.index],
+  }));
 }
 
 /** Every controller method, by the operationId Nest's explorer gives it. */
@@ -264,12 +288,7 @@ function addRpcResponse(op: Operation, h: Handler): void {
   const src = h.fn.toString();
   const sends = src.match(/\.rpc\.send\(/g)?.length ?? 0;
   const m = /return (?:await )?this\.rpc\.send\(\s*'([^']+)'/.exec(src);
-  const args =
-    (Reflect.getMetadata(ROUTE_ARGS_METADATA, h.cls, h.method) as
-      Record<string, unknown> | undefined) ?? {};
-  const replies = Object.keys(args).some(
-    (k) => (Number(k.split(':')[0]) as RouteParamtypes) === RouteParamtypes.RESPONSE,
-  );
+  const replies = routeArgs(h).some((a) => a.kind === RouteParamtypes.RESPONSE);
   if (!m || sends !== 1 || replies) return;
   const schema = RPC_RESPONSE_SCHEMAS[m[1]];
   if (!schema) return;
@@ -289,18 +308,7 @@ function setSuccess(op: Operation, schema: Json): void {
 
 /** The body DTO a handler takes, if any. */
 export function bodyClass(h: { cls: Type; method: string }): Type | undefined {
-  const args =
-    (Reflect.getMetadata(ROUTE_ARGS_METADATA, h.cls, h.method) as
-      Record<string, { index: number; data?: unknown }> | undefined) ?? {};
-  const types = (Reflect.getMetadata('design:paramtypes', h.cls.prototype as object, h.method) ??
-    []) as Array<Type | undefined>;
-  for (const [key, a] of Object.entries(args))
-    if (
-      (Number(key.split(':')[0]) as RouteParamtypes) === RouteParamtypes.BODY &&
-      a.data === undefined
-    )
-      return types[a.index];
-  return undefined;
+  return routeArgs(h).find((a) => a.kind === RouteParamtypes.BODY && a.data === undefined)?.type;
 }
 
 /** Every body DTO the routes take, with its example (for the test that validates them). */
@@ -325,13 +333,8 @@ function addParameters(op: Operation, h: Handler, schemas: Record<string, Json>,
   const params = (op.parameters ??= []);
   const has = (name: string, where: string) =>
     params.some((p) => String(p.name).toLowerCase() === name.toLowerCase() && p.in === where);
-  const args =
-    (Reflect.getMetadata(ROUTE_ARGS_METADATA, h.cls, h.method) as
-      Record<string, { index: number; data?: unknown }> | undefined) ?? {};
-  const types = (Reflect.getMetadata('design:paramtypes', h.cls.prototype as object, h.method) ??
-    []) as Array<Type | undefined>;
-  for (const [key, a] of Object.entries(args)) {
-    const kind = Number(key.split(':')[0]) as RouteParamtypes;
+  for (const a of routeArgs(h)) {
+    const kind = a.kind;
     if (kind === RouteParamtypes.HEADERS && typeof a.data === 'string') {
       const name = a.data.toLowerCase();
       const docs = HEADER_DOCS[name];
@@ -347,13 +350,13 @@ function addParameters(op: Operation, h: Handler, schemas: Record<string, Json>,
         });
     }
     if (kind === RouteParamtypes.PARAM && a.data === undefined) {
-      const dto = types[a.index];
+      const dto = a.type;
       const props = ((dto && schemas[dto.name]?.properties) ?? {}) as Record<string, Json>;
       for (const [name, s] of Object.entries(props))
         if (!has(name, 'path')) params.push({ name, in: 'path', required: true, schema: s });
     }
     if (kind === RouteParamtypes.QUERY && a.data === undefined) {
-      const dto = types[a.index];
+      const dto = a.type;
       const schema = dto && schemas[dto.name];
       const props = (schema?.properties ?? {}) as Record<string, Json>;
       const required = new Set((schema?.required as string[] | undefined) ?? []);

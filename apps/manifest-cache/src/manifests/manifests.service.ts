@@ -156,9 +156,10 @@ export class ManifestsService {
     try {
       // As eFolder's DocumentCounter: each source's listing through the DocumentFilter,
       // unique document ids, summed (a bare count would include what users never see).
+      const numbers = await this.upstream.veteranFileNumbers(fileNumber);
       const lists = await Promise.all([
-        this.upstream.listVeteranDocuments('VBMS', fileNumber),
-        this.upstream.listVeteranDocuments('VVA', fileNumber),
+        this.upstream.listVeteranDocuments('VBMS', fileNumber, numbers),
+        this.upstream.listVeteranDocuments('VVA', fileNumber, numbers),
       ]);
       const documents = lists.reduce(
         (n, l) => n + visibleDocuments(l, this.config.RESTRICTED_DOCUMENT_TYPES).length,

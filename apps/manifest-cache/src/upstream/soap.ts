@@ -103,21 +103,23 @@ function faultMessage(fault: XmlObject): string {
   );
 }
 
-/** One SOAP call: POST the envelope, parse the answer (a fault arrives as HTTP 500). */
-export async function soapCall(
-  transport: UpstreamTransport,
-  call: {
-    upstream: UpstreamName;
-    source: string;
-    url: string;
-    namespace: string;
-    operation: string;
-    args: XmlObject;
-    header?: XmlObject;
-    arrays?: readonly string[];
-    maxBytes: number;
-  },
-): Promise<XmlObject> {
+interface SoapRequest {
+  upstream: UpstreamName;
+  source: string;
+  url: string;
+  namespace: string;
+  operation: string;
+  args: XmlObject;
+  header?: XmlObject;
+  maxBytes: number;
+}
+
+/**
+ * POSTs one envelope and answers the raw XML of a successful call. A fault (HTTP 500 with a
+ * SOAP body) is thrown as a SoapFault; any other failure, or an answer that is not XML, as
+ * an UpstreamError.
+ */
+export async function soapPost(transport: UpstreamTransport, call: SoapRequest): Promise<string> {
   const res = await transport.send(call.upstream, call.source, call.url, {
     method: 'POST',
     headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
@@ -129,12 +131,31 @@ export async function soapCall(
     throw new UpstreamError(call.source, `answered ${res.status} (${ct || 'no type'})`, res.status);
   }
   const xml = await transport.text(res, call.source, call.maxBytes);
-  const body = parseSoap(call.source, xml, call.arrays, res.status);
-  if (res.status >= 400) throw new UpstreamError(call.source, `answered ${res.status}`, res.status);
-  const answer = body[`${call.operation}Response`];
-  if (answer === undefined)
-    throw new UpstreamError(call.source, `answer has no ${call.operation}Response`);
+  if (res.status >= 400) {
+    parseSoap(call.source, xml, [], res.status); // throws the fault, if there is one
+    throw new UpstreamError(call.source, `answered ${res.status}`, res.status);
+  }
+  return xml;
+}
+
+/** The `<operation>Response` element of a parsed answer. */
+export function soapAnswer(
+  source: string,
+  xml: string,
+  operation: string,
+  arrays: readonly string[] = [],
+): XmlObject {
+  const answer = parseSoap(source, xml, arrays)[`${operation}Response`];
+  if (answer === undefined) throw new UpstreamError(source, `answer has no ${operation}Response`);
   return (typeof answer === 'object' && answer !== null ? answer : {}) as XmlObject;
+}
+
+/** One SOAP call: POST the envelope, parse the answer. */
+export async function soapCall(
+  transport: UpstreamTransport,
+  call: SoapRequest & { arrays?: readonly string[] },
+): Promise<XmlObject> {
+  return soapAnswer(call.source, await soapPost(transport, call), call.operation, call.arrays);
 }
 
 /**

@@ -47,8 +47,10 @@ export class UpstreamClient {
   async listVeteranDocuments(
     source: ManifestSourceName,
     fileNumber: string,
+    /** The veteran's numbers, when the caller already has them (one BGS look-up for both sources). */
+    numbers?: string[],
   ): Promise<UpstreamDocument[]> {
-    const numbers = await this.veteranFileNumbers(fileNumber);
+    numbers ??= await this.veteranFileNumbers(fileNumber);
     const lists: UpstreamDocument[][] = [];
     let unknown: FileNumberUnknown | null = null;
     for (const n of numbers) {

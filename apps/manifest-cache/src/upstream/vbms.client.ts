@@ -7,7 +7,8 @@ import {
   asArray,
   parseSoap,
   SoapFault,
-  soapEnvelope,
+  soapAnswer,
+  soapPost,
   str,
   takeElement,
   type XmlObject,
@@ -189,7 +190,7 @@ export class VbmsClient {
 
   /** connect_vbms find_document_version_reference.rb: one result per document version. */
   private async soapList(fileNumber: string): Promise<UpstreamDocument[]> {
-    const xml = await this.soapPost(
+    const xml = await this.readService(
       'findDocumentVersionReference',
       {
         'tns:criteria': {
@@ -198,10 +199,7 @@ export class VbmsClient {
       },
       64 * 1024 * 1024,
     );
-    const body = parseSoap('VBMS', xml, ['result', 'metadata']);
-    const answer = body.findDocumentVersionReferenceResponse as XmlObject | undefined;
-    if (answer === undefined)
-      throw new UpstreamError('VBMS', 'answer has no findDocumentVersionReferenceResponse');
+    const answer = soapAnswer('VBMS', xml, 'findDocumentVersionReference', ['result', 'metadata']);
     return asArray(answer.result as XmlObject[]).map((r) => {
       const id = str(r['@documentVersionRefId']);
       if (!id) throw new UpstreamError('VBMS', 'a listed document has no id');
@@ -226,7 +224,7 @@ export class VbmsClient {
 
   /** getDocumentContent with the bytes inline (spec/fixtures/responses/get_document_content_response.xml). */
   private async soapContent(doc: DocumentRef): Promise<Readable> {
-    const xml = await this.soapPost(
+    const xml = await this.readService(
       'getDocumentContent',
       { 'tns:documentVersionRefID': doc.externalDocumentId },
       this.config.UPSTREAM_MAX_DOCUMENT_MB * 1024 * 1024 * 1.4,
@@ -238,29 +236,24 @@ export class VbmsClient {
     return Readable.from([Buffer.from(text, 'base64')]);
   }
 
-  private async soapPost(operation: string, args: XmlObject, maxBytes: number): Promise<string> {
-    const res = await this.transport.send('VBMS', 'VBMS', this.config.VBMS_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
-      body: soapEnvelope(READ_NS, operation, args),
-    });
-    if (!/xml/i.test(String(res.headers['content-type'] ?? ''))) {
-      discard(res);
-      throw new UpstreamError('VBMS', `answered ${res.status}`, res.status);
+  /** One call to the eFolder read service; an unknown file number is FileNumberUnknown. */
+  private async readService(operation: string, args: XmlObject, maxBytes: number): Promise<string> {
+    try {
+      return await soapPost(this.transport, {
+        upstream: 'VBMS',
+        source: 'VBMS',
+        url: this.config.VBMS_URL,
+        namespace: READ_NS,
+        operation,
+        args,
+        maxBytes,
+      });
+    } catch (err) {
+      // connect_vbms lib/vbms/errors.rb: "File Number does not exist within the system."
+      if (err instanceof SoapFault && /file ?number does not exist/i.test(err.faultMessage))
+        throw new FileNumberUnknown('VBMS', err.faultMessage, err.status);
+      throw err;
     }
-    const xml = await this.transport.text(res, 'VBMS', maxBytes);
-    if (res.status >= 400) {
-      try {
-        parseSoap('VBMS', xml, [], res.status);
-      } catch (err) {
-        // connect_vbms lib/vbms/errors.rb: "File Number does not exist within the system."
-        if (err instanceof SoapFault && /file ?number does not exist/i.test(err.faultMessage))
-          throw new FileNumberUnknown('VBMS', err.faultMessage, res.status);
-        throw err;
-      }
-      throw new UpstreamError('VBMS', `answered ${res.status}`, res.status);
-    }
-    return xml;
   }
 }
 

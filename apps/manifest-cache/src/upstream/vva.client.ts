@@ -3,8 +3,17 @@ import { Readable } from 'node:stream';
 import { SERVICE_CONFIG } from '@app/service-kit';
 import type { ManifestCacheConfig } from '../config';
 import type { DocumentRef, UpstreamDocument } from './documents';
-import { asArray, parseSoap, soapEnvelope, str, takeElement, WSSE, type XmlObject } from './soap';
-import { discard, UpstreamError, UpstreamTransport } from './transport';
+import {
+  asArray,
+  parseSoap,
+  soapAnswer,
+  soapPost,
+  str,
+  takeElement,
+  WSSE,
+  type XmlObject,
+} from './soap';
+import { UpstreamError, UpstreamTransport } from './transport';
 
 const VVA_NS = 'http://service.bfi.va.gov/';
 
@@ -34,10 +43,7 @@ export class VvaClient {
 
   async listDocuments(claimNumber: string): Promise<UpstreamDocument[]> {
     const xml = await this.post('GetDocumentList', { claimNbr: claimNumber }, 16 * 1024 * 1024);
-    const body = parseSoap('VVA', xml, ['dcmntRecord']);
-    const answer = body.GetDocumentListResponse as XmlObject | undefined;
-    if (answer === undefined)
-      throw new UpstreamError('VVA', 'answer has no GetDocumentListResponse');
+    const answer = soapAnswer('VVA', xml, 'GetDocumentList', ['dcmntRecord']);
     // "No records found" answers a message and size 0, no records (spec/fixtures/no_records_found_response.xml).
     return asArray(answer.dcmntRecord as XmlObject[]).map((r) => {
       const id = str(r.fnDcmntId);
@@ -85,11 +91,15 @@ export class VvaClient {
     return Readable.from([Buffer.from(text, 'base64')]);
   }
 
-  private async post(operation: string, args: XmlObject, maxBytes: number): Promise<string> {
-    const res = await this.transport.send('VVA', 'VVA', this.config.VVA_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
-      body: soapEnvelope(VVA_NS, operation, args, {
+  private post(operation: string, args: XmlObject, maxBytes: number): Promise<string> {
+    return soapPost(this.transport, {
+      upstream: 'VVA',
+      source: 'VVA',
+      url: this.config.VVA_URL,
+      namespace: VVA_NS,
+      operation,
+      args,
+      header: {
         'wsse:Security': {
           '@_xmlns:wsse': WSSE,
           'wsse:UsernameToken': {
@@ -97,18 +107,9 @@ export class VvaClient {
             'wsse:Password': this.config.VVA_PASSWORD,
           },
         },
-      }),
+      },
+      maxBytes,
     });
-    if (!/xml/i.test(String(res.headers['content-type'] ?? ''))) {
-      discard(res);
-      throw new UpstreamError('VVA', `answered ${res.status}`, res.status);
-    }
-    const xml = await this.transport.text(res, 'VVA', maxBytes);
-    if (res.status >= 400) {
-      parseSoap('VVA', xml, [], res.status); // throws the fault, if there is one
-      throw new UpstreamError('VVA', `answered ${res.status}`, res.status);
-    }
-    return xml;
   }
 }
 
