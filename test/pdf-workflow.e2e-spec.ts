@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePDFRawStream, PDFArray, PDFDict, PDFDocument, PDFName, PDFRawStream } from 'pdf-lib';
+import { PDFDocument } from 'pdf-lib';
 import type { DataSource } from 'typeorm';
 import type { WorkflowView } from '@app/contracts';
 import { serviceDataSource } from '@app/service-kit';
@@ -14,6 +14,7 @@ import { pdfWorkflowSchema } from '../apps/pdf-workflow/src/config';
 import { PdfWorkflowService } from '../apps/pdf-workflow/src/pdf-workflow.module';
 import { WorkflowJobs } from '../apps/pdf-workflow/src/workflows/jobs';
 import { startGateway, startService, startSim } from './harness';
+import { drawnContent, inspectFinal } from './pdf-tools';
 
 const KEY = 'workflow-test-key-0123456789';
 const PREFIX = 'pw.';
@@ -33,25 +34,6 @@ async function formPdf(): Promise<Buffer> {
   state.addOptions(['CA', 'NY', 'TX']);
   state.addToPage(page, { x: 20, y: 220, width: 100, height: 20 });
   return Buffer.from(await doc.save());
-}
-
-/** What the first page really draws: its content and every form XObject it paints with `Do`. */
-async function drawn(bytes: Buffer): Promise<string> {
-  const doc = await PDFDocument.load(bytes);
-  const page = doc.getPage(0).node;
-  const decode = (o: unknown) =>
-    o instanceof PDFRawStream ? Buffer.from(decodePDFRawStream(o).decode()).toString('latin1') : '';
-  const contents = page.Contents();
-  const parts =
-    contents instanceof PDFArray
-      ? contents.asArray().map((r) => doc.context.lookup(r))
-      : [contents];
-  const content = parts.map(decode).join('\n');
-  const xobjects = page.Resources()?.lookupMaybe(PDFName.of('XObject'), PDFDict);
-  let out = content;
-  for (const [, name] of content.matchAll(/\/([^\s/]+) Do/g))
-    out += '\n' + decode(xobjects?.lookup(PDFName.of(name)));
-  return out;
 }
 
 describe('pdf-workflow through the gateway', () => {
@@ -104,6 +86,16 @@ describe('pdf-workflow through the gateway', () => {
     return res.json<{ workflow: WorkflowView; links: Array<{ url: string }> }>();
   };
   const jobs = () => services[0].get(WorkflowJobs);
+  /** The finished document, asked for as a client would: again after each Retry-After. */
+  const finalDocument = async (id: string) => {
+    for (let i = 0; i < 300; i++) {
+      const res = await api('GET', `/api/v1/workflows/${id}/document`);
+      if (res.statusCode !== 409) return res;
+      expect(res.headers['retry-after']).toBe('2');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`workflow ${id} never finished`);
+  };
 
   beforeAll(async () => {
     pdf = await formPdf();
@@ -287,23 +279,24 @@ describe('pdf-workflow through the gateway', () => {
       200,
     );
     expect((await link('POST', `${l3}/complete`)).json()).toEqual({
-      workflowStatus: 'COMPLETED',
+      workflowStatus: 'FINALIZING',
       completedRecipients: 3,
     });
-
-    const doc = await api('GET', `/api/v1/workflows/${workflow.id}/document`);
+    // The sealed document follows moments later; until then a 409 says when to ask again.
+    const doc = await finalDocument(workflow.id);
     expect(doc.statusCode).toBe(200);
     expect(doc.headers['content-type']).toBe('application/pdf');
     const filled = doc.rawPayload;
     expect(doc.headers['x-content-sha256']).toBe(createHash('sha256').update(filled).digest('hex'));
-    const flat = await PDFDocument.load(filled);
-    expect(flat.getForm().getFields()).toHaveLength(0);
-    const text = (await drawn(filled)).toUpperCase();
-    const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex').toUpperCase();
-    expect(text).toContain(hex('John Doe'));
-    expect(text).toContain(hex('NY'));
+    // Nothing fillable is left, the file is sound, and the platform's seal verifies.
+    const final = await inspectFinal(filled);
+    expect(final.liveFields).toEqual([]);
+    expect(final.qpdfOk).toBe(true);
+    expect(final.signature).toContain('Signature Validation: Signature is Valid.');
+    expect(final.text).toContain('John Doe');
+    expect(final.text).toContain('NY');
     // The checkbox survived flattening: the page paints its check mark (pdf-lib's tick path).
-    expect(text).toContain('5.175 3.5625 L');
+    expect((await drawnContent(filled)).toUpperCase()).toContain('5.175 3.5625 L');
 
     const view = (await api('GET', `/api/v1/workflows/${workflow.id}`)).json<WorkflowView>();
     expect(view).toMatchObject({
@@ -350,6 +343,7 @@ describe('pdf-workflow through the gateway', () => {
     expect(done.eventData).toEqual({
       originalSha256: view.originalSha256,
       documentSha256: view.documentSha256,
+      sealed: true,
     });
     expect(audit.find((a) => a.eventType === 'saved')!.userAgent).toBe('test-browser/1.0');
     expect(audit.find((a) => a.eventType === 'saved')!.ipAddress).not.toBeNull();

@@ -84,7 +84,7 @@ function checkPodRules(o: K8sObject, where: string): void {
     }
     for (const e of c.env ?? []) {
       if (
-        /PASSWORD|SECRET|TOKEN|ASSERTION|API_KEYS|ENCRYPTION_KEYS|LINK_SECRET|DATABASE_URL|RABBITMQ_URL/.test(
+        /PASSWORD|PASSPHRASE|SECRET|TOKEN|ASSERTION|API_KEYS|ENCRYPTION_KEYS|LINK_SECRET|SEAL_P12$|DATABASE_URL|RABBITMQ_URL/.test(
           e.name,
         ) &&
         e.value !== undefined
@@ -208,6 +208,7 @@ function checkCompose(): void {
           DEV_API_KEY: '',
           LINK_SECRET: process.env.LINK_SECRET ?? 'x'.repeat(32),
           OAUTH_STATE_SECRET: process.env.OAUTH_STATE_SECRET ?? 'x'.repeat(32),
+          SEAL_P12: process.env.SEAL_P12 ?? 'eA==',
         },
       });
       console.log(

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { SERVICES, type ServiceName } from '@app/contracts';
 import { generateApiKey } from '../apps/gateway/src/auth/api-keys';
+import { devSealKey } from '../apps/pdf-workflow/src/pdf/seal';
 import { migrate } from './migrate';
 import { provision } from './provision';
 import { SCHEMA_OWNERS } from './services';
@@ -106,15 +107,15 @@ async function stop(code: number): Promise<void> {
 }
 
 /**
- * A local secret (the key for sensitive answers, the recipient link secret), made once and kept
+ * A local secret (the key for sensitive answers, the recipient link secret, the sealing key), made once and kept
  * under var/ so what one run wrote stays usable in the next. Production sets them from Secrets.
  */
-async function devSecret(name: string, make: () => string): Promise<string> {
+async function devSecret(name: string, make: () => string | Promise<string>): Promise<string> {
   const file = join(process.cwd(), 'var', name);
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch {
-    const value = make();
+    const value = await make();
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, value, { mode: 0o600 });
     log(`made a local secret in ${file}`);
@@ -147,6 +148,18 @@ async function main(): Promise<void> {
   const linkSecret =
     env.LINK_SECRET ??
     (await devSecret('dev-link-secret', () => randomBytes(32).toString('base64url')));
+  // pdf-workflow seals finished documents: a self-signed development key, kept like the rest.
+  const sealPassphrase =
+    env.SEAL_P12_PASSPHRASE ??
+    (await devSecret('dev-seal-passphrase', () => randomBytes(16).toString('hex')));
+  const sealP12 =
+    env.SEAL_P12_FILE || env.SEAL_P12
+      ? env.SEAL_P12
+      : await devSecret('dev-seal.p12.base64', async () =>
+          Buffer.from((await devSealKey('pdf-workflow local seal', sealPassphrase)).p12).toString(
+            'base64',
+          ),
+        );
   const oauthStateSecret =
     env.OAUTH_STATE_SECRET ??
     (await devSecret('dev-oauth-state-secret', () => randomBytes(32).toString('base64url')));
@@ -177,6 +190,8 @@ async function main(): Promise<void> {
     LIGHTHOUSE_PRIVATE_KEY: lighthouseKey,
     ENCRYPTION_KEYS: encryptionKeys,
     LINK_SECRET: linkSecret,
+    SEAL_P12: sealP12,
+    SEAL_P12_PASSPHRASE: sealPassphrase,
     NOTIFY_URL: env.NOTIFY_URL ?? `${simBase}/notify`,
     OAUTH_STATE_SECRET: oauthStateSecret,
     GOOGLE_AUTH_URL: env.GOOGLE_AUTH_URL ?? `${simBase}/google/o/oauth2/v2/auth`,

@@ -38,6 +38,18 @@ export const pdfWorkflowSchema = storageSchema.extend({
   MULTILINE_FIELD_MAX_CHARS: env.int(2000, 1),
   /** Wrong access codes a recipient may send before the step locks (until a code is resent). */
   ACCESS_CODE_MAX_ATTEMPTS: env.int(5, 1),
+  /**
+   * The platform's sealing identity: a PKCS#12 file (mounted from a Secret) and its
+   * passphrase. Required in production; elsewhere a self-signed one is made at start.
+   */
+  SEAL_P12_FILE: z.string().optional(),
+  /** The same file's bytes in base64, where a file cannot be mounted (docker compose). */
+  SEAL_P12: z.string().optional(),
+  SEAL_P12_PASSPHRASE: z.string().default(''),
+  /** How often a replica looks for documents to fill that no kick reached (a crash, a retry). */
+  RENDER_TICK_SECONDS: env.int(5, 1),
+  /** Longest wait between tries of a document that failed to fill. */
+  RENDER_RETRY_MAX_SECONDS: env.int(3600, 1),
   JOBS_ENABLED: env.bool.default('true'),
   JOB_TICK_SECONDS: env.int(60, 1),
 });

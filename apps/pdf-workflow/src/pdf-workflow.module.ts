@@ -8,10 +8,14 @@ import { Scanner } from './adapters/scanner';
 import { type PdfWorkflowConfig, pdfWorkflowSchema } from './config';
 import { migrations } from './database/migrations';
 import { PdfPool } from './pdf/pdf-pool';
+import { SealKeys } from './pdf/seal-key';
+import { DocumentRenderer } from './workflows/document-renderer';
+import { TurnNotifier } from './workflows/turn-notifier';
 import { WorkflowJobs } from './workflows/jobs';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsRepository } from './workflows/workflows.repository';
-import { BLOB_STORAGE, WorkflowsService } from './workflows/workflows.service';
+import { BLOB_STORAGE } from './workflows/tokens';
+import { WorkflowsService } from './workflows/workflows.service';
 import { CreatorsService } from './workflows/creators.service';
 
 /** PDF workflows: a document passes through recipients in order, each through a secret link. */
@@ -23,6 +27,9 @@ import { CreatorsService } from './workflows/creators.service';
     WorkflowsService,
     CreatorsService,
     WorkflowJobs,
+    TurnNotifier,
+    DocumentRenderer,
+    SealKeys,
     PdfPool,
     Notifier,
     Scanner,

@@ -10,7 +10,8 @@ export const RECIPIENT_TYPES = [
   'CUSTOM',
 ] as const;
 export type RecipientType = (typeof RECIPIENT_TYPES)[number];
-export type WorkflowStatus = 'ACTIVE' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED';
+/** FINALIZING: every recipient is done; the sealed document is being made (moments). */
+export type WorkflowStatus = 'ACTIVE' | 'FINALIZING' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED';
 export type RecipientStatus =
   'PENDING' | 'ACCESSED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'EXPIRED';
 

@@ -1775,7 +1775,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        WorkflowStatus: "ACTIVE" | "COMPLETED" | "CANCELLED" | "EXPIRED";
+        WorkflowStatus: "ACTIVE" | "FINALIZING" | "COMPLETED" | "CANCELLED" | "EXPIRED";
         RecipientView: {
             id: string;
             orderIndex: number;

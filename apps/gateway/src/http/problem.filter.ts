@@ -74,6 +74,10 @@ export class ProblemFilter implements ExceptionFilter {
     if (isEfolderPath(req.url)) return sendEfolderError(reply, p);
     // Only an unreachable service is a 503; the caller may try again after this.
     if (p.status === 503) void reply.header('retry-after', String(this.config.RETRY_AFTER_SECONDS));
+    // A service that knows when to come back says so (a document still being prepared).
+    const after = (p.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (typeof after === 'number' && after > 0)
+      void reply.header('retry-after', String(Math.ceil(after)));
     sendProblem(reply, p);
   }
 }

@@ -1610,6 +1610,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "type": "string",
     "enum": [
       "ACTIVE",
+      "FINALIZING",
       "COMPLETED",
       "CANCELLED",
       "EXPIRED"

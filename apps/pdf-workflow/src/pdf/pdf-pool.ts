@@ -12,6 +12,7 @@ import {
 import type { PdfWorkflowConfig } from '../config';
 import type { FormField } from './pdf-forms';
 import type { PdfTask } from './pdf.thread';
+import type { SealKey } from './seal';
 
 /**
  * PDF reading and filling in worker threads: a fill that takes long (pdf-lib's multiline
@@ -37,8 +38,21 @@ export class PdfPool implements OnModuleDestroy {
     return this.run<FormField[]>({ op: 'fields', pdf });
   }
 
-  async fill(pdf: Buffer, values: Record<string, unknown>, flatten: boolean): Promise<Buffer> {
-    return Buffer.from(await this.run<Uint8Array>({ op: 'fill', pdf, values, flatten }));
+  /** Per answer, null if it can be drawn in its field, else why not (fonts, box size). */
+  async check(answers: Array<{ field: FormField; value: unknown }>): Promise<Array<string | null>> {
+    if (answers.length === 0) return [];
+    return this.run<Array<string | null>>({ op: 'check', answers });
+  }
+
+  async fill(
+    pdf: Buffer,
+    values: Record<string, unknown>,
+    flatten: boolean,
+    seal?: SealKey,
+  ): Promise<Buffer> {
+    return Buffer.from(
+      await this.run<Uint8Array>({ op: 'fill', pdf, values, flatten, ...(seal ? { seal } : {}) }),
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -50,7 +64,13 @@ export class PdfPool implements OnModuleDestroy {
       return await this.pool.run<PdfTask, O>(task);
     } catch (err) {
       if (err instanceof WorkerRefusal)
-        throw rpcError('validation_failed', err.message, { field: 'pdf' });
+        throw rpcError(
+          err.kind === 'unusable_pdf' ? 'unprocessable' : 'validation_failed',
+          err.message,
+          {
+            field: 'pdf',
+          },
+        );
       if (err instanceof WorkerTimeoutError)
         throw rpcError(
           'unprocessable',

@@ -3,7 +3,6 @@ import type { EntityManager } from 'typeorm';
 import {
   type Actor,
   type ClientInfo,
-  RECIPIENT_TYPES,
   readScope,
   type StoredFile,
   type WorkflowStatus,
@@ -27,7 +26,9 @@ import {
   workflowView,
   WorkflowsRepository,
 } from './workflows.repository';
-import { BLOB_STORAGE, WorkflowsService } from './workflows.service';
+import { BLOB_STORAGE } from './tokens';
+import { validateRecipients } from './recipient-validation';
+import { TurnNotifier } from './turn-notifier';
 
 /**
  * The creators' side of workflows: create, read, list, cancel, extend, resend, audit,
@@ -40,7 +41,7 @@ export class CreatorsService {
     private readonly repo: WorkflowsRepository,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
-    private readonly workflows: WorkflowsService,
+    private readonly turns: TurnNotifier,
     private readonly pdf: PdfPool,
     @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
     @Inject(SERVICE_CONFIG) private readonly config: PdfWorkflowConfig,
@@ -72,39 +73,7 @@ export class CreatorsService {
     const fields = await this.pdf.fields(
       await streamToBuffer(await this.storage.get(r.documentKey)),
     );
-    const known = new Map(fields.map((f) => [f.name, f]));
-    const assigned = new Set<string>();
-    r.recipients.forEach((p, i) => {
-      if (!RECIPIENT_TYPES.includes(p?.type))
-        throw rpcError(
-          'validation_failed',
-          `recipients[${i}].type must be one of ${RECIPIENT_TYPES.join(', ')}`,
-        );
-      if (typeof p.name !== 'string' || !p.name.trim())
-        throw rpcError('validation_failed', `recipients[${i}].name is required`);
-      if (!p.email && !p.phone)
-        throw rpcError('validation_failed', `recipients[${i}] needs an email or a phone`);
-      if (p.accessCode && !(p.email && p.phone))
-        throw rpcError(
-          'validation_failed',
-          `recipients[${i}] needs both email and phone for an access code`,
-        );
-      for (const f of p.fields ?? []) {
-        if (!known.has(f))
-          throw rpcError(
-            'validation_failed',
-            `recipients[${i}] is assigned field "${f}", which the PDF does not have`,
-            { field: f },
-          );
-        if (assigned.has(f))
-          throw rpcError(
-            'validation_failed',
-            `field "${f}" is assigned to more than one recipient`,
-            { field: f },
-          );
-        assigned.add(f);
-      }
-    });
+    validateRecipients(r.recipients, fields);
 
     const ids = r.recipients.map(() => randomUUID());
     const tokens = ids.map((id) => linkToken(this.config.LINK_SECRET, id));
@@ -160,7 +129,7 @@ export class CreatorsService {
       return { session: s, recipients: rows };
     });
     this.relay.kick();
-    await this.workflows.notifyTurn(session, recipients[0]);
+    await this.turns.notifyTurn(session, recipients[0]);
     return {
       workflow: {
         ...workflowView(session),
@@ -305,7 +274,7 @@ export class CreatorsService {
       });
       return { session: s, recipient: r };
     });
-    await this.workflows.notifyTurn(session, recipient);
+    await this.turns.notifyTurn(session, recipient);
     return this.get(actor, id);
   }
 
@@ -378,6 +347,10 @@ export class CreatorsService {
   ): Promise<StoredFile & { sha256: string }> {
     assertActor(actor);
     const s = await this.sessionOr404(id, readScope(actor));
+    if (s.status === 'FINALIZING')
+      throw rpcError('conflict', 'the document is being finalized and sealed; try again shortly', {
+        retryAfterSeconds: 2,
+      });
     if (s.status !== 'COMPLETED' || !s.document_key || !s.document_sha256) {
       throw rpcError(
         s.status === 'COMPLETED' ? 'gone' : 'conflict',

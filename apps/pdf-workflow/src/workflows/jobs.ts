@@ -12,7 +12,8 @@ import type { BlobStorage } from '@app/storage';
 import type { PdfWorkflowConfig } from '../config';
 import type { RecipientRow, SessionRow } from './workflows.repository';
 import { WorkflowsRepository } from './workflows.repository';
-import { BLOB_STORAGE, WorkflowsService } from './workflows.service';
+import { BLOB_STORAGE } from './tokens';
+import { TurnNotifier } from './turn-notifier';
 
 /**
  * Time-driven work, safe on every replica: each job is one set-based statement whose row locks
@@ -23,7 +24,7 @@ import { BLOB_STORAGE, WorkflowsService } from './workflows.service';
 export class WorkflowJobs implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     private readonly repo: WorkflowsRepository,
-    private readonly workflows: WorkflowsService,
+    private readonly turns: TurnNotifier,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly scheduler: SchedulerRegistry,
@@ -105,7 +106,7 @@ export class WorkflowJobs implements OnApplicationBootstrap, OnApplicationShutdo
       [now.toISOString(), this.config.REMINDER_MAX, this.config.REMINDER_INTERVAL_HOURS],
     );
     for (const r of rows) {
-      await this.workflows.notifyTurn(r.s, r, true);
+      await this.turns.notifyTurn(r.s, r, true);
       await this.repo.audit(this.repo.ds, r.session_id, 'reminded', null, r.id, {
         reminder: r.reminder_count,
       });

@@ -20,6 +20,9 @@ export interface SessionRow {
   completed_recipients: number;
   completed_at: Date | null;
   created_at: Date;
+  /** How many completed steps the current document shows (behind: it is being filled). */
+  document_step: number;
+  render_attempts: number;
 }
 
 export interface RecipientRow {
@@ -145,6 +148,103 @@ export class WorkflowsRepository {
     );
   }
 
+  /** A freshly sent access code replaces the last; a lock lifts with it. */
+  async newAccessCode(recipientId: string, hash: Buffer): Promise<void> {
+    await this.ds.query(
+      `UPDATE recipients SET access_code_hash = $2, access_code_failures = 0, access_code_locked_at = NULL WHERE id = $1`,
+      [recipientId, hash],
+    );
+  }
+
+  /** What was sent, and when the first reminder is due. */
+  async notified(
+    recipientId: string,
+    sent: { email: boolean; sms: boolean },
+    reminderHours: number,
+  ): Promise<void> {
+    await this.ds.query(
+      `UPDATE recipients SET email_sent_at = CASE WHEN $2 THEN now() ELSE email_sent_at END,
+              sms_sent_at = CASE WHEN $3 THEN now() ELSE sms_sent_at END,
+              next_reminder_at = coalesce(next_reminder_at, now() + make_interval(hours => $4)), updated_at = now()
+        WHERE id = $1`,
+      [recipientId, sent.email, sent.sms, reminderHours],
+    );
+  }
+
+  /** A notice that failed: counted, and the reminder job tries within 15 minutes. */
+  async notifyFailed(recipientId: string, message: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE recipients SET error_message = $2, retry_count = retry_count + 1,
+              next_reminder_at = coalesce(next_reminder_at, now() + interval '15 minutes') WHERE id = $1`,
+      [recipientId, message.slice(0, 500)],
+    );
+  }
+
+  /** Marks the recipient's step opened (once). */
+  async accessed(m: EntityManager, recipientId: string): Promise<void> {
+    await m.query(
+      `UPDATE recipients SET status = 'ACCESSED', accessed_at = now(), updated_at = now() WHERE id = $1 AND status = 'PENDING'`,
+      [recipientId],
+    );
+  }
+
+  /** Merges saved answers into the recipient's, who is then in progress. */
+  async saveAnswers(
+    m: EntityManager,
+    recipientId: string,
+    data: Record<string, unknown>,
+  ): Promise<RecipientRow> {
+    const [rows] = await m.query<[RecipientRow[], number]>(
+      `UPDATE recipients SET form_data = form_data || $2::jsonb, status = 'IN_PROGRESS', updated_at = now() WHERE id = $1 RETURNING *`,
+      [recipientId, JSON.stringify(data)],
+    );
+    return rows[0];
+  }
+
+  /**
+   * The recipient's step done, the workflow one step on; after the last step it waits in
+   * FINALIZING for its sealed document. Answers the workflow as it now is.
+   */
+  async completeStep(
+    m: EntityManager,
+    sessionId: string,
+    recipientId: string,
+  ): Promise<SessionRow> {
+    await m.query(
+      `UPDATE recipients SET status = 'COMPLETED', completed_at = now(), next_reminder_at = NULL, updated_at = now() WHERE id = $1`,
+      [recipientId],
+    );
+    const [[s]] = await m.query<[SessionRow[], number]>(
+      `UPDATE workflow_sessions SET completed_recipients = completed_recipients + 1, current_recipient_order = current_recipient_order + 1,
+              status = CASE WHEN completed_recipients + 1 = total_recipients THEN 'FINALIZING' ELSE status END,
+              render_after = NULL, updated_at = now()
+        WHERE id = $1 RETURNING *`,
+      [sessionId],
+    );
+    return s;
+  }
+
+  async addAttachment(
+    m: EntityManager,
+    a: {
+      sessionId: string;
+      recipientId: string;
+      fileName: string;
+      fileType: string;
+      size: number;
+      key: string | null;
+      sha256: string;
+      scan: string;
+    },
+  ): Promise<string> {
+    const rows = await m.query<Array<{ id: string }>>(
+      `INSERT INTO attachments (session_id, recipient_id, file_name, file_type, file_size, storage_key, checksum, scan_status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      [a.sessionId, a.recipientId, a.fileName, a.fileType, a.size, a.key, a.sha256, a.scan],
+    );
+    return rows[0].id;
+  }
+
   /** The workflow, if the tenant has it (null: any tenant, for an operator's read or a job). */
   async session(
     m: EntityManager | DataSource,
@@ -158,6 +258,71 @@ export class WorkflowsRepository {
       [id, tenant],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * Takes up to `limit` workflows whose document is behind their completed steps, for
+   * `leaseSeconds` (another replica takes one over after that); one `id` when given. SKIP
+   * LOCKED: replicas never take the same one.
+   */
+  async claimRenders(limit: number, leaseSeconds: number, id?: string): Promise<SessionRow[]> {
+    const [rows] = await this.ds.query<[SessionRow[], number]>(
+      `UPDATE workflow_sessions SET render_after = now() + make_interval(secs => $2), render_attempts = render_attempts + 1
+        WHERE id IN (SELECT id FROM workflow_sessions
+                      WHERE document_step < completed_recipients AND status IN ('ACTIVE', 'FINALIZING')
+                        AND (render_after IS NULL OR render_after <= now()) AND ($3::uuid IS NULL OR id = $3)
+                      ORDER BY render_after NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
+      [limit, leaseSeconds, id ?? null],
+    );
+    return rows;
+  }
+
+  /** The answers of the first `step` recipients, later ones over earlier ones. */
+  async answersUpTo(sessionId: string, step: number): Promise<Record<string, unknown>> {
+    const rows = await this.ds.query<Array<{ data: Record<string, unknown> | null }>>(
+      `SELECT jsonb_object_agg(k, v ORDER BY order_index) AS data
+         FROM (SELECT r.order_index, e.key AS k, e.value AS v FROM recipients r, jsonb_each(r.form_data) e
+                WHERE r.session_id = $1 AND r.order_index < $2) x`,
+      [sessionId, step],
+    );
+    return rows[0]?.data ?? {};
+  }
+
+  /**
+   * Stores a filled document as the workflow's current one if it is still the newest (a
+   * cancel or another replica's newer document wins); the last step's also completes the
+   * workflow. Answers the key it replaced, or null when nothing was stored.
+   */
+  async storeRender(
+    m: EntityManager,
+    id: string,
+    step: number,
+    last: boolean,
+    doc: { key: string; sha256: string },
+  ): Promise<{ replaced: string | null; session: SessionRow } | null> {
+    const [rows] = await m.query<[Array<SessionRow & { replaced: string | null }>, number]>(
+      `UPDATE workflow_sessions s SET document_key = $3, document_step = $2, render_after = NULL, render_attempts = 0,
+              render_error = NULL, updated_at = now(),
+              status = CASE WHEN $4 THEN 'COMPLETED' ELSE s.status END,
+              completed_at = CASE WHEN $4 THEN now() ELSE s.completed_at END,
+              document_sha256 = CASE WHEN $4 THEN $5 ELSE s.document_sha256 END
+         FROM (SELECT id, document_key FROM workflow_sessions WHERE id = $1 FOR UPDATE) old
+        WHERE s.id = old.id AND s.document_step < $2 AND s.completed_recipients >= $2
+          AND s.status IN ('ACTIVE', 'FINALIZING') AND ($4 = false OR s.status = 'FINALIZING')
+        RETURNING s.*, old.document_key AS replaced`,
+      [id, step, doc.key, last, doc.sha256],
+    );
+    const row = rows[0];
+    return row ? { replaced: row.replaced, session: row } : null;
+  }
+
+  /** A failed fill: tried again after `delaySeconds`, the reason kept for operators. */
+  async renderFailed(id: string, delaySeconds: number, message: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE workflow_sessions SET render_after = now() + make_interval(secs => $2), render_error = $3 WHERE id = $1`,
+      [id, delaySeconds, message.slice(0, 500)],
+    );
   }
 
   recipients(m: EntityManager | DataSource, sessionId: string): Promise<RecipientRow[]> {

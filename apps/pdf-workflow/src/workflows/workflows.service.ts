@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { attachmentName, matchesType } from './attachment-files';
-import type { Logger } from 'pino';
+import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import {
   type ClientInfo,
@@ -9,23 +8,17 @@ import {
   type WorkflowStatus,
 } from '@app/contracts';
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
-import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
-import { type BlobStorage, streamToBuffer } from '@app/storage';
-import { randomUUID } from 'node:crypto';
-import {
-  hashAccessCode,
-  hashToken,
-  linkToken,
-  linkUrlFor,
-  newAccessCode,
-  sameDigest,
-  TOKEN_SHAPE,
-} from '../adapters/links';
-import { Notifier } from '../adapters/notifier';
+import { SERVICE_CONFIG } from '@app/service-kit';
+import type { BlobStorage } from '@app/storage';
+import { hashAccessCode, hashToken, linkUrlFor, sameDigest, TOKEN_SHAPE } from '../adapters/links';
 import { Scanner } from '../adapters/scanner';
 import type { PdfWorkflowConfig } from '../config';
 import { checkValue, FieldValueError } from '../pdf/pdf-forms';
 import { PdfPool } from '../pdf/pdf-pool';
+import { attachmentName, matchesType } from './attachment-files';
+import { DocumentRenderer } from './document-renderer';
+import { BLOB_STORAGE } from './tokens';
+import { TurnNotifier } from './turn-notifier';
 import {
   type RecipientRow,
   recipientView,
@@ -33,34 +26,38 @@ import {
   WorkflowsRepository,
 } from './workflows.repository';
 
-export const BLOB_STORAGE = Symbol('BLOB_STORAGE');
+export { BLOB_STORAGE } from './tokens';
 
 type Link = { token: string; accessCode?: string; client: ClientInfo };
 
+/** Seconds a caller waits for a document being filled before asking again. */
+const DOCUMENT_RETRY_SECONDS = 2;
+
+/**
+ * The recipients' side: each acts through its link — open, read the document, save answers,
+ * attach files, complete the step. Nothing here fills a PDF: answers are checked against what
+ * the fill will need when saved (in the worker pool, before any row is locked), and documents
+ * are filled by the DocumentRenderer after the step commits.
+ */
 @Injectable()
 export class WorkflowsService {
   constructor(
     private readonly repo: WorkflowsRepository,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
-    private readonly notifier: Notifier,
+    private readonly turns: TurnNotifier,
+    private readonly renderer: DocumentRenderer,
     private readonly scanner: Scanner,
     private readonly pdf: PdfPool,
     @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
     @Inject(SERVICE_CONFIG) private readonly config: PdfWorkflowConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
-
-  // --- recipients, through their link ---
 
   async open(l: Link): Promise<RecipientStep> {
     const { recipient, session } = await this.repo.ds.transaction(async (m) => {
       const found = await this.resolve(m, l, true);
       if (found.recipient.status === 'PENDING') {
-        await m.query(
-          `UPDATE recipients SET status = 'ACCESSED', accessed_at = now(), updated_at = now() WHERE id = $1`,
-          [found.recipient.id],
-        );
+        await this.repo.accessed(m, found.recipient.id);
         found.recipient.status = 'ACCESSED';
       }
       await this.repo.audit(m, found.session.id, 'link_accessed', l.client, found.recipient.id);
@@ -69,8 +66,15 @@ export class WorkflowsService {
     return this.step(session, recipient, l.token);
   }
 
+  /** The document with the answers of the steps before this one (409 while it is filled). */
   async recipientDocument(l: Link): Promise<StoredFile> {
     const { session } = await this.resolve(this.repo.ds, l);
+    if (session.document_step < session.completed_recipients)
+      throw rpcError(
+        'conflict',
+        "the document with the previous recipients' answers is being prepared; try again shortly",
+        { retryAfterSeconds: DOCUMENT_RETRY_SECONDS },
+      );
     return {
       key: session.document_key ?? session.original_key!,
       fileName: 'document.pdf',
@@ -78,20 +82,52 @@ export class WorkflowsService {
     };
   }
 
+  /**
+   * Saves answers once they are known to be fillable: kind and size here, fonts and fit in the
+   * worker pool (a name in any script is drawn, or refused now with the characters named),
+   * then one short locked transaction.
+   */
   async save(l: Link & { formData: Record<string, unknown> }): Promise<RecipientStep> {
+    const before = await this.resolve(this.repo.ds, l);
+    const data = this.validData(before.session, before.recipient, l.formData);
+    await this.checkDrawable(before.session, data);
     const { recipient, session } = await this.repo.ds.transaction(async (m) => {
       const found = await this.resolve(m, l, true);
-      const data = this.validData(found.session, found.recipient, l.formData);
-      const [rows] = await m.query<[RecipientRow[], number]>(
-        `UPDATE recipients SET form_data = form_data || $2::jsonb, status = 'IN_PROGRESS', updated_at = now() WHERE id = $1 RETURNING *`,
-        [found.recipient.id, JSON.stringify(data)],
-      );
+      const saved = await this.repo.saveAnswers(m, found.recipient.id, data);
       await this.repo.audit(m, found.session.id, 'saved', l.client, found.recipient.id, {
         fields: Object.keys(data),
+        ...this.signatureAudit(found.session, data),
       });
-      return { recipient: rows[0], session: found.session };
+      return { recipient: saved, session: found.session };
     });
     return this.step(session, recipient, l.token);
+  }
+
+  /** A signature is recorded in the audit by the hash of what was given, typed or drawn. */
+  private signatureAudit(s: SessionRow, data: Record<string, unknown>) {
+    const kinds = new Map(s.fields.map((f) => [f.name, f.type]));
+    const signatures = Object.entries(data)
+      .filter(([k]) => kinds.get(k) === 'signature')
+      .map(([field, v]) => ({
+        field,
+        kind: typeof v === 'string' ? 'typed' : 'drawn',
+        sha256: sha256(typeof v === 'string' ? v : JSON.stringify(v)),
+      }));
+    return signatures.length ? { signatures } : {};
+  }
+
+  private async checkDrawable(s: SessionRow, data: Record<string, unknown>): Promise<void> {
+    const fields = new Map(s.fields.map((f) => [f.name, f]));
+    const answers = Object.entries(data)
+      .map(([k, value]) => ({ field: fields.get(k)!, value }))
+      .filter(({ field }) => ['text', 'dropdown', 'listbox', 'signature'].includes(field.type));
+    const problems = await this.pdf.check(answers);
+    const i = problems.findIndex((p) => p !== null);
+    if (i >= 0)
+      throw rpcError('unprocessable', problems[i]!, {
+        field: answers[i].field.name,
+        fields: answers.filter((_, j) => problems[j] !== null).map((a) => a.field.name),
+      });
   }
 
   async attach(l: Link & { fileName: string; fileType: string; key: string }) {
@@ -134,39 +170,29 @@ export class WorkflowsService {
       });
     }
     const name = attachmentName(l.fileName);
-    const [a] = await this.repo.ds.transaction(async (m) => {
-      const rows = await m.query<Array<{ id: string }>>(
-        `INSERT INTO attachments (session_id, recipient_id, file_name, file_type, file_size, storage_key, checksum, scan_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-        [
-          found.session.id,
-          found.recipient.id,
-          name,
-          l.fileType,
-          head.size,
-          scan === 'clean' ? l.key : null,
-          head.sha256,
-          scan,
-        ],
-      );
+    const id = await this.repo.ds.transaction(async (m) => {
+      const attachmentId = await this.repo.addAttachment(m, {
+        sessionId: found.session.id,
+        recipientId: found.recipient.id,
+        fileName: name,
+        fileType: l.fileType,
+        size: head.size,
+        key: scan === 'clean' ? l.key : null,
+        sha256: head.sha256,
+        scan,
+      });
       await this.repo.audit(m, found.session.id, 'attachment_added', l.client, found.recipient.id, {
-        attachmentId: rows[0].id,
+        attachmentId,
         checksum: head.sha256,
         scanStatus: scan,
       });
-      return rows;
+      return attachmentId;
     });
     if (scan === 'infected')
       throw rpcError('unprocessable', 'the attachment failed the virus scan and was not kept');
     if (scan === 'error')
       throw rpcError('unavailable', 'the virus scanner could not check the attachment; try again');
-    return {
-      id: a.id,
-      fileName: name,
-      fileSize: head.size,
-      checksum: head.sha256,
-      scanStatus: scan,
-    };
+    return { id, fileName: name, fileSize: head.size, checksum: head.sha256, scanStatus: scan };
   }
 
   /** The first bytes of a stored file (its signature), without reading the rest. */
@@ -184,150 +210,42 @@ export class WorkflowsService {
   }
 
   /**
-   * Completes the step: counters, statuses, the document and the next recipient, at once.
-   * The document is filled first, in the worker pool, holding no connection or lock (a
-   * long fill must not exhaust the pool or block the workflow's rows); then one short
-   * transaction commits the step if nothing changed meanwhile, else nothing is written.
+   * Completes the step in one short transaction: counters, statuses, the audit and events.
+   * The document follows from the DocumentRenderer; after the last step the workflow is
+   * FINALIZING until its sealed document is stored (moments), then COMPLETED with its event.
    */
   async complete(
     l: Link,
   ): Promise<{ workflowStatus: WorkflowStatus; completedRecipients: number }> {
-    const { recipient: r0, session: s0 } = await this.resolve(this.repo.ds, l);
-    const missing = r0.fields.filter((f) => !(f in r0.form_data));
-    if (missing.length)
-      throw rpcError('validation_failed', `fields still to fill: ${missing.join(', ')}`, {
-        fields: missing,
-      });
-    const all = await this.repo.recipients(this.repo.ds, s0.id);
-    const values = Object.assign({}, ...all.map((x) => x.form_data)) as Record<string, unknown>;
-    const step = s0.completed_recipients + 1;
-    const last = step === s0.total_recipients;
-    const original = await streamToBuffer(await this.storage.get(s0.original_key!));
-    const bytes = await this.pdf.fill(original, values, last);
-    const stored = await this.storage.put(
-      `workflows/${s0.id}/${last ? 'final' : `step-${step}`}-${randomUUID()}.pdf`,
-      bytes,
-      'application/pdf',
-    );
-    let next: { session: SessionRow; recipient: RecipientRow } | null = null;
-    let result: { workflowStatus: WorkflowStatus; completedRecipients: number };
-    try {
-      result = await this.repo.ds.transaction(async (m) => {
-        const { recipient: r, session: s } = await this.resolve(m, l, true);
-        if (
-          s.completed_recipients !== s0.completed_recipients ||
-          JSON.stringify(r.form_data) !== JSON.stringify(r0.form_data)
-        )
-          throw rpcError(
-            'conflict',
-            'the answers changed while the document was being filled; complete the step again',
-          );
-        await m.query(
-          `UPDATE recipients SET status = 'COMPLETED', completed_at = now(), next_reminder_at = NULL, updated_at = now() WHERE id = $1`,
-          [r.id],
-        );
-        const [[updated]] = await m.query<[SessionRow[], number]>(
-          `UPDATE workflow_sessions SET completed_recipients = completed_recipients + 1, current_recipient_order = current_recipient_order + 1,
-                  document_key = $2, updated_at = now()
-            WHERE id = $1 RETURNING *`,
-          [s.id, stored.key],
-        );
-        await this.repo.audit(m, s.id, 'recipient_completed', l.client, r.id);
-        await this.outbox.add(m, 'pdf-workflow.recipient.completed.v1', {
-          workflowId: s.id,
-          recipientId: r.id,
-          orderIndex: r.order_index,
+    const { session, next } = await this.repo.ds.transaction(async (m) => {
+      const { recipient: r, session: s } = await this.resolve(m, l, true);
+      const missing = r.fields.filter((f) => !(f in r.form_data));
+      if (missing.length)
+        throw rpcError('validation_failed', `fields still to fill: ${missing.join(', ')}`, {
+          fields: missing,
         });
-        if (last) {
-          await m.query(
-            `UPDATE workflow_sessions SET status = 'COMPLETED', completed_at = now(), document_sha256 = $2 WHERE id = $1`,
-            [s.id, stored.sha256],
-          );
-          await this.repo.audit(m, s.id, 'workflow_completed', l.client, null, {
-            originalSha256: s.original_sha256,
-            documentSha256: stored.sha256,
-          });
-          await this.outbox.add(m, 'pdf-workflow.workflow.completed.v1', {
-            workflowId: s.id,
-            documentSha256: stored.sha256,
-            originalSha256: s.original_sha256,
-          });
-          return { workflowStatus: 'COMPLETED' as const, completedRecipients: step };
-        }
-        next = {
-          session: updated,
-          recipient: all.find((x) => x.order_index === updated.current_recipient_order)!,
-        };
-        return { workflowStatus: 'ACTIVE' as const, completedRecipients: step };
+      const updated = await this.repo.completeStep(m, s.id, r.id);
+      await this.repo.audit(m, s.id, 'recipient_completed', l.client, r.id);
+      await this.outbox.add(m, 'pdf-workflow.recipient.completed.v1', {
+        workflowId: s.id,
+        recipientId: r.id,
+        orderIndex: r.order_index,
       });
-    } catch (err) {
-      await this.storage.delete(stored.key).catch(() => undefined);
-      throw err;
-    }
-    // The previous step's document is replaced by this one.
-    if (s0.document_key && s0.document_key !== s0.original_key)
-      await this.storage.delete(s0.document_key).catch(() => undefined);
+      const following =
+        updated.status === 'FINALIZING'
+          ? undefined
+          : (await this.repo.recipients(m, s.id)).find(
+              (x) => x.order_index === updated.current_recipient_order,
+            );
+      return { session: updated, next: following };
+    });
     this.relay.kick();
-    const n = next as { session: SessionRow; recipient: RecipientRow } | null;
-    if (n) await this.notifyTurn(n.session, n.recipient);
-    return result;
-  }
-
-  // --- helpers ---
-
-  /** Tells the recipient whose turn it is: the link by email (or SMS), the code by the other. */
-  async notifyTurn(s: SessionRow, r: RecipientRow, reminder = false): Promise<void> {
-    const url = this.linkUrl(linkToken(this.config.LINK_SECRET, r.id));
-    // A fresh code each time it is sent; only the latest one opens the step.
-    const code = r.access_code_hash ? newAccessCode() : null;
-    if (code)
-      // A new code opens a locked step again, with a fresh count of wrong tries.
-      await this.repo.ds.query(
-        `UPDATE recipients SET access_code_hash = $2, access_code_failures = 0, access_code_locked_at = NULL WHERE id = $1`,
-        [r.id, hashAccessCode(r.id, code)],
-      );
-    const subject = reminder
-      ? 'Reminder: a document is waiting for you'
-      : 'A document is waiting for you';
-    const sent: { email?: boolean; sms?: boolean } = {};
-    try {
-      if (r.email) {
-        await this.notifier.send({
-          channel: 'email',
-          to: r.email,
-          subject,
-          body: `${r.name}, please complete your part: ${url}`,
-        });
-        sent.email = true;
-      }
-      if (r.phone && (!r.email || code)) {
-        await this.notifier.send({
-          channel: 'sms',
-          to: r.phone,
-          subject,
-          body: code ? `Your access code: ${code}` : `Complete your part: ${url}`,
-        });
-        sent.sms = true;
-      }
-      await this.repo.ds.query(
-        `UPDATE recipients SET email_sent_at = CASE WHEN $2 THEN now() ELSE email_sent_at END,
-                sms_sent_at = CASE WHEN $3 THEN now() ELSE sms_sent_at END,
-                next_reminder_at = coalesce(next_reminder_at, now() + make_interval(hours => $4)), updated_at = now()
-          WHERE id = $1`,
-        [r.id, !!sent.email, !!sent.sms, this.config.REMINDER_INTERVAL_HOURS],
-      );
-    } catch (err) {
-      this.logger.warn(
-        { workflowId: s.id, recipientId: r.id, err: (err as Error).message },
-        'notification failed',
-      );
-      await this.repo.ds.query(
-        // The reminder job tries again: a failed notice must not leave the recipient untold.
-        `UPDATE recipients SET error_message = $2, retry_count = retry_count + 1,
-                next_reminder_at = coalesce(next_reminder_at, now() + interval '15 minutes') WHERE id = $1`,
-        [r.id, (err as Error).message.slice(0, 500)],
-      );
-    }
+    this.renderer.kick();
+    if (next) await this.turns.notifyTurn(session, next);
+    return {
+      workflowStatus: session.status,
+      completedRecipients: session.completed_recipients,
+    };
   }
 
   private linkUrl(token: string): string {
@@ -438,8 +356,13 @@ export class WorkflowsService {
     return {
       workflowId: s.id,
       recipient: recipientView(r),
-      fields: fields.map((f) => ({ ...f, value: r.form_data[f.name] ?? null })),
+      // The box a field is checked against is the service's business, not the caller's.
+      fields: fields.map(({ box: _box, ...f }) => ({ ...f, value: r.form_data[f.name] ?? null })),
       documentUrl: `${this.linkUrl(token)}/document`,
     };
   }
+}
+
+function sha256(v: string): string {
+  return createHash('sha256').update(v).digest('hex');
 }
