@@ -371,7 +371,9 @@ describe('hostile input', () => {
     expect(completed.body.workflowStatus).toBe('FINALIZING');
     // Other calls to the same service are answered while the document is filled and sealed.
     let answered = 0;
+    const deadline = Date.now() + 45_000;
     for (;;) {
+      expect(Date.now()).toBeLessThan(deadline);
       const view = await call<{ status: string }>('GET', `/api/v1/workflows/${id}`);
       expect(view.status).toBe(200);
       if (view.body.status === 'COMPLETED') break;

@@ -159,6 +159,7 @@ describeWithCorpus('pdf-workflow on real forms', ['forms', 'uscis_i-485_unlocked
       const final = await inspectFinal(doc.rawPayload);
       expect(final.liveFields).toEqual([]);
       expect(final.qpdfOk).toBe(true);
+      expect(final.popplerErrors).not.toMatch(/XRef/i);
       expect(final.qpdfCheck).toContain('No syntax or stream encoding errors found');
       expect(final.signature).toContain('Signature Validation: Signature is Valid.');
       // Every script's name that went into some field is on the page as text.

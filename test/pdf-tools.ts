@@ -22,6 +22,8 @@ const run = promisify(execFile);
  */
 export interface FinalPdf {
   text: string;
+  /** What poppler complained of while reading it (a dangling reference is "Invalid XRef"). */
+  popplerErrors: string;
   qpdfCheck: string;
   qpdfOk: boolean;
   signature: string;
@@ -33,7 +35,9 @@ export async function inspectFinal(bytes: Buffer): Promise<FinalPdf> {
   try {
     const file = join(dir, 'final.pdf');
     await writeFile(file, bytes);
-    const text = (await run('pdftotext', ['-layout', file, '-'], { maxBuffer: 64 << 20 })).stdout;
+    const { stdout: text, stderr: popplerErrors } = await run('pdftotext', ['-layout', file, '-'], {
+      maxBuffer: 64 << 20,
+    });
     let qpdfCheck: string;
     let qpdfOk = true;
     try {
@@ -52,7 +56,7 @@ export async function inspectFinal(bytes: Buffer): Promise<FinalPdf> {
       .getFields()
       .filter((f) => !(f instanceof PDFSignature && f.acroField.dict.get(PDFName.of('V'))))
       .map((f) => f.getName());
-    return { text, qpdfCheck, qpdfOk, signature, liveFields };
+    return { text, popplerErrors, qpdfCheck, qpdfOk, signature, liveFields };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,17 +1,18 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PDFDocument } from 'pdf-lib';
 import type { DataSource } from 'typeorm';
 import type { WorkflowView } from '@app/contracts';
 import { serviceDataSource } from '@app/service-kit';
-import { testServiceConfig } from '@app/testing';
+import { eventually, testServiceConfig } from '@app/testing';
 import type { SimState } from '../apps/upstream-sim/src/sim';
 import { pdfWorkflowSchema } from '../apps/pdf-workflow/src/config';
 import { PdfWorkflowService } from '../apps/pdf-workflow/src/pdf-workflow.module';
+import { DocumentRenderer } from '../apps/pdf-workflow/src/workflows/document-renderer';
 import { WorkflowJobs } from '../apps/pdf-workflow/src/workflows/jobs';
 import { startGateway, startService, startSim } from './harness';
 import { drawnContent, inspectFinal } from './pdf-tools';
@@ -400,6 +401,73 @@ describe('pdf-workflow through the gateway', () => {
     const v = (await api('GET', `/api/v1/workflows/${workflow.id}`)).json<WorkflowView>();
     expect(v.recipients![0].reminderCount).toBe(3);
     expect(v.recipients![1].reminderCount).toBe(0);
+  });
+
+  it('fills the document after the step: a failed fill is tried again later, nothing is lost', async () => {
+    const { workflow, links } = await create({
+      recipients: [
+        {
+          type: 'PATIENT',
+          name: 'Only One',
+          email: 'only@example.org',
+          fields: ['patient_name', 'plan', 'consent', 'state'],
+        },
+      ],
+    });
+    const l = path(links[0].url);
+    const formData = {
+      patient_name: 'Łukasz Wiśniewski',
+      plan: 'basic',
+      consent: true,
+      state: 'CA',
+    };
+    expect((await link('PATCH', `${l}/form-data`, { formData })).statusCode).toBe(200);
+    // The stored original goes missing for a while (a storage outage).
+    const [{ original_key: key }] = await ds.query<Array<{ original_key: string }>>(
+      `SELECT original_key FROM pdf_workflow.workflow_sessions WHERE id = $1`,
+      [workflow.id],
+    );
+    const file = join(storageRoot, ...key.split('/'));
+    await rename(file, `${file}.away`);
+    expect((await link('POST', `${l}/complete`)).json()).toEqual({
+      workflowStatus: 'FINALIZING',
+      completedRecipients: 1,
+    });
+    const renderState = async () =>
+      (
+        await ds.query<
+          Array<{
+            status: string;
+            render_error: string | null;
+            render_attempts: number;
+            later: boolean;
+          }>
+        >(
+          `SELECT status, render_error, render_attempts, render_after > now() AS later
+             FROM pdf_workflow.workflow_sessions WHERE id = $1`,
+          [workflow.id],
+        )
+      )[0];
+    await eventually(async () => expect((await renderState()).render_error).toBeTruthy());
+    const failed = await renderState();
+    expect(failed).toMatchObject({ status: 'FINALIZING', render_attempts: 1, later: true });
+    const waiting = await api('GET', `/api/v1/workflows/${workflow.id}/document`);
+    expect(waiting.statusCode).toBe(409);
+    expect(waiting.headers['retry-after']).toBe('2');
+    // Storage is back; the retry (brought forward here rather than waited for) completes it.
+    await rename(`${file}.away`, file);
+    await ds.query(`UPDATE pdf_workflow.workflow_sessions SET render_after = now() WHERE id = $1`, [
+      workflow.id,
+    ]);
+    await services[0].get(DocumentRenderer).drain();
+    const doc = await finalDocument(workflow.id);
+    expect(doc.statusCode).toBe(200);
+    expect((await inspectFinal(doc.rawPayload)).text).toContain('Łukasz Wiśniewski');
+    expect(await renderState()).toMatchObject({ status: 'COMPLETED', render_error: null });
+    const audit = (await api('GET', `/api/v1/workflows/${workflow.id}/audit`)).json<
+      Array<{ eventType: string }>
+    >();
+    expect(audit.filter((a) => a.eventType === 'workflow_completed')).toHaveLength(1);
   });
 
   it('purges files and form data after the retention, keeping the audit', async () => {

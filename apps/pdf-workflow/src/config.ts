@@ -46,6 +46,8 @@ export const pdfWorkflowSchema = storageSchema.extend({
   /** The same file's bytes in base64, where a file cannot be mounted (docker compose). */
   SEAL_P12: z.string().optional(),
   SEAL_P12_PASSPHRASE: z.string().default(''),
+  /** A document's fill, flatten and seal (after the step, in the background) past this is stopped and tried again later. */
+  RENDER_TIMEOUT_MS: env.int(120_000, 100),
   /** How often a replica looks for documents to fill that no kick reached (a crash, a retry). */
   RENDER_TICK_SECONDS: env.int(5, 1),
   /** Longest wait between tries of a document that failed to fill. */

@@ -12,11 +12,13 @@ import { SealKeys } from './pdf/seal-key';
 import { DocumentRenderer } from './workflows/document-renderer';
 import { TurnNotifier } from './workflows/turn-notifier';
 import { WorkflowJobs } from './workflows/jobs';
+import { JobsRepository } from './workflows/jobs.repository';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsRepository } from './workflows/workflows.repository';
 import { BLOB_STORAGE } from './workflows/tokens';
 import { WorkflowsService } from './workflows/workflows.service';
 import { CreatorsService } from './workflows/creators.service';
+import { CreatorsRepository } from './workflows/creators.repository';
 
 /** PDF workflows: a document passes through recipients in order, each through a secret link. */
 @Module({
@@ -24,6 +26,8 @@ import { CreatorsService } from './workflows/creators.service';
   controllers: [WorkflowsController],
   providers: [
     WorkflowsRepository,
+    CreatorsRepository,
+    JobsRepository,
     WorkflowsService,
     CreatorsService,
     WorkflowJobs,

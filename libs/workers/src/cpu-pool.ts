@@ -86,9 +86,13 @@ export class CpuPool {
     });
   }
 
-  /** Runs one task; a refusal the worker reports is thrown as WorkerRefusal. */
-  async run<I, O>(task: I, transferList?: ArrayBuffer[]): Promise<O> {
-    const signal = AbortSignal.timeout(this.opts.taskTimeoutMs);
+  /**
+   * Runs one task; a refusal the worker reports is thrown as WorkerRefusal. `timeoutMs`
+   * replaces the pool's deadline for this task (background work may be given longer).
+   */
+  async run<I, O>(task: I, transferList?: ArrayBuffer[], timeoutMs?: number): Promise<O> {
+    const deadline = timeoutMs ?? this.opts.taskTimeoutMs;
+    const signal = AbortSignal.timeout(deadline);
     let result: WorkerResult<O>;
     try {
       result = (await this.piscina.run(task, {
@@ -96,7 +100,7 @@ export class CpuPool {
         ...(transferList ? { transferList } : {}),
       })) as WorkerResult<O>;
     } catch (err) {
-      throw this.mapError(err, signal);
+      throw this.mapError(err, signal, deadline);
     }
     if (!result.ok) throw new WorkerRefusal(result.kind, result.message);
     return result.value;
@@ -111,10 +115,10 @@ export class CpuPool {
     await this.piscina.destroy();
   }
 
-  private mapError(err: unknown, signal: AbortSignal): Error {
+  private mapError(err: unknown, signal: AbortSignal, deadline: number): Error {
     const e = err as NodeJS.ErrnoException;
     if (signal.aborted || e?.name === 'AbortError')
-      return new WorkerTimeoutError(this.opts.name, this.opts.taskTimeoutMs);
+      return new WorkerTimeoutError(this.opts.name, deadline);
     if (e?.message === 'Task queue is at limit') return new WorkerBusyError(this.opts.name);
     if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY')
       return new WorkerMemoryError(this.opts.name, this.opts.maxHeapMb);

@@ -355,8 +355,6 @@ export class RecipientLinksController {
     @Headers('x-access-code') code: string | undefined,
     @Req() req: AuthedRequest,
   ) {
-    return this.rpc.send('pdf-workflow.recipient.complete.v1', this.link(token, code, req), {
-      timeoutMs: 30_000,
-    });
+    return this.rpc.send('pdf-workflow.recipient.complete.v1', this.link(token, code, req));
   }
 }

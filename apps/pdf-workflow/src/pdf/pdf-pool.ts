@@ -50,8 +50,12 @@ export class PdfPool implements OnModuleDestroy {
     flatten: boolean,
     seal?: SealKey,
   ): Promise<Buffer> {
+    // Filling runs after the step, in the background: it has its own, longer deadline.
     return Buffer.from(
-      await this.run<Uint8Array>({ op: 'fill', pdf, values, flatten, ...(seal ? { seal } : {}) }),
+      await this.run<Uint8Array>(
+        { op: 'fill', pdf, values, flatten, ...(seal ? { seal } : {}) },
+        this.config.RENDER_TIMEOUT_MS,
+      ),
     );
   }
 
@@ -59,9 +63,9 @@ export class PdfPool implements OnModuleDestroy {
     await this.pool.close();
   }
 
-  private async run<O>(task: PdfTask): Promise<O> {
+  private async run<O>(task: PdfTask, timeoutMs?: number): Promise<O> {
     try {
-      return await this.pool.run<PdfTask, O>(task);
+      return await this.pool.run<PdfTask, O>(task, undefined, timeoutMs);
     } catch (err) {
       if (err instanceof WorkerRefusal)
         throw rpcError(
@@ -74,7 +78,7 @@ export class PdfPool implements OnModuleDestroy {
       if (err instanceof WorkerTimeoutError)
         throw rpcError(
           'unprocessable',
-          `the PDF could not be processed within ${this.config.PDF_TASK_TIMEOUT_MS} ms`,
+          `the PDF could not be processed within ${err.timeoutMs} ms`,
         );
       if (err instanceof WorkerMemoryError)
         throw rpcError('unprocessable', 'the PDF needs more memory to process than is allowed');

@@ -20,13 +20,13 @@ import { hashToken, linkToken, linkUrlFor } from '../adapters/links';
 import type { PdfWorkflowConfig } from '../config';
 import { PdfPool } from '../pdf/pdf-pool';
 import {
-  type RecipientRow,
   recipientView,
   type SessionRow,
   workflowView,
   WorkflowsRepository,
 } from './workflows.repository';
 import { BLOB_STORAGE } from './tokens';
+import { CreatorsRepository } from './creators.repository';
 import { validateRecipients } from './recipient-validation';
 import { TurnNotifier } from './turn-notifier';
 
@@ -39,6 +39,7 @@ import { TurnNotifier } from './turn-notifier';
 export class CreatorsService {
   constructor(
     private readonly repo: WorkflowsRepository,
+    private readonly creators: CreatorsRepository,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly turns: TurnNotifier,
@@ -78,45 +79,30 @@ export class CreatorsService {
     const ids = r.recipients.map(() => randomUUID());
     const tokens = ids.map((id) => linkToken(this.config.LINK_SECRET, id));
     const { session, recipients } = await this.repo.ds.transaction(async (m) => {
-      const [s] = await m.query<SessionRow[]>(
-        `INSERT INTO workflow_sessions (original_key, original_sha256, document_key, creator_id, metadata, fields, expires_at, total_recipients, tenant_id)
-         VALUES ($1, $2, $1, $3, $4::jsonb, $5::jsonb, now() + make_interval(hours => $6), $7, $8) RETURNING *`,
-        [
-          r.documentKey,
-          head.sha256,
-          creatorId,
-          JSON.stringify(r.metadata ?? {}),
-          JSON.stringify(fields),
-          hours,
-          r.recipients.length,
-          tenantId,
-        ],
+      const s = await this.creators.insertWorkflow(m, {
+        documentKey: r.documentKey,
+        sha256: head.sha256,
+        creatorId,
+        tenantId,
+        metadata: r.metadata ?? {},
+        fields,
+        hours,
+        recipients: r.recipients.length,
+      });
+      const rows = await this.creators.insertRecipients(
+        m,
+        s.id,
+        r.recipients.map((p, i) => ({
+          id: ids[i],
+          linkHash: hashToken(tokens[i]),
+          type: p.type,
+          name: p.name,
+          email: p.email ?? null,
+          phone: p.phone ?? null,
+          fields: p.fields ?? [],
+          accessCode: !!p.accessCode,
+        })),
       );
-      const rows = await m.query<RecipientRow[]>(
-        // A recipient with an access code gets a placeholder hash until the code is sent.
-        `INSERT INTO recipients (id, session_id, order_index, link_hash, recipient_type, name, email, phone, fields, access_code_hash)
-         SELECT x.id, $1, x.i, decode(x.h, 'hex'), x.t, x.n, x.e, x.p, ARRAY(SELECT jsonb_array_elements_text(x.f)),
-                CASE WHEN x.c THEN decode('00', 'hex') END
-           FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, i int, h text, t text, n text, e text, p text, f jsonb, c boolean)
-         RETURNING *`,
-        [
-          s.id,
-          JSON.stringify(
-            r.recipients.map((p, i) => ({
-              id: ids[i],
-              i,
-              h: hashToken(tokens[i]).toString('hex'),
-              t: p.type,
-              n: p.name,
-              e: p.email ?? null,
-              p: p.phone ?? null,
-              f: p.fields ?? [],
-              c: !!p.accessCode,
-            })),
-          ),
-        ],
-      );
-      rows.sort((a, b) => a.order_index - b.order_index);
       await this.repo.audit(m, s.id, 'created', r.client, null, {
         recipients: rows.length,
         originalSha256: head.sha256,
@@ -148,20 +134,7 @@ export class CreatorsService {
     const s = await this.sessionOr404(id, readScope(actor));
     const [recipients, attachments] = await Promise.all([
       this.repo.recipients(this.repo.ds, id),
-      this.repo.ds.query<
-        Array<{
-          id: string;
-          file_name: string;
-          file_type: string;
-          file_size: string;
-          checksum: string;
-          scan_status: string;
-          download_count: number;
-        }>
-      >(
-        `SELECT id, file_name, file_type, file_size, checksum, scan_status, download_count FROM attachments WHERE session_id = $1 ORDER BY created_at`,
-        [id],
-      ),
+      this.creators.attachments(id),
     ]);
     return {
       ...workflowView(s),
@@ -198,21 +171,13 @@ export class CreatorsService {
         });
       }
     }
-    const rows = await this.repo.ds.query<SessionRow[]>(
-      `SELECT * FROM workflow_sessions
-        WHERE ($6::text IS NULL OR tenant_id = $6)
-          AND ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR creator_id = $2)
-          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
-        ORDER BY created_at DESC, id DESC LIMIT $5`,
-      [
-        q.status ?? null,
-        q.creatorId ?? null,
-        after?.c ?? null,
-        after?.i ?? null,
-        limit + 1,
-        readScope(actor),
-      ],
-    );
+    const rows = await this.creators.list({
+      tenant: readScope(actor),
+      status: q.status ?? null,
+      creatorId: q.creatorId ?? null,
+      after,
+      limit: limit + 1,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -230,14 +195,7 @@ export class CreatorsService {
     assertActor(actor);
     await this.repo.ds.transaction(async (m) => {
       await this.activeSession(m, actor, id);
-      await m.query(
-        `UPDATE workflow_sessions SET status = 'CANCELLED', updated_at = now() WHERE id = $1`,
-        [id],
-      );
-      await m.query(
-        `UPDATE recipients SET next_reminder_at = NULL, updated_at = now() WHERE session_id = $1`,
-        [id],
-      );
+      await this.creators.cancel(m, id);
       await this.repo.audit(m, id, 'cancelled', client);
       await this.outbox.add(m, 'pdf-workflow.workflow.cancelled.v1', { workflowId: id });
     });
@@ -252,10 +210,7 @@ export class CreatorsService {
       throw rpcError('validation_failed', 'hours must be 1 to 2160', { field: 'hours' });
     await this.repo.ds.transaction(async (m) => {
       await this.activeSession(m, actor, id);
-      await m.query(
-        `UPDATE workflow_sessions SET expires_at = greatest(expires_at, now()) + make_interval(hours => $2), updated_at = now() WHERE id = $1`,
-        [id, hours],
-      );
+      await this.creators.extend(m, id, hours);
       await this.repo.audit(m, id, 'extended', client, null, { hours });
     });
     return this.get(actor, id);
@@ -281,19 +236,7 @@ export class CreatorsService {
   async auditLog(actor: Actor, id: string) {
     assertActor(actor);
     await this.sessionOr404(id, readScope(actor));
-    const rows = await this.repo.ds.query<
-      Array<{
-        event_type: string;
-        recipient_id: string | null;
-        event_data: Record<string, unknown>;
-        ip_address: string | null;
-        user_agent: string | null;
-        created_at: Date;
-      }>
-    >(
-      `SELECT event_type, recipient_id, event_data, host(ip_address) AS ip_address, user_agent, created_at FROM workflow_audit_logs WHERE session_id = $1 ORDER BY id`,
-      [id],
-    );
+    const rows = await this.creators.auditLog(id);
     return rows.map((a) => ({
       eventType: a.event_type,
       recipientId: a.recipient_id,
@@ -308,33 +251,15 @@ export class CreatorsService {
   async stats(actor: Actor) {
     assertActor(actor);
     const tenant = readScope(actor);
-    const [byStatus, completion, byType] = await Promise.all([
-      this.repo.ds.query<Array<{ status: string; n: number }>>(
-        `SELECT status, count(*)::int AS n FROM workflow_sessions
-          WHERE ($1::text IS NULL OR tenant_id = $1) GROUP BY status`,
-        [tenant],
-      ),
-      this.repo.ds.query<Array<{ p50: number | null; p90: number | null; avg: number | null }>>(
-        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS p50, percentile_cont(0.9) WITHIN GROUP (ORDER BY s) AS p90, avg(s)::float8 AS avg
-           FROM (SELECT extract(epoch FROM completed_at - created_at)::float8 AS s FROM workflow_sessions
-                  WHERE status = 'COMPLETED' AND ($1::text IS NULL OR tenant_id = $1)) t`,
-        [tenant],
-      ),
-      this.repo.ds.query<Array<{ t: string; status: string; n: number }>>(
-        `SELECT r.recipient_type AS t, r.status, count(*)::int AS n
-           FROM recipients r JOIN workflow_sessions s ON s.id = r.session_id
-          WHERE ($1::text IS NULL OR s.tenant_id = $1) GROUP BY 1, 2`,
-        [tenant],
-      ),
-    ]);
+    const { byStatus, completion, byType } = await this.creators.stats(tenant);
     const types: Record<string, Record<string, number>> = {};
     for (const r of byType) (types[r.t] ??= {})[r.status] = r.n;
     return {
       byStatus: Object.fromEntries(byStatus.map((r) => [r.status, r.n])),
       completionSeconds: {
-        p50: completion[0]?.p50 ?? null,
-        p90: completion[0]?.p90 ?? null,
-        average: completion[0]?.avg ?? null,
+        p50: completion?.p50 ?? null,
+        p90: completion?.p90 ?? null,
+        average: completion?.avg ?? null,
       },
       byRecipientType: types,
     };
@@ -377,16 +302,8 @@ export class CreatorsService {
     assertActor(actor);
     if (!isUuid(attachmentId)) throw rpcError('not_found', `no attachment ${attachmentId}`);
     await this.sessionOr404(id, readScope(actor));
-    const [rows] = await this.repo.ds.query<
-      [Array<{ storage_key: string | null; file_name: string; file_type: string }>, number]
-    >(
-      `UPDATE attachments SET download_count = download_count + 1, last_download = now()
-        WHERE id = $1 AND session_id = $2 AND scan_status = 'clean' AND storage_key IS NOT NULL
-        RETURNING storage_key, file_name, file_type`,
-      [attachmentId, id],
-    );
-    const a = rows[0];
-    if (!a?.storage_key) throw rpcError('not_found', `no downloadable attachment ${attachmentId}`);
+    const a = await this.creators.downloadAttachment(id, attachmentId);
+    if (!a) throw rpcError('not_found', `no downloadable attachment ${attachmentId}`);
     await this.repo.audit(this.repo.ds, id, 'attachment_downloaded', client, null, {
       attachmentId,
     });

@@ -101,7 +101,7 @@ export class DocumentRenderer implements OnApplicationBootstrap, OnApplicationSh
 
   /** Longer than a fill may take (queue wait included), so a live fill keeps its workflow. */
   private leaseSeconds(): number {
-    return Math.ceil((2 * this.config.PDF_TASK_TIMEOUT_MS) / 1000) + 30;
+    return Math.ceil((2 * this.config.RENDER_TIMEOUT_MS) / 1000) + 30;
   }
 
   private async render(s: SessionRow): Promise<void> {
