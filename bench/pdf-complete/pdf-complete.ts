@@ -76,7 +76,10 @@ async function measure(stack: Stack, seal: Awaited<ReturnType<typeof devSealKey>
   const call = async (method: string, path: string, body?: object, headers = json) => {
     const r = await fetch(`${gw}${path}`, {
       method,
-      headers,
+      // No body, no content type (an empty JSON body is refused).
+      headers: body
+        ? headers
+        : Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'content-type')),
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return {
@@ -124,7 +127,8 @@ async function measure(stack: Stack, seal: Awaited<ReturnType<typeof devSealKey>
       const saved = await call('PATCH', `${p}/form-data`, { formData });
       if (saved.status !== 200) throw new Error(`save answered ${saved.status}`);
       if (i === paths.length - 1) break;
-      if ((await call('POST', `${p}/complete`)).status !== 200) throw new Error('complete failed');
+      const done = await call('POST', `${p}/complete`);
+      if (done.status !== 200) throw new Error(`complete answered ${JSON.stringify(done.body)}`);
       // The next recipient's document (the answers so far) is filled before they go on.
       await until(async () => (await call('GET', `${paths[i + 1]}/document`)).status === 200);
     }
