@@ -127,6 +127,8 @@ describe('pdf-workflow through the gateway', () => {
       MESSAGING_PREFIX: PREFIX,
       DEV_API_KEY: KEY,
       STORAGE_ROOT: storageRoot,
+      // Streamed attachments are cut off here, above the service's own 2,000 bytes.
+      ATTACHMENT_MAX_BYTES: '5000',
     });
   });
 
@@ -401,6 +403,51 @@ describe('pdf-workflow through the gateway', () => {
     const v = (await api('GET', `/api/v1/workflows/${workflow.id}`)).json<WorkflowView>();
     expect(v.recipients![0].reminderCount).toBe(3);
     expect(v.recipients![1].reminderCount).toBe(0);
+  });
+
+  it('takes an attachment streamed as multipart, its size limit the real one', async () => {
+    const { workflow, links } = await create();
+    const l1 = path(links[0].url);
+    const upload = (fileName: string, type: string, data: Buffer, field = 'file') => {
+      const boundary = '----pw-test-boundary';
+      const body = Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${fileName}"\r\nContent-Type: ${type}\r\n\r\n`,
+        ),
+        data,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      return gateway.inject({
+        method: 'POST',
+        url: `${l1}/attachments/upload`,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        payload: body,
+      });
+    };
+    const png = (size: number) =>
+      Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        Buffer.alloc(size - 8, 7),
+      ]);
+    // Exactly the service's limit (2,000 bytes) is taken, as sent: no base64 overhead.
+    const ok = await upload('Zdjęcie 王.png', 'image/png', png(2000));
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json()).toMatchObject({
+      fileName: 'Zdjęcie 王.png',
+      fileSize: 2000,
+      scanStatus: 'clean',
+      checksum: createHash('sha256').update(png(2000)).digest('hex'),
+    });
+    expect((await upload('big.png', 'image/png', png(2001))).statusCode).toBe(400);
+    // Past the gateway's own bound the stream is cut off as it arrives.
+    const huge = await upload('huge.png', 'image/png', png(6000));
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json<{ detail: string }>().detail).toBe('attachments may be at most 5000 bytes');
+    expect((await upload('x.png', 'image/png', png(100), 'other')).statusCode).toBe(400);
+    const notMultipart = await link('POST', `${l1}/attachments/upload`, { file: 'x' });
+    expect(notMultipart.statusCode).toBe(400);
+    const view = (await api('GET', `/api/v1/workflows/${workflow.id}`)).json<WorkflowView>();
+    expect(view.attachments!.map((a) => a.fileName)).toEqual(['Zdjęcie 王.png']);
   });
 
   it('fills the document after the step: a failed fill is tried again later, nothing is lost', async () => {

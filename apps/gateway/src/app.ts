@@ -29,6 +29,7 @@ import { sendProblem } from './http/problem.filter';
 import { createValidationPipe } from './http/validation';
 import { registerSecurityHeaders, serverOptions } from './http/hardening';
 import { registerInputLimits } from './http/input-limits';
+import multipart from '@fastify/multipart';
 import { registerIdempotencyKeys } from './http/idempotency';
 import { randomUUID } from 'node:crypto';
 
@@ -93,6 +94,10 @@ export async function createGatewayApp(
   // are checked for depth, NUL and lone surrogates before anything else reads them.
   registerInputLimits(fastify, config.MAX_JSON_DEPTH);
   await registerSecurityHeaders(fastify);
+  // Streamed uploads (a recipient's attachment): one file, bounded as it arrives.
+  await fastify.register(multipart, {
+    limits: { fileSize: config.ATTACHMENT_MAX_BYTES, files: 1, fields: 0, parts: 1 },
+  });
   registerIdempotencyKeys(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(

@@ -50,6 +50,8 @@ export const gatewaySchema = baseSchema
     RATE_LIMIT_PER_MINUTE: env.int(600, 1),
     STATUS_TIMEOUT_MS: env.int(1500, 50),
     BODY_LIMIT_BYTES: env.int(10 * 1024 * 1024, 1024),
+    /** A recipient's streamed attachment (multipart) past this is refused as it arrives. */
+    ATTACHMENT_MAX_BYTES: env.int(10 * 1024 * 1024, 1),
     /** Deepest nesting a JSON body may have. */
     MAX_JSON_DEPTH: env.int(64, 2),
     /** Proxies whose X-Forwarded-For is believed: '' (none), a hop count, or addresses/CIDRs. */

@@ -738,6 +738,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/r/{token}/attachments/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add an attachment as the recipient, streamed: multipart/form-data with one part "file" (its filename and Content-Type are the attachment's)
+         * @description The credential is the recipient's secret link token in the path (and the access code, when the workflow asks for one); no API key.
+         */
+        post: operations["RecipientLinksController_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/r/{token}/complete": {
         parameters: {
             query?: never;
@@ -3986,6 +4006,52 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["AttachmentBody"];
+            };
+        };
+        responses: {
+            /** @description The answer */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        fileName: string;
+                        fileSize: number;
+                        checksum: string;
+                        scanStatus: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            404: components["responses"]["Problem404"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    RecipientLinksController_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The code sent to the recipient, when the workflow asks for one */
+                "X-Access-Code"?: string;
+                /** @description Repeating a write with the same key answers the first result and has no second effect (24 h) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
             };
         };
         responses: {

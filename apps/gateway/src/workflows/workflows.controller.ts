@@ -8,13 +8,14 @@ import {
   Inject,
   Param,
   Patch,
+  PayloadTooLargeException,
   Post,
   Query,
   Req,
   Res,
 } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ApiBinaryAnswer } from '../openapi/openapi';
+import { ApiBinaryAnswer, ApiRequestContent } from '../openapi/openapi';
 import { contentDisposition } from '../http/disposition';
 import { Type } from 'class-transformer';
 import {
@@ -35,8 +36,11 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import type { FastifyReply } from 'fastify';
+import type { MultipartFile } from '@fastify/multipart';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { SERVICE_CONFIG } from '@app/service-kit';
+import type { GatewayConfig } from '../config';
 import {
   type ClientInfo,
   RECIPIENT_TYPES,
@@ -281,6 +285,7 @@ export class RecipientLinksController {
   constructor(
     private readonly rpc: ServicesClient,
     @Inject(GATEWAY_STORAGE) private readonly storage: BlobStorage,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   private link(token: string, code: string | undefined, req: AuthedRequest) {
@@ -343,6 +348,57 @@ export class RecipientLinksController {
       ...this.link(token, code, req),
       fileName: b.fileName,
       fileType: b.contentType,
+      key,
+    });
+  }
+
+  @ApiOperation({
+    summary:
+      'Add an attachment as the recipient, streamed: multipart/form-data with one part "file" (its filename and Content-Type are the attachment\'s)',
+  })
+  @Post('attachments/upload')
+  @ApiRequestContent({
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        required: ['file'],
+        properties: { file: { type: 'string', format: 'binary' } },
+      },
+    },
+  })
+  async upload(
+    @Param('token') token: string,
+    @Headers('x-access-code') code: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
+    const r = req as unknown as FastifyRequest;
+    const bad = (why: string) => new RequestValidationError([{ field: 'file', messages: [why] }]);
+    if (!r.isMultipart()) throw bad('send multipart/form-data with one part named "file"');
+    let part: MultipartFile | undefined;
+    try {
+      part = await r.file();
+    } catch (err) {
+      throw bad((err as Error).message);
+    }
+    if (!part || part.fieldname !== 'file') throw bad('send one part named "file"');
+    const key = `attachments/${randomUUID()}`;
+    const max = this.config.ATTACHMENT_MAX_BYTES;
+    try {
+      await this.storage.put(key, part.file, part.mimetype);
+    } catch (err) {
+      await this.storage.delete(key).catch(() => undefined);
+      if (part.file.truncated || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
+        throw new PayloadTooLargeException(`attachments may be at most ${max} bytes`);
+      throw err;
+    }
+    if (part.file.truncated) {
+      await this.storage.delete(key).catch(() => undefined);
+      throw new PayloadTooLargeException(`attachments may be at most ${max} bytes`);
+    }
+    return this.rpc.send('pdf-workflow.recipient.attach.v1', {
+      ...this.link(token, code, req),
+      fileName: part.filename,
+      fileType: part.mimetype,
       key,
     });
   }
