@@ -4,6 +4,7 @@ import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ import {
   testEnv,
   testServiceConfig,
   freePort,
+  corpusFile,
 } from '@app/testing';
 import type { GoogleState } from '../apps/upstream-sim/src/google-sim';
 import { extractionSchema } from '../apps/extraction/src/config';
@@ -444,13 +446,95 @@ describe('extraction through the gateway', () => {
     ]);
   });
 
+  const facturX = corpusFile('invoices', 'v2fail_FNFE-factur-x-examples_Facture_FR_EN16931.pdf');
+  (facturX ? it : it.skip)(
+    'reads e-invoices exactly: the XML a Factur-X PDF embeds, and a bare UBL or CII file',
+    async () => {
+      const created = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+        name: 'E-invoices',
+        fields: [
+          { name: 'invoice_number', dataType: 'text' },
+          { name: 'total', dataType: 'currency' },
+          { name: 'vat_id', dataType: 'text' },
+          { name: 'due_date', dataType: 'date' },
+        ],
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id;
+      const pdf = readFileSync(facturX!);
+      expect((await upload(id, 'facture.pdf', pdf)).status).toBe(201);
+      // A bare CII file: the same standard's XML without its PDF (here the FNFE invoice's own).
+      const cii = Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100" xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">
+  <rsm:ExchangedDocument><ram:ID>AV-2017-0005</ram:ID><ram:IssueDateTime><udt:DateTimeString format="102">20171116</udt:DateTimeString></ram:IssueDateTime></rsm:ExchangedDocument>
+  <rsm:SupplyChainTradeTransaction>
+    <ram:ApplicableHeaderTradeAgreement><ram:SellerTradeParty><ram:Name>Au bon moulin</ram:Name><ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">FR11999999998</ram:ID></ram:SpecifiedTaxRegistration></ram:SellerTradeParty></ram:ApplicableHeaderTradeAgreement>
+    <ram:ApplicableHeaderTradeSettlement><ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+      <ram:SpecifiedTradeSettlementHeaderMonetarySummation><ram:TaxBasisTotalAmount>-218.48</ram:TaxBasisTotalAmount><ram:TaxTotalAmount currencyID="EUR">-14.99</ram:TaxTotalAmount><ram:GrandTotalAmount>-233.47</ram:GrandTotalAmount></ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+    </ram:ApplicableHeaderTradeSettlement>
+  </rsm:SupplyChainTradeTransaction>
+</rsm:CrossIndustryInvoice>`,
+      );
+      const xml = await upload(id, 'avoir.xml', cii);
+      expect(xml.status).toBe(201);
+      expect(xml.body.fileType).toBe('application/xml');
+      const notInvoice = await upload(
+        id,
+        'order.xml',
+        Buffer.from('<?xml version="1.0"?><Order/>'),
+      );
+      expect(notInvoice.status).toBe(422);
+      const started = await api<RunView>('POST', `/api/v1/extraction-jobs/${id}/runs`);
+      expect((await finished(started.body.id)).status).toBe('completed');
+      const byFile = new Map(
+        (await results(started.body.id)).results.map((r) => [r.fileName, r.data!]),
+      );
+      expect(byFile.get('facture.pdf')).toEqual({
+        invoice_number: {
+          value: 'FA-2017-0010',
+          confidence: 1,
+          raw: 'FA-2017-0010',
+          source: 'einvoice',
+        },
+        total: {
+          value: { amount: 671.15, currency: 'EUR' },
+          confidence: 1,
+          raw: '671.15',
+          source: 'einvoice',
+        },
+        vat_id: { value: 'FR11999999998', confidence: 1, raw: 'FR11999999998', source: 'einvoice' },
+        due_date: { value: '2017-12-13', confidence: 1, raw: '2017-12-13', source: 'einvoice' },
+      });
+      expect(byFile.get('avoir.xml')).toEqual({
+        invoice_number: {
+          value: 'AV-2017-0005',
+          confidence: 1,
+          raw: 'AV-2017-0005',
+          source: 'einvoice',
+        },
+        total: {
+          value: { amount: -233.47, currency: 'EUR' },
+          confidence: 1,
+          raw: '-233.47',
+          source: 'einvoice',
+        },
+        vat_id: { value: 'FR11999999998', confidence: 1, raw: 'FR11999999998', source: 'einvoice' },
+        // Not in the file, and nothing else to read it from.
+        due_date: { value: null, confidence: 0, raw: null },
+      });
+    },
+  );
+
   it('exports a run as csv and xlsx, to a download, Drive and Gmail', async () => {
     const { results: rows } = await results(secondRun.id);
+    // Money as its amount (a number) with its currency beside it; dates as ISO dates.
     const expectedRows = rows.map((r) => [
       r.fileName,
       r.sourceType,
       'completed',
-      `${(r.data!.total.value as { amount: number }).amount.toFixed(2)} USD`,
+      String((r.data!.total.value as { amount: number }).amount),
+      'USD',
       String(r.data!.invoice_date.value),
       '',
     ]);
@@ -471,15 +555,16 @@ describe('extraction through the gateway', () => {
       `attachment; filename="vendor-invoices-run-2.csv"; filename*=UTF-8''vendor-invoices-run-2.csv`,
     );
     const table: string[][] = parse(csvFile.res.body);
-    expect(table[0].slice(0, 6)).toEqual([
+    expect(table[0].slice(0, 7)).toEqual([
       'file_name',
       'source_type',
       'status',
       'total',
+      'total_currency',
       'invoice_date',
       'po_number',
     ]);
-    expect(table.slice(1).map((r) => r.slice(0, 6))).toEqual(expectedRows);
+    expect(table.slice(1).map((r) => r.slice(0, 7))).toEqual(expectedRows);
 
     const xlsx = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
       destType: 'download',
@@ -493,15 +578,26 @@ describe('extraction through the gateway', () => {
     const cells: string[][] = [];
     sheet.eachRow((row) =>
       cells.push(
-        (row.values as Array<string | number | boolean | null | undefined>)
+        // Array.from: an empty cell is a hole in row.values.
+        Array.from(row.values as Array<string | number | boolean | Date | null | undefined>)
           .slice(1)
-          .map((v) => (v === null || v === undefined ? '' : String(v))),
+          .map((v) =>
+            v === null || v === undefined
+              ? ''
+              : v instanceof Date
+                ? v.toISOString().slice(0, 10)
+                : String(v),
+          ),
       ),
     );
-    expect(cells[0].slice(0, 6)).toEqual(table[0].slice(0, 6));
-    expect(cells.slice(1).map((r) => r.slice(0, 6))).toEqual(expectedRows);
-    // Confidence columns are numbers in the workbook.
-    expect(typeof sheet.getRow(2).getCell(7).value).toBe('number');
+    expect(cells[0].slice(0, 7)).toEqual(table[0].slice(0, 7));
+    expect(cells.slice(1).map((r) => r.slice(0, 7))).toEqual(expectedRows);
+    // Amounts and confidences are numbers in the workbook, dates are dates.
+    const first = sheet.getRow(2);
+    expect(typeof first.getCell(4).value).toBe('number');
+    expect(first.getCell(6).value).toBeInstanceOf(Date);
+    expect(first.getCell(6).numFmt).toBe('yyyy-mm-dd');
+    expect(typeof first.getCell(8).value).toBe('number');
 
     const toDrive = await api<ExportView>('POST', `/api/v1/job-runs/${secondRun.id}/exports`, {
       destType: 'gdrive',

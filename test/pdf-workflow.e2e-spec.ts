@@ -229,6 +229,14 @@ describe('pdf-workflow through the gateway', () => {
       400,
     );
     expect((await attach('big.png', 'image/png', Buffer.alloc(3000))).statusCode).toBe(400);
+    // What is not base64 is refused before anything is stored.
+    const notBase64 = await link('POST', `${l1}/attachments`, {
+      fileName: 'x.png',
+      contentType: 'image/png',
+      dataBase64: 'iVBORw0KGgo=!not base64',
+    });
+    expect(notBase64.statusCode).toBe(400);
+    expect(JSON.stringify(notBase64.json())).toContain('dataBase64');
     expect((await attach('eicar.png', 'image/png', Buffer.from(EICAR))).statusCode).toBe(422);
     // The bytes must be what the type says; an empty file is refused.
     const png = Buffer.concat([

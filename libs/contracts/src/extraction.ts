@@ -93,6 +93,8 @@ export interface ExtractedValue {
   confidence: number;
   /** The text the value was read from. */
   raw: string | null;
+  /** Where it came from: `einvoice` is the invoice's own XML (Factur-X/ZUGFeRD, XRechnung, UBL). */
+  source?: 'einvoice';
 }
 
 export interface ResultView {

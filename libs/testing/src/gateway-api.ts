@@ -1901,6 +1901,8 @@ export interface components {
             value: unknown;
             confidence: number;
             raw: string | null;
+            /** @constant */
+            source?: "einvoice";
         };
         IntegrationAccountView: {
             id: string;

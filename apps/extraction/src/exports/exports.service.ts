@@ -1,7 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { stringify } from 'csv-stringify/sync';
-import ExcelJS from 'exceljs';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -12,7 +10,6 @@ import {
   type ExportFileType,
   type ExportView,
   type JobFieldView,
-  type ResultView,
   type RpcRequest,
 } from '@app/contracts';
 import { EventBus, Outbox, OutboxRelay, rpcError } from '@app/messaging';
@@ -25,6 +22,7 @@ import { GoogleApiError, GoogleClient } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { BLOB_STORAGE, JobsService } from '../jobs/jobs.service';
 import { RESULTS_SELECT, type ResultRow, resultView } from '../jobs/views';
+import { resultTable, toCsv, toXlsx } from './export-files';
 
 interface ExportRow {
   id: string;
@@ -61,39 +59,6 @@ function view(r: ExportRow): ExportView {
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
-}
-
-/** A cell's text: values as the extractor normalised them, money as "amount CUR". */
-export function cellText(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'object' && 'amount' in v && 'currency' in v) {
-    const c = v as { amount: number; currency: string };
-    return `${c.amount.toFixed(2)} ${c.currency}`;
-  }
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return JSON.stringify(v);
-}
-
-/** The table of a run: one row per file, a column per field and one per field's confidence. */
-export function resultTable(fields: JobFieldView[], results: ResultView[]) {
-  const header = [
-    'file_name',
-    'source_type',
-    'status',
-    ...fields.map((f) => f.name),
-    ...fields.map((f) => `${f.name}_confidence`),
-    'error',
-  ];
-  const rows = results.map((r) => [
-    r.fileName,
-    r.sourceType,
-    r.status,
-    ...fields.map((f) => r.data?.[f.name]?.value ?? null),
-    ...fields.map((f) => r.data?.[f.name]?.confidence ?? null),
-    r.error ?? '',
-  ]);
-  return { header, rows };
 }
 
 /**
@@ -213,8 +178,8 @@ export class ExportsService implements OnModuleInit {
       const results = (await this.ds.query<ResultRow[]>(RESULTS_SELECT, [row.run_id])).map((r) =>
         resultView(r, row.fields_snapshot),
       );
-      const { header, rows } = resultTable(row.fields_snapshot, results);
-      const data = row.file_type === 'csv' ? toCsv(header, rows) : await toXlsx(header, rows);
+      const table = resultTable(row.fields_snapshot, results);
+      const data = row.file_type === 'csv' ? toCsv(table) : await toXlsx(table);
       const slug =
         row.job_name
           .toLowerCase()
@@ -324,30 +289,4 @@ export class ExportsService implements OnModuleInit {
     );
     return sent.id;
   }
-}
-
-/**
- * A CSV cell a spreadsheet would run as a formula (`= + - @`, or a leading tab or CR) is
- * prefixed with `'`, as OWASP's CSV-injection guidance says; a plain number stays a number.
- */
-export function csvSafe(cell: string): string {
-  if (!/^[=+\-@\t\r]/.test(cell) || /^[-+]?\d+(\.\d+)?$/.test(cell)) return cell;
-  return `'${cell}`;
-}
-
-function toCsv(header: string[], rows: unknown[][]): Buffer {
-  const table = [header, ...rows.map((r) => r.map(cellText))].map((r) => r.map(csvSafe));
-  // Quoted throughout, so a cell's own quote, comma or line break never splits it.
-  return Buffer.from(stringify(table, { quoted_string: true }), 'utf8');
-}
-
-async function toXlsx(header: string[], rows: unknown[][]): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  wb.created = new Date(0);
-  const ws = wb.addWorksheet('Results');
-  ws.addRow(header).font = { bold: true };
-  for (const r of rows)
-    ws.addRow(r.map((v) => (typeof v === 'number' || typeof v === 'boolean' ? v : cellText(v))));
-  ws.views = [{ state: 'frozen', ySplit: 1 }];
-  return Buffer.from(await wb.xlsx.writeBuffer());
 }

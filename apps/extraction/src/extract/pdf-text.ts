@@ -81,6 +81,20 @@ export async function pdfLines(
   bytes: Buffer,
   limits: PdfLimits = { maxPages: 200, maxDecompressedBytes: 256 * 1024 * 1024 },
 ): Promise<string[]> {
+  return (await pdfContent(bytes, limits)).lines;
+}
+
+/** A file embedded in the PDF (an e-invoice's XML, for one). */
+export interface PdfAttachment {
+  name: string;
+  content: Uint8Array;
+}
+
+/** The PDF's text lines and the files embedded in it, from one read. */
+export async function pdfContent(
+  bytes: Buffer,
+  limits: PdfLimits = { maxPages: 200, maxDecompressedBytes: 256 * 1024 * 1024 },
+): Promise<{ lines: string[]; attachments: PdfAttachment[] }> {
   if (bytes.subarray(0, 1024).indexOf('%PDF-') < 0) throw new UnreadablePdfError('not a PDF');
   checkDecompressedSize(bytes, limits.maxDecompressedBytes);
   let doc;
@@ -90,6 +104,14 @@ export async function pdfLines(
     throw new UnreadablePdfError(`unreadable PDF: ${(err as Error).message}`);
   }
   try {
+    // Embedded files are inside the streams already counted against the inflation budget.
+    const embedded = ((await doc.getAttachments()) ?? {}) as Record<
+      string,
+      { filename?: string; content?: Uint8Array }
+    >;
+    const attachments = Object.entries(embedded).flatMap(([key, a]) =>
+      a?.content ? [{ name: a.filename ?? key, content: a.content }] : [],
+    );
     if (doc.numPages > limits.maxPages)
       throw new PdfLimitError(
         `the PDF has ${doc.numPages} pages; at most ${limits.maxPages} are read per file`,
@@ -119,7 +141,7 @@ export async function pdfLines(
       }
       page.cleanup();
     }
-    return lines;
+    return { lines, attachments };
   } finally {
     await doc.destroy();
   }

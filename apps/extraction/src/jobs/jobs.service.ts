@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
+import { isEInvoiceXml } from '../extract/einvoice';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   DATA_TYPES,
@@ -241,17 +242,20 @@ export class JobsService {
         `file is larger than ${this.config.MAX_FILE_BYTES} bytes`,
         { field: 'file' },
       );
-    if (f.data.subarray(0, 1024).indexOf('%PDF-') < 0)
+    // A PDF, or an e-invoice's bare XML (CII or UBL: read exactly, no text engine needed).
+    const xml = isEInvoiceXml(f.data);
+    if (!xml && f.data.subarray(0, 1024).indexOf('%PDF-') < 0)
       throw rpcError(
         'unprocessable',
-        `${f.fileName} is not a PDF; only PDF files can be extracted`,
+        `${f.fileName} is not a PDF (nor a CII or UBL e-invoice); only those can be extracted`,
         {
           field: 'file',
         },
       );
+    const fileType = xml ? 'application/xml' : 'application/pdf';
     const hash = createHash('sha256').update(f.data).digest('hex');
-    const key = `files/sha256/${hash.slice(0, 2)}/${hash}.pdf`;
-    if (!(await this.storage.head(key))) await this.storage.put(key, f.data, 'application/pdf');
+    const key = `files/sha256/${hash.slice(0, 2)}/${hash}.${xml ? 'xml' : 'pdf'}`;
+    if (!(await this.storage.head(key))) await this.storage.put(key, f.data, fileType);
     const write = async (tx: EntityManager) => {
       await this.lockJob(tx, owner, jobId);
       const [same] = await tx.query<FileRow[]>(
@@ -261,8 +265,17 @@ export class JobsService {
       if (same) return { file: fileView(same), created: false };
       const [row] = await tx.query<FileRow[]>(
         `INSERT INTO source_files (job_id, original_filename, storage_key, file_type, file_size, content_hash, source_type, external_id)
-         VALUES ($1, $2, $3, 'application/pdf', $4, $5, $6, $7) RETURNING *`,
-        [jobId, f.fileName.slice(0, 500), key, f.data.length, hash, f.sourceType, f.externalId],
+         VALUES ($1, $2, $3, $8, $4, $5, $6, $7) RETURNING *`,
+        [
+          jobId,
+          f.fileName.slice(0, 500),
+          key,
+          f.data.length,
+          hash,
+          f.sourceType,
+          f.externalId,
+          fileType,
+        ],
       );
       await tx.query(`UPDATE extraction_jobs SET updated_at = now() WHERE id = $1`, [jobId]);
       return { file: fileView(row), created: true };

@@ -2112,6 +2112,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "string",
           "null"
         ]
+      },
+      "source": {
+        "type": "string",
+        "const": "einvoice"
       }
     },
     "required": [
