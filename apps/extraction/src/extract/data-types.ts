@@ -8,8 +8,36 @@ export interface Parsed {
 }
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const CURRENCY_SYMBOLS: Record<string, string> = { $: 'USD', '€': 'EUR', '£': 'GBP', '¥': 'JPY' };
-const CURRENCY_CODES = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'JPY', 'CHF', 'MXN', 'INR'];
+export const CURRENCY_SYMBOLS: Record<string, string> = {
+  $: 'USD',
+  '€': 'EUR',
+  '£': 'GBP',
+  '¥': 'JPY',
+  '₹': 'INR',
+};
+export const CURRENCY_CODES = [
+  'USD',
+  'EUR',
+  'GBP',
+  'CAD',
+  'AUD',
+  'JPY',
+  'CHF',
+  'MXN',
+  'INR',
+  'SEK',
+  'NOK',
+  'DKK',
+  'PLN',
+  'CZK',
+  'HUF',
+  'CNY',
+  'BRL',
+  'ZAR',
+  'NZD',
+  'SGD',
+  'HKD',
+];
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -96,16 +124,19 @@ export const PARSERS: Record<DataTypeId, (s: string) => Parsed | null> = {
   },
   currency(s) {
     const codes = CURRENCY_CODES.join('|');
+    // A symbol or code before the amount ("€ 12,50", "EUR 12.50") or after it ("12,50 €").
     const re = new RegExp(
-      `(?:(${codes})\\s*)?([$€£¥])?\\s*(\\(?-?\\d[\\d,.]*\\d\\)?|\\(?-?\\d\\)?)(?:\\s*(${codes}))?`,
+      `(?:\\b(${codes})\\s*)?([$€£¥₹])?\\s*(\\(?-?\\d[\\d,.]*\\d\\)?|\\(?-?\\d\\)?)(?:\\s*(?:(${codes})\\b|([$€£¥₹])))?`,
       'i',
     );
     for (const m of s.matchAll(new RegExp(re.source, 'gi'))) {
       const amount = toNumber(m[3]);
       if (amount === null) continue;
-      const code = (m[1] ?? m[4])?.toUpperCase() ?? (m[2] ? CURRENCY_SYMBOLS[m[2]] : undefined);
+      const symbol = m[2] ?? m[5];
+      const code = (m[1] ?? m[4])?.toUpperCase() ?? (symbol ? CURRENCY_SYMBOLS[symbol] : undefined);
       return {
-        value: { amount, currency: code ?? 'USD' },
+        // No symbol or code with it: the document's currency, else unknown (never a guess).
+        value: { amount, currency: code ?? null },
         raw: m[0].trim(),
         // A bare number is probably money when the label says so, but says less.
         quality: code ? 1 : 0.7,

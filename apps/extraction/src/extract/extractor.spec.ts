@@ -53,14 +53,15 @@ describe('field extraction', () => {
     expect(PARSERS.email('Mail: A.B@Example.COM')?.value).toBe('a.b@example.com');
   });
 
-  it('takes labels from the field name and its hints', () => {
-    expect(
-      labelsOf({
-        name: 'totalDue',
-        dataType: 'currency',
-        description: 'hints: amount due; balance',
-      }),
-    ).toEqual(['amount due', 'total due', 'balance']);
+  it('takes labels from the field name and its hints, then its meaning in several languages', () => {
+    const labels = labelsOf({
+      name: 'totalDue',
+      dataType: 'currency',
+      description: 'hints: amount due; balance',
+    });
+    expect(labels.slice(0, 2)).toEqual(['amount due', 'balance']);
+    expect(labels).toContain('total due');
+    expect(labels).toEqual(expect.arrayContaining(['gesamtbetrag', 'montant ttc', 'totaal']));
   });
 
   it('refuses what is not a PDF', async () => {

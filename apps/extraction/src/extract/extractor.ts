@@ -1,7 +1,12 @@
 import type { ExtractedValue, JobFieldInput } from '@app/contracts';
-import { PARSERS, type Parsed, SELF_EVIDENT } from './data-types';
+import { CURRENCY_CODES, CURRENCY_SYMBOLS, PARSERS, type Parsed, SELF_EVIDENT } from './data-types';
+import { builtInLabels, meaningOf } from './field-meanings';
 
-/** Labels a field's value may follow: its name in words, and any `hints:` in its description. */
+/**
+ * Labels a field's value may follow: any `hints:` in its description (the user's, tried
+ * first), then its name in words with the labels its meaning has on invoices in the languages
+ * the dictionary knows. Longest first within each, so "invoice date" wins over "date".
+ */
 export function labelsOf(field: JobFieldInput): string[] {
   const words = field.name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
@@ -9,24 +14,28 @@ export function labelsOf(field: JobFieldInput): string[] {
     .trim()
     .toLowerCase();
   const hints = /hints?\s*:\s*(.+)$/im.exec(field.description ?? '')?.[1] ?? '';
-  const out = [
-    words,
-    ...hints
+  const byLength = (xs: string[]) => [...new Set(xs)].sort((a, b) => b.length - a.length);
+  const given = byLength(
+    hints
       .split(/[,;|]/)
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
+  );
+  // The name competes with the dictionary: "total ttc" is tried before a field named "total".
+  return [
+    ...given,
+    ...byLength([words, ...builtInLabels(field)]).filter((l) => !given.includes(l)),
   ];
-  // Longest first, so "invoice date" wins over "date".
-  return [...new Set(out)].sort((a, b) => b.length - a.length);
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The text after a label on a line: up to the next wide gap (a column break). */
 function afterLabel(line: string, label: string): { rest: string; colon: boolean } | null {
+  // Whole words only: "Rechnung" is not a label inside "Beispiel-Rechnungen".
   const re = new RegExp(
-    `(?:^|[^a-z0-9])${escape(label).replace(/ /g, '\\s+')}\\s*(#|no\\.?)?\\s*([:=\\-–]?)`,
-    'i',
+    `(?:^|[^\\p{L}\\p{N}])${escape(label).replace(/ /g, '\\s+')}(?![\\p{L}\\p{N}])\\s*(#|no\\.?)?\\s*([:=\\-–]?)`,
+    'iu',
   );
   const m = re.exec(line);
   if (!m) return null;
@@ -46,10 +55,37 @@ export function extractFields(
   fields: JobFieldInput[],
 ): Record<string, ExtractedValue> {
   const out: Record<string, ExtractedValue> = {};
+  const currency = documentCurrency(lines);
   for (const field of fields) {
-    out[field.name] = extractOne(lines, field);
+    // A field that asks for the currency is answered by the document's.
+    if (meaningOf(field) === 'currency' && field.dataType === 'text') {
+      out[field.name] = currency
+        ? { value: currency, confidence: 0.8, raw: currency }
+        : { value: null, confidence: 0, raw: null };
+      continue;
+    }
+    const v = extractOne(lines, field);
+    // An amount printed without its currency is in the document's currency.
+    const money = v.value as { amount?: number; currency?: string | null } | null;
+    if (field.dataType === 'currency' && money && money.currency === null && currency)
+      v.value = { ...money, currency };
+    out[field.name] = v;
   }
   return out;
+}
+
+/** The currency a document is written in: the symbol or code it prints most often. */
+export function documentCurrency(lines: string[]): string | null {
+  const counts = new Map<string, number>();
+  const codes = new RegExp(`\\b(${CURRENCY_CODES.join('|')})\\b|([$€£¥₹])`, 'g');
+  for (const line of lines)
+    for (const m of line.matchAll(codes)) {
+      const c = m[1] ?? CURRENCY_SYMBOLS[m[2]];
+      counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+  let best: string | null = null;
+  for (const [c, n] of counts) if (!best || n > counts.get(best)!) best = c;
+  return best;
 }
 
 function extractOne(lines: string[], field: JobFieldInput): ExtractedValue {

@@ -7,7 +7,7 @@ import type { EInvoice, Meaning } from './einvoice';
  * in the languages the invoices come in: English, German, French, Dutch. Longer phrases are
  * tried first, so "vat id" is the seller's VAT number and "vat" the tax amount.
  */
-const PHRASES: Record<Meaning, string[]> = {
+export const PHRASES: Record<Meaning, string[]> = {
   dueDate: [
     'due date',
     'payment due',
@@ -162,6 +162,17 @@ function words(s: string): string {
     .replace(/\s+/g, ' ')
     .trim()
     .toLowerCase()} `;
+}
+
+/**
+ * The labels a value of this meaning follows on invoices, in every language the dictionary
+ * has: a field named `total` finds "Gesamtbetrag" or "Total TTC" without hints. Words too
+ * general to be a label on their own ("number") are left out.
+ */
+export function builtInLabels(field: Pick<JobFieldInput, 'name' | 'description'>): string[] {
+  const meaning = meaningOf(field);
+  if (!meaning) return [];
+  return PHRASES[meaning].filter((p) => !ONLY_ALONE.has(p) || meaning === 'issueDate');
 }
 
 /** The invoice meaning of a field, or null when its name and hints name none. */
