@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   };
   let scored = 0;
   for (const f of files) {
-    const { lines, attachments } = await pdfContent(readFileSync(join(dir, f)));
+    const { lines, cells, attachments } = await pdfContent(readFileSync(join(dir, f)));
     const xml = attachments.find((a) => /\.xml$/i.test(a.name));
     const truth = xml ? readEInvoice(Buffer.from(xml.content).toString('utf8')) : null;
     if (!truth) continue; // no ground truth to score against (the Hetzner invoice)
@@ -108,8 +108,8 @@ async function main(): Promise<void> {
     const plain = FIELDS.map((x) => x.field);
     const hinted = FIELDS.map((x) => ({ ...x.field, description: `hints: ${x.hints}` }));
     const results = [
-      extractFields(lines, plain),
-      extractFields(lines, hinted),
+      extractFields(lines, plain, cells),
+      extractFields(lines, hinted, cells),
       eInvoiceValues(truth, plain),
     ];
     results.forEach((values, e) => {

@@ -30,8 +30,8 @@ export default workerTask(async (t: ExtractTask): Promise<Record<string, Extract
         t.fields.map((f) => [f.name, found[f.name] ?? { value: null, confidence: 0, raw: null }]),
       );
     }
-    const { lines, attachments } = await pdfContent(bytes, t.limits);
-    const rules = extractFields(lines, t.fields);
+    const { lines, cells, attachments } = await pdfContent(bytes, t.limits);
+    const rules = extractFields(lines, t.fields, cells);
     const inv = embeddedInvoice(attachments);
     return inv ? { ...rules, ...eInvoiceValues(inv, t.fields) } : rules;
   } catch (err) {

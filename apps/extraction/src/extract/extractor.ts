@@ -1,6 +1,7 @@
 import type { ExtractedValue, JobFieldInput } from '@app/contracts';
 import { CURRENCY_CODES, CURRENCY_SYMBOLS, PARSERS, type Parsed, SELF_EVIDENT } from './data-types';
 import { builtInLabels, meaningOf } from './field-meanings';
+import type { TextCell } from './pdf-text';
 
 /**
  * Labels a field's value may follow: any `hints:` in its description (the user's, tried
@@ -31,7 +32,10 @@ export function labelsOf(field: JobFieldInput): string[] {
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The text after a label on a line: up to the next wide gap (a column break). */
-function afterLabel(line: string, label: string): { rest: string; colon: boolean } | null {
+function afterLabel(
+  line: string,
+  label: string,
+): { rest: string; next: string; colon: boolean } | null {
   // Whole words only: "Rechnung" is not a label inside "Beispiel-Rechnungen".
   const re = new RegExp(
     `(?:^|[^\\p{L}\\p{N}])${escape(label).replace(/ /g, '\\s+')}(?![\\p{L}\\p{N}])\\s*(#|no\\.?)?\\s*([:=\\-–]?)`,
@@ -40,7 +44,8 @@ function afterLabel(line: string, label: string): { rest: string; colon: boolean
   const m = re.exec(line);
   if (!m) return null;
   const rest = line.slice(m.index + m[0].length).replace(/^\s+/, '');
-  return { rest: rest.split(/\s{3,}/)[0] ?? '', colon: m[2] !== '' };
+  const cells = rest.split(/\s{3,}/);
+  return { rest: cells[0] ?? '', next: cells[1] ?? '', colon: m[2] !== '' };
 }
 
 /**
@@ -53,6 +58,7 @@ function afterLabel(line: string, label: string): { rest: string; colon: boolean
 export function extractFields(
   lines: string[],
   fields: JobFieldInput[],
+  cells?: TextCell[][],
 ): Record<string, ExtractedValue> {
   const out: Record<string, ExtractedValue> = {};
   const currency = documentCurrency(lines);
@@ -64,7 +70,7 @@ export function extractFields(
         : { value: null, confidence: 0, raw: null };
       continue;
     }
-    const v = extractOne(lines, field);
+    const v = extractOne(lines, field, cells);
     // An amount printed without its currency is in the document's currency.
     const money = v.value as { amount?: number; currency?: string | null } | null;
     if (field.dataType === 'currency' && money && money.currency === null && currency)
@@ -88,7 +94,37 @@ export function documentCurrency(lines: string[]): string | null {
   return best;
 }
 
-function extractOne(lines: string[], field: JobFieldInput): ExtractedValue {
+/**
+ * The text below a label: on the next line with text in the label's column, the first cell
+ * that reaches into that column (two-column headers put "Rechnungsnummer" over a value on a
+ * line that starts with the other column's address); without positions, the next line's
+ * first cell.
+ */
+function below(
+  lines: string[],
+  cells: TextCell[][] | undefined,
+  i: number,
+  label: string,
+): string[] {
+  const out: string[] = [];
+  const row = cells?.[i];
+  const at = row?.find((c) => afterLabel(c.text, label) !== null);
+  for (const j of [i + 1, i + 2]) {
+    if (j >= lines.length) break;
+    const next = cells?.[j];
+    if (at && next?.length) {
+      // In the label's column or right of it (values are often right-aligned under it).
+      const cell = next.find((c) => c.x1 > at.x0 - 5);
+      if (cell) {
+        out.push(cell.text);
+        break;
+      }
+    } else if (j === i + 1) out.push(lines[j].split(/\s{3,}/)[0]);
+  }
+  return out;
+}
+
+function extractOne(lines: string[], field: JobFieldInput, cells?: TextCell[][]): ExtractedValue {
   const parse = PARSERS[field.dataType];
   if (!parse) return { value: null, confidence: 0, raw: null };
   for (const label of labelsOf(field)) {
@@ -96,10 +132,15 @@ function extractOne(lines: string[], field: JobFieldInput): ExtractedValue {
       const hit = afterLabel(lines[i], label);
       if (!hit) continue;
       let found: Parsed | null = hit.rest ? parse(hit.rest) : null;
+      // A qualifier between label and value ("Brutto (inkl. USt.)   529,87"): the next cell.
+      if (!found && hit.next && /^\(.*\)$/.test(hit.rest.trim())) found = parse(hit.next);
       let base = hit.colon ? 0.95 : 0.85;
-      if (!found && i + 1 < lines.length) {
-        found = parse(lines[i + 1].split(/\s{3,}/)[0]);
-        base = 0.75;
+      if (!found && !hit.rest.trim()) {
+        for (const text of below(lines, cells, i, label)) {
+          found = parse(text);
+          base = 0.75;
+          if (found) break;
+        }
       }
       if (found) {
         let value = found.value;

@@ -84,6 +84,13 @@ export async function pdfLines(
   return (await pdfContent(bytes, limits)).lines;
 }
 
+/** A run of text on a line with no wide gap in it, and where it starts and ends (points). */
+export interface TextCell {
+  text: string;
+  x0: number;
+  x1: number;
+}
+
 /** A file embedded in the PDF (an e-invoice's XML, for one). */
 export interface PdfAttachment {
   name: string;
@@ -94,7 +101,7 @@ export interface PdfAttachment {
 export async function pdfContent(
   bytes: Buffer,
   limits: PdfLimits = { maxPages: 200, maxDecompressedBytes: 256 * 1024 * 1024 },
-): Promise<{ lines: string[]; attachments: PdfAttachment[] }> {
+): Promise<{ lines: string[]; cells: TextCell[][]; attachments: PdfAttachment[] }> {
   if (bytes.subarray(0, 1024).indexOf('%PDF-') < 0) throw new UnreadablePdfError('not a PDF');
   checkDecompressedSize(bytes, limits.maxDecompressedBytes);
   let doc;
@@ -117,6 +124,7 @@ export async function pdfContent(
         `the PDF has ${doc.numPages} pages; at most ${limits.maxPages} are read per file`,
       );
     const lines: string[] = [];
+    const cells: TextCell[][] = [];
     for (let p = 1; p <= doc.numPages; p++) {
       const page = await doc.getPage(p);
       const content = await page.getTextContent();
@@ -129,19 +137,25 @@ export async function pdfContent(
       }
       for (const y of [...rows.keys()].sort((a, b) => b - a)) {
         const items = rows.get(y)!.sort((a, b) => a.transform[4] - b.transform[4]);
-        let line = '';
+        // Cells: runs of text with no wide gap; the line is its cells joined by three spaces.
+        const row: TextCell[] = [];
         let end = -Infinity;
         for (const it of items) {
           const gap = it.transform[4] - end;
-          if (line) line += gap > 20 ? '   ' : gap > 1 ? ' ' : '';
-          line += it.str;
+          const last = row[row.length - 1];
+          if (!last || gap > 20) row.push({ text: it.str, x0: it.transform[4], x1: 0 });
+          else last.text += (gap > 1 ? ' ' : '') + it.str;
           end = it.transform[4] + it.width;
+          row[row.length - 1].x1 = end;
         }
-        lines.push(line.trim());
+        for (const c of row) c.text = c.text.trim();
+        const kept = row.filter((c) => c.text);
+        cells.push(kept);
+        lines.push(kept.map((c) => c.text).join('   '));
       }
       page.cleanup();
     }
-    return { lines, attachments };
+    return { lines, cells, attachments };
   } finally {
     await doc.destroy();
   }
