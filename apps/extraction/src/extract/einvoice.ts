@@ -51,10 +51,10 @@ export function readEInvoice(xml: string): EInvoice | null {
     return null;
   }
   if (isNode(doc.CrossIndustryInvoice)) return cii(doc.CrossIndustryInvoice);
-  if (isNode(doc.CrossIndustryDocument)) return ciiZugferd1(doc.CrossIndustryDocument);
+  if (isNode(doc.CrossIndustryDocument)) return cii(doc.CrossIndustryDocument, 'CII-ZUGFeRD1');
   // An early ZUGFeRD draft (namespace CBFBUY:5) already had version 1's structure under "Invoice".
   if (isNode(doc.Invoice) && doc.Invoice.HeaderExchangedDocument !== undefined)
-    return ciiZugferd1(doc.Invoice);
+    return cii(doc.Invoice, 'CII-ZUGFeRD1');
   if (isNode(doc.Invoice)) return ubl(doc.Invoice, 'Invoice');
   if (isNode(doc.CreditNote)) return ubl(doc.CreditNote, 'CreditNote');
   return null;
@@ -171,46 +171,34 @@ function compact(inv: EInvoice): EInvoice {
   return Object.fromEntries(Object.entries(inv).filter(([, v]) => v !== undefined)) as EInvoice;
 }
 
-function cii(root: Node): EInvoice {
-  const doc = at(root, 'ExchangedDocument');
-  const tx = at(root, 'SupplyChainTradeTransaction');
-  const agreement = at(tx, 'ApplicableHeaderTradeAgreement');
-  const settlement = at(tx, 'ApplicableHeaderTradeSettlement');
-  const sum = at(settlement, 'SpecifiedTradeSettlementHeaderMonetarySummation');
-  const currency = text(at(settlement, 'InvoiceCurrencyCode')) ?? currencyOf(sum);
-  return compact({
-    syntax: 'CII',
-    invoiceNumber: text(at(doc, 'ID')),
-    issueDate: ciiDate(at(doc, 'IssueDateTime')),
-    dueDate: ciiDate(at(settlement, 'SpecifiedTradePaymentTerms', 'DueDateDateTime')),
-    currency,
-    net: amount(at(sum, 'TaxBasisTotalAmount')),
-    tax: inCurrency(all(sum, 'TaxTotalAmount'), currency),
-    total: amount(at(sum, 'GrandTotalAmount')),
-    amountDue: amount(at(sum, 'DuePayableAmount')),
-    sellerName: text(at(agreement, 'SellerTradeParty', 'Name')),
-    sellerVatId: ciiVatId(at(agreement, 'SellerTradeParty')),
-    buyerName: text(at(agreement, 'BuyerTradeParty', 'Name')),
-    iban: iban(
-      at(
-        settlement,
-        'SpecifiedTradeSettlementPaymentMeans',
-        'PayeePartyCreditorFinancialAccount',
-        'IBANID',
-      ),
-    ),
-  });
-}
+/** Where the CII header parts are: D16B names (Factur-X, ZUGFeRD 2) or ZUGFeRD 1.0's. */
+const CII_PARTS = {
+  CII: {
+    doc: 'ExchangedDocument',
+    tx: 'SupplyChainTradeTransaction',
+    agreement: 'ApplicableHeaderTradeAgreement',
+    settlement: 'ApplicableHeaderTradeSettlement',
+    sum: 'SpecifiedTradeSettlementHeaderMonetarySummation',
+  },
+  'CII-ZUGFeRD1': {
+    doc: 'HeaderExchangedDocument',
+    tx: 'SpecifiedSupplyChainTradeTransaction',
+    agreement: 'ApplicableSupplyChainTradeAgreement',
+    settlement: 'ApplicableSupplyChainTradeSettlement',
+    sum: 'SpecifiedTradeSettlementMonetarySummation',
+  },
+} as const;
 
-function ciiZugferd1(root: Node): EInvoice {
-  const doc = at(root, 'HeaderExchangedDocument');
-  const tx = at(root, 'SpecifiedSupplyChainTradeTransaction');
-  const agreement = at(tx, 'ApplicableSupplyChainTradeAgreement');
-  const settlement = at(tx, 'ApplicableSupplyChainTradeSettlement');
-  const sum = at(settlement, 'SpecifiedTradeSettlementMonetarySummation');
+function cii(root: Node, syntax: keyof typeof CII_PARTS = 'CII'): EInvoice {
+  const parts = CII_PARTS[syntax];
+  const doc = at(root, parts.doc);
+  const tx = at(root, parts.tx);
+  const agreement = at(tx, parts.agreement);
+  const settlement = at(tx, parts.settlement);
+  const sum = at(settlement, parts.sum);
   const currency = text(at(settlement, 'InvoiceCurrencyCode')) ?? currencyOf(sum);
   return compact({
-    syntax: 'CII-ZUGFeRD1',
+    syntax,
     invoiceNumber: text(at(doc, 'ID')),
     issueDate: ciiDate(at(doc, 'IssueDateTime')),
     dueDate: ciiDate(at(settlement, 'SpecifiedTradePaymentTerms', 'DueDateDateTime')),
