@@ -463,7 +463,8 @@ describe('extraction through the gateway', () => {
       const id = created.body.id;
       const pdf = readFileSync(facturX!);
       expect((await upload(id, 'facture.pdf', pdf)).status).toBe(201);
-      // A bare CII file: the same standard's XML without its PDF (here the FNFE invoice's own).
+      // A bare CII file: the header and totals of the credit note the corpus' FNFE example
+      // embeds (v2fail_FNFE-factur-x-examples_Avoir_FR_type380_EN16931.pdf, factur-x.xml).
       const cii = Buffer.from(
         `<?xml version="1.0" encoding="UTF-8"?>
 <rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100" xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">

@@ -152,7 +152,7 @@ const ONLY_ALONE = new Set([
 ]);
 
 const BY_LENGTH = (Object.entries(PHRASES) as Array<[Meaning, string[]]>)
-  .flatMap(([meaning, phrases]) => phrases.map((p) => ({ meaning, phrase: p })))
+  .flatMap(([meaning, phrases]) => phrases.map((p) => ({ meaning, phrase: p, words: words(p) })))
   .sort((a, b) => b.phrase.length - a.phrase.length);
 
 function words(s: string): string {
@@ -180,10 +180,9 @@ export function meaningOf(field: Pick<JobFieldInput, 'name' | 'description'>): M
   const hints = /hints?\s*:\s*(.+)$/im.exec(field.description ?? '')?.[1] ?? '';
   for (const source of [field.name, ...hints.split(/[,;|]/)]) {
     const w = words(source);
-    const hit = BY_LENGTH.find(({ phrase }) => {
-      const p = words(phrase);
-      return ONLY_ALONE.has(p.trim()) ? w === p : w.includes(p);
-    });
+    const hit = BY_LENGTH.find((p) =>
+      ONLY_ALONE.has(p.phrase) ? w === p.words : w.includes(p.words),
+    );
     if (hit) return hit.meaning;
   }
   return null;

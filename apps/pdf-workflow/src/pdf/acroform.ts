@@ -67,7 +67,9 @@ export function adoptOrphanWidgets(doc: PDFDocument): number {
 export interface WidgetGeometry {
   width: number;
   height: number;
-  /** The size the field's /DA asks for (0: auto). */
+  /** The widget's default appearance string (its own, its field's, or the form's). */
+  da: string | undefined;
+  /** The size that /DA asks for (0: auto). */
   fontSize: number;
   quadding: number;
   rotation: number;
@@ -89,6 +91,7 @@ export function widgetGeometry(
   return {
     width: swap ? r.height : r.width,
     height: swap ? r.width : r.height,
+    da,
     fontSize: size ? Number(size[1]) || 0 : 0,
     quadding: q instanceof PDFNumber ? q.asNumber() : 0,
     rotation,

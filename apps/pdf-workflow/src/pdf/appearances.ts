@@ -5,6 +5,7 @@ import {
   type PDFImage,
   PDFName,
   type PDFRef,
+  PDFStream,
   type PDFWidgetAnnotation,
 } from 'pdf-lib';
 import { daColor, type WidgetGeometry } from './acroform';
@@ -99,7 +100,6 @@ export async function drawTextAppearance(
   layout: Layout,
   chain: LoadedFont[],
   fonts: EmbeddedFonts,
-  da: string | undefined,
 ): Promise<void> {
   const names = new Map<number, string>();
   const refs: Record<string, PDFRef> = {};
@@ -118,7 +118,7 @@ export async function drawTextAppearance(
         `/${name} ${num(layout.size)} Tf 1 0 0 1 ${num(run.x)} ${num(line.y)} Tm ${font.encodeText(run.text).toString()} Tj`,
       );
     }
-  const [r, gr, b] = daColor(da);
+  const [r, gr, b] = daColor(g.da);
   const content = [
     frame(widget, g),
     '/Tx BMC q',
@@ -150,13 +150,13 @@ export function drawImageAppearance(
   install(doc, widget, g, content, { XObject: { Im0: image.ref } });
 }
 
-/** Whether a widget has a normal appearance for the state it is in (checkboxes, radios). */
-export function hasStateAppearance(widget: PDFWidgetAnnotation, doc: PDFDocument): boolean {
+/**
+ * Whether a widget has a normal appearance (checkboxes, radios): a dictionary of on/off
+ * states, however it is stored (lookup resolves an indirect one), or a single stream.
+ */
+export function hasStateAppearance(widget: PDFWidgetAnnotation): boolean {
   const ap = widget.dict.lookup(PDFName.of('AP'));
   if (!(ap instanceof PDFDict)) return false;
-  const n = ap.get(PDFName.of('N'));
-  const resolved = n ? doc.context.lookup(n) : undefined;
-  return resolved instanceof PDFDict && !('contents' in resolved)
-    ? resolved.keys().length > 0
-    : resolved !== undefined;
+  const n = ap.lookup(PDFName.of('N'));
+  return n instanceof PDFDict ? n.keys().length > 0 : n instanceof PDFStream;
 }

@@ -11,7 +11,7 @@ import {
   PDFSignature,
   PDFTextField,
 } from 'pdf-lib';
-import { inherited, stringOf, widgetGeometry } from './acroform';
+import { stringOf, widgetGeometry } from './acroform';
 import {
   drawImageAppearance,
   drawTextAppearance,
@@ -22,7 +22,7 @@ import { describeChar, fontChain, unrenderable } from './fonts';
 import { type FormField, openForm, signatureImage } from './pdf-forms';
 import { flattenAnnotations } from './qpdf';
 import { type SealKey, seal } from './seal';
-import { DoesNotFit, layoutText, type TextSpec } from './text-layout';
+import { composed, DoesNotFit, layoutText, type TextSpec } from './text-layout';
 
 /**
  * Whether an accepted value can be drawn in its field: every character has a glyph in the
@@ -106,23 +106,21 @@ async function fillField(
   fonts: EmbeddedFonts,
   acroDA: string | undefined,
 ): Promise<void> {
-  const da = inherited(f.acroField.dict, 'DA') ?? acroDA;
   const drawText = async (text: string, field: FormField, signature = false) => {
     const chain = fontChain(signature);
     for (const w of f.acroField.getWidgets()) {
       const g = widgetGeometry(w, f.acroField.dict, acroDA);
-      const wda = stringOf(w.dict.lookup(PDFName.of('DA'))) ?? da;
       const layout = layoutText(
         text,
         g,
         specOf(field, signature ? 0 : g.fontSize, g.quadding),
         chain,
       );
-      await drawTextAppearance(doc, w, g, layout, chain, fonts, wda);
+      await drawTextAppearance(doc, w, g, layout, chain, fonts);
     }
   };
   if (f instanceof PDFTextField) {
-    const text = String(value).normalize('NFC').replace(/\r\n?/g, '\n');
+    const text = composed(String(value));
     f.acroField.setValue(PDFHexString.fromText(text));
     await drawText(text, {
       name: f.getName(),
@@ -134,12 +132,10 @@ async function fillField(
   } else if (f instanceof PDFCheckBox) {
     if (value === true) f.check();
     else f.uncheck();
-    if (f.acroField.getWidgets().some((w) => !hasStateAppearance(w, doc)))
-      f.defaultUpdateAppearances();
+    if (f.acroField.getWidgets().some((w) => !hasStateAppearance(w))) f.defaultUpdateAppearances();
   } else if (f instanceof PDFRadioGroup) {
     f.select(String(value));
-    if (f.acroField.getWidgets().some((w) => !hasStateAppearance(w, doc)))
-      f.defaultUpdateAppearances();
+    if (f.acroField.getWidgets().some((w) => !hasStateAppearance(w))) f.defaultUpdateAppearances();
   } else if (f instanceof PDFDropdown) {
     f.select(String(value));
     await drawText(String(value), { name: f.getName(), type: 'dropdown' });

@@ -13,6 +13,7 @@ import {
 } from 'pdf-lib';
 import { adoptOrphanWidgets, stringOf, widgetGeometry } from './acroform';
 import { decrypt, NeedsPasswordError } from './qpdf';
+import { composed } from './text-layout';
 
 export type FieldType = 'text' | 'checkbox' | 'radio' | 'dropdown' | 'listbox' | 'signature';
 export interface FormField {
@@ -173,7 +174,7 @@ export function checkValue(field: FormField, value: unknown, limits: TextLimits)
         field.multiline ? limits.multiline : limits.singleLine,
       );
       // Characters as a person counts them (code points, composed), not UTF-16 units.
-      const length = [...value.normalize('NFC').replace(/\r\n/g, '\n')].length;
+      const length = [...composed(value)].length;
       if (length > max)
         bad(
           `must be at most ${max} characters${field.comb ? ' (one per box)' : ''}; got ${length}`,

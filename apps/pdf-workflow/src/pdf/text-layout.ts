@@ -87,9 +87,14 @@ export function layoutText(value: string, box: Box, spec: TextSpec, chain: Loade
   }
 }
 
-/** Line ends as one \n (a CRLF is one break, not two); invisible characters dropped. */
+/** An answer as it is counted, stored and drawn: composed (NFC), every line end one \n. */
+export function composed(value: string): string {
+  return value.normalize('NFC').replace(/\r\n?/g, '\n');
+}
+
+/** What is drawn: composed, invisible characters dropped, tabs as spaces. */
 function clean(value: string): string {
-  return [...value.normalize('NFC').replace(/\r\n?/g, '\n')]
+  return [...composed(value)]
     .filter((c) => !isInvisible(c))
     .join('')
     .replace(/\t/g, ' ');
@@ -135,20 +140,40 @@ function runWidth(f: LoadedFont, text: string, size: number): number {
   return (f.font.layout(text).advanceWidth / f.font.unitsPerEm) * size;
 }
 
-/** Splits text into runs of one font: a neutral character (space, digit, mark) stays in the run. */
-function pickFonts(text: string, chain: LoadedFont[]): Array<{ font: number; text: string }> {
-  const out: Array<{ font: number; text: string }> = [];
-  for (const ch of text) {
+/**
+ * Groups characters into runs of one font and one bidi level. A character takes the first
+ * font of the chain that has it, but a neutral one (space, digit, punctuation, combining mark)
+ * stays in the run it sits in when that run's font has it.
+ */
+function runsOf(
+  chars: Array<{ ch: string; level: number }>,
+  chain: LoadedFont[],
+): Array<{ font: number; level: number; text: string }> {
+  const out: Array<{ font: number; level: number; text: string }> = [];
+  for (const { ch, level } of chars) {
     const cp = ch.codePointAt(0)!;
     const last = out[out.length - 1];
-    const neutral = /[\p{Script=Common}\p{Script=Inherited}]/u.test(ch);
-    let font: number;
-    if (last && neutral && chain[last.font].font.hasGlyphForCodePoint(cp)) font = last.font;
-    else font = Math.max(0, fontFor(chain, cp));
-    if (last && last.font === font) last.text += ch;
-    else out.push({ font, text: ch });
+    const font =
+      last &&
+      last.level === level &&
+      NEUTRAL.test(ch) &&
+      chain[last.font].font.hasGlyphForCodePoint(cp)
+        ? last.font
+        : Math.max(0, fontFor(chain, cp));
+    if (last && last.font === font && last.level === level) last.text += ch;
+    else out.push({ font, level, text: ch });
   }
   return out;
+}
+
+const NEUTRAL = /[\p{Script=Common}\p{Script=Inherited}]/u;
+
+/** Runs of one font, for measuring (no bidi). */
+function pickFonts(text: string, chain: LoadedFont[]): Array<{ font: number; text: string }> {
+  return runsOf(
+    [...text].map((ch) => ({ ch, level: 0 })),
+    chain,
+  );
 }
 
 /**
@@ -166,26 +191,13 @@ function placeLine(
 ): Line {
   const { levels } = bidi.getEmbeddingLevels(line, 'auto');
   const mirrored = bidi.getMirroredCharactersMap(line, { levels } as never);
-  const pieces: Array<{ font: number; level: number; text: string }> = [];
+  const chars: Array<{ ch: string; level: number }> = [];
   let i = 0;
   for (const ch of line) {
-    const level = levels[i];
-    const c = mirrored.get(i) ?? ch;
+    chars.push({ ch: mirrored.get(i) ?? ch, level: levels[i] });
     i += ch.length;
-    for (const r of pickFonts(c, chain)) {
-      const last = pieces[pieces.length - 1];
-      // A neutral keeps the font of the run it sits in when that font has it.
-      const font =
-        last &&
-        last.level === level &&
-        /[\p{Script=Common}\p{Script=Inherited}]/u.test(c) &&
-        chain[last.font].font.hasGlyphForCodePoint(c.codePointAt(0)!)
-          ? last.font
-          : r.font;
-      if (last && last.font === font && last.level === level) last.text += c;
-      else pieces.push({ font, level, text: c });
-    }
   }
+  const pieces = runsOf(chars, chain);
   const max = Math.max(0, ...pieces.map((p) => p.level));
   const minOdd = Math.min(...pieces.map((p) => p.level).filter((l) => l % 2 === 1), Infinity);
   for (let lvl = max; lvl >= minOdd && lvl > 0; lvl--) {

@@ -26,7 +26,7 @@ import { type SessionRow, WorkflowsRepository } from './workflows.repository';
  */
 @Injectable()
 export class DocumentRenderer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private running = 0;
+  private draining = false;
   private again = false;
   private stopped = false;
   private unschedule?: () => void;
@@ -71,11 +71,11 @@ export class DocumentRenderer implements OnApplicationBootstrap, OnApplicationSh
 
   /** Fills what is waiting, as many at a time as the pool has threads, until nothing is. */
   async drain(): Promise<void> {
-    if (this.running > 0) {
+    if (this.draining) {
       this.again = true;
       return;
     }
-    this.running++;
+    this.draining = true;
     try {
       do {
         this.again = false;
@@ -90,7 +90,7 @@ export class DocumentRenderer implements OnApplicationBootstrap, OnApplicationSh
         }
       } while (this.again);
     } finally {
-      this.running--;
+      this.draining = false;
     }
   }
 

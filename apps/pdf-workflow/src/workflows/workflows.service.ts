@@ -92,7 +92,8 @@ export class WorkflowsService {
     const data = this.validData(before.session, before.recipient, l.formData);
     await this.checkDrawable(before.session, data);
     const { recipient, session } = await this.repo.ds.transaction(async (m) => {
-      const found = await this.resolve(m, l, true);
+      // The unlocked pass above already counted a wrong access code.
+      const found = await this.resolve(m, l, true, true);
       const saved = await this.repo.saveAnswers(m, found.recipient.id, data);
       await this.repo.audit(m, found.session.id, 'saved', l.client, found.recipient.id, {
         fields: Object.keys(data),
@@ -253,11 +254,17 @@ export class WorkflowsService {
   }
 
   /** The link's recipient, if it may act now; otherwise why not. */
-  private async resolve(m: EntityManager | WorkflowsRepository['ds'], l: Link, lock = false) {
+  private async resolve(
+    m: EntityManager | WorkflowsRepository['ds'],
+    l: Link,
+    lock = false,
+    counted = false,
+  ) {
     if (typeof l.token !== 'string' || !TOKEN_SHAPE.test(l.token))
       throw rpcError('not_found', 'no such link');
-    // Wrong access codes are counted outside any transaction, before a row is locked.
-    if (lock) await this.resolve(this.repo.ds, l, false);
+    // Wrong access codes are counted outside any transaction, before a row is locked
+    // (unless the caller's own unlocked pass just did).
+    if (lock && !counted) await this.resolve(this.repo.ds, l, false);
     const hash = hashToken(l.token);
     const found = await this.repo.byLink(m, hash, lock);
     if (!found || !sameDigest(found.recipient.link_hash, hash))
