@@ -31,6 +31,7 @@ import {
   corpusFile,
 } from '@app/testing';
 import type { GoogleState } from '../apps/upstream-sim/src/google-sim';
+import { GoogleOidc } from '../apps/upstream-sim/src/google-oidc';
 import { extractionSchema } from '../apps/extraction/src/config';
 import { ExtractionService } from '../apps/extraction/src/extraction.module';
 import { Maintenance } from '../apps/extraction/src/jobs/maintenance';
@@ -40,6 +41,9 @@ const KEY = 'extraction-test-key-0123456789';
 const PREFIX = 'ex.';
 const ALICE = 'alice@example.com';
 const REDIRECT = 'https://app.example.org/oauth/google';
+/** The push subscription's audience and the service account Pub/Sub signs its tokens as. */
+const PUSH_AUDIENCE = 'https://platform.example.org/api/v1/integrations/google/gmail/push';
+const PUSH_ACCOUNT = 'gmail-push@document-platform.iam.gserviceaccount.com';
 
 describe('extraction through the gateway', () => {
   let sim: FastifyInstance;
@@ -127,6 +131,25 @@ describe('extraction through the gateway', () => {
     return cb.body;
   };
   const calls = (key: string) => google.calls.get(key) ?? 0;
+  const pushAs = async (token: string | null, historyId: number, headers = {}) => {
+    const res = await gateway.inject({
+      method: 'POST',
+      url: '/api/v1/integrations/google/gmail/push',
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      payload: {
+        message: {
+          data: b64(Buffer.from(JSON.stringify({ emailAddress: ALICE, historyId }))),
+          messageId: '1',
+          publishTime: new Date().toISOString(),
+        },
+        subscription: 'projects/p/subscriptions/s',
+      },
+    });
+    return {
+      status: res.statusCode,
+      body: res.body ? res.json<{ detail?: string }>() : {},
+    };
+  };
 
   beforeAll(async () => {
     const sm = await startSim();
@@ -155,6 +178,9 @@ describe('extraction through the gateway', () => {
       MESSAGING_PREFIX: PREFIX,
       DEV_API_KEY: KEY,
       STORAGE_ROOT: storageRoot,
+      PUBSUB_PUSH_AUDIENCE: PUSH_AUDIENCE,
+      PUBSUB_PUSH_SERVICE_ACCOUNT: PUSH_ACCOUNT,
+      GOOGLE_OIDC_CERTS_URL: `${simUrl}/google/oauth2/v1/certs`,
     });
   });
 
@@ -784,15 +810,9 @@ describe('extraction through the gateway', () => {
           })),
         },
       );
-    const push = (historyId: number) =>
-      api('POST', '/api/v1/integrations/google/gmail/push', {
-        message: {
-          data: b64(Buffer.from(JSON.stringify({ emailAddress: ALICE, historyId }))),
-          messageId: '1',
-          publishTime: new Date().toISOString(),
-        },
-        subscription: 'projects/p/subscriptions/s',
-      });
+    // As Pub/Sub delivers: Google's identity token for the subscription, no API key.
+    const push = async (historyId: number) =>
+      pushAs(await google.oidc.token(PUSH_AUDIENCE, PUSH_ACCOUNT), historyId);
     const m1 = await send('Vendor <vendor@example.com>', [
       ['inv-5.pdf', 'application/pdf', await invoice(5)],
       ['inv-6.pdf', 'application/pdf', await invoice(6)],
@@ -877,6 +897,71 @@ describe('extraction through the gateway', () => {
         [auto.body.id, m3.id, after.find((r) => r.messageId === m3.id)!.attachmentId],
       ),
     ).rejects.toThrow(/uq_automation_runs_attachment/);
+  });
+
+  it("accepts a Gmail push only with Google's identity token for the configured audience and account", async () => {
+    // New mail (nothing an automation wants): an accepted push would make the service sync.
+    const { historyId: history } = await simPost<{ historyId: number }>(
+      '/_sim/google/gmail/messages',
+      { to: ALICE, from: 'newsletter@example.net', subject: 'News', attachments: [] },
+    );
+    const synced = calls('gmail:history');
+    // Signed by a key that is not Google's: same claims, same kid, wrong signature.
+    const forger = new GoogleOidc();
+    const forged = await forger.token(PUSH_AUDIENCE, PUSH_ACCOUNT);
+    const [h, p] = forged.split('.');
+    const [realHeader] = (await google.oidc.token(PUSH_AUDIENCE, PUSH_ACCOUNT)).split('.');
+    const refusals: Array<[string, { status: number; body: { detail?: string } }]> = [
+      ['forged signature', await pushAs(`${realHeader}.${p}.${forged.split('.')[2]}`, history)],
+      ['unknown key', await pushAs(`${h}.${p}.${forged.split('.')[2]}`, history)],
+      [
+        'other audience',
+        await pushAs(await google.oidc.token('https://elsewhere.example', PUSH_ACCOUNT), history),
+      ],
+      [
+        'other account',
+        await pushAs(
+          await google.oidc.token(PUSH_AUDIENCE, 'intruder@example.iam.gserviceaccount.com'),
+          history,
+        ),
+      ],
+      [
+        'expired',
+        await pushAs(
+          await google.oidc.token(PUSH_AUDIENCE, PUSH_ACCOUNT, {
+            iat: 1_550_182_335,
+            exp: 1_550_185_935,
+          }),
+          history,
+        ),
+      ],
+      [
+        'other issuer',
+        await pushAs(
+          await google.oidc.token(PUSH_AUDIENCE, PUSH_ACCOUNT, { iss: 'https://evil.example' }),
+          history,
+        ),
+      ],
+      [
+        'email not verified',
+        await pushAs(
+          await google.oidc.token(PUSH_AUDIENCE, PUSH_ACCOUNT, { email_verified: false }),
+          history,
+        ),
+      ],
+      // An API key, even the development key with every scope, is not the push's credential.
+      ['API key only', await pushAs(null, history, { 'x-api-key': KEY })],
+    ];
+    for (const [what, r] of refusals) {
+      expect({ what, status: r.status }).toEqual({ what, status: 401 });
+      expect(r.body.detail).toBeTruthy();
+      expect(r.body.detail).not.toContain('eyJ'); // the token is never echoed
+    }
+    // The valid token is accepted; none of the refused pushes reached the service.
+    expect(
+      (await pushAs(await google.oidc.token(PUSH_AUDIENCE, PUSH_ACCOUNT), history)).status,
+    ).toBe(204);
+    expect(calls('gmail:history')).toBeGreaterThanOrEqual(synced);
   });
 
   it('sweeps: renews a lapsing watch, queues a task whose message was lost, announces a straggler', async () => {

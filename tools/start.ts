@@ -210,7 +210,6 @@ async function main(): Promise<void> {
         SIM_LIGHTHOUSE_PUBLIC_KEY: lighthousePublicKey,
         // The simulated Gmail pushes to the gateway as Pub/Sub would.
         SIM_GMAIL_PUSH_URL: `http://127.0.0.1:${port}/api/v1/integrations/google/gmail/push`,
-        SIM_GMAIL_PUSH_API_KEY: devKey,
       },
       restarts: [],
     });
@@ -233,6 +232,12 @@ async function main(): Promise<void> {
       DATABASE_URL: urls.gateway,
       DEV_API_KEY: devKey,
       DRAIN_DELAY_MS: env.DRAIN_DELAY_MS ?? '0',
+      // Gmail pushes carry an identity token the simulated Google signs for this audience.
+      PUBSUB_PUSH_AUDIENCE:
+        env.PUBSUB_PUSH_AUDIENCE ?? `http://127.0.0.1:${port}/api/v1/integrations/google/gmail/push`,
+      PUBSUB_PUSH_SERVICE_ACCOUNT:
+        env.PUBSUB_PUSH_SERVICE_ACCOUNT ?? 'gmail-push@document-platform.iam.gserviceaccount.com',
+      GOOGLE_OIDC_CERTS_URL: env.GOOGLE_OIDC_CERTS_URL ?? `${simBase}/google/oauth2/v1/certs`,
     },
     restarts: [],
   });

@@ -67,6 +67,14 @@ export const gatewaySchema = baseSchema
     DRAIN_DELAY_MS: env.int(5000, 0),
     /** Serialized manifest bodies kept per replica, by entity tag (eFolder's poll path). */
     MANIFEST_BODY_CACHE_MB: env.int(64, 0),
+    /**
+     * Gmail's Pub/Sub push: the audience its subscription puts in the OIDC token (the push URL
+     * unless set otherwise there) and the service account it signs as. Unset: pushes are refused.
+     */
+    PUBSUB_PUSH_AUDIENCE: z.string().min(1).optional(),
+    PUBSUB_PUSH_SERVICE_ACCOUNT: z.string().email().optional(),
+    /** Google's certificates for its identity tokens (PEM, by key id). */
+    GOOGLE_OIDC_CERTS_URL: z.string().url().default('https://www.googleapis.com/oauth2/v1/certs'),
     /** Retry-After on a 503 (a service could not be reached). */
     RETRY_AFTER_SECONDS: env.int(5, 1),
   })

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomBytes } from 'node:crypto';
+import { GoogleOidc } from './google-oidc';
 
 /**
  * A simulator of the Google APIs extraction uses, in their own shapes: OAuth 2.0 (authorize
@@ -22,8 +23,16 @@ export interface GoogleSimConfig {
   /** Added to token grants, so concurrent refreshes would overlap in a test. */
   tokenDelayMs: number;
   faults: GoogleFault[];
-  /** Where Pub/Sub would push Gmail notifications, with the headers it would send. */
-  push: { url: string; headers: Record<string, string> } | null;
+  /**
+   * Where Pub/Sub would push Gmail notifications. With `oidc`, each push carries an identity
+   * token of that service account for that audience (the push URL when none is given), as a
+   * push subscription with authentication sends.
+   */
+  push: {
+    url: string;
+    headers?: Record<string, string>;
+    oidc?: { serviceAccountEmail: string; audience?: string };
+  } | null;
 }
 
 interface SimAttachment {
@@ -76,6 +85,8 @@ export class GoogleState {
   drive = new Map<string, DriveFile>();
   calls = new Map<string, number>();
   pushes: Array<{ emailAddress: string; historyId: number; status: number }> = [];
+  /** Signs push identity tokens; its certificates are served at /google/oauth2/v1/certs. */
+  readonly oidc = new GoogleOidc();
 
   static defaults(): GoogleSimConfig {
     return { accessTokenTtlSeconds: 3600, tokenDelayMs: 0, faults: [], push: null };
@@ -274,6 +285,10 @@ export function registerGoogle(app: FastifyInstance): GoogleState {
   };
 
   // --- OAuth 2.0 ---
+  // Google's signing certificates for identity tokens, cached by clients per Cache-Control.
+  app.get('/google/oauth2/v1/certs', async (_req, reply) =>
+    reply.header('cache-control', 'public, max-age=300, must-revalidate').send(state.oidc.certs()),
+  );
   app.get<{ Querystring: Record<string, string | undefined> }>(
     '/google/o/oauth2/v2/auth',
     async (req, reply) => {
@@ -643,9 +658,15 @@ export function registerGoogle(app: FastifyInstance): GoogleState {
       const data = Buffer.from(
         JSON.stringify({ emailAddress: req.body.to, historyId: msg.historyId }),
       ).toString('base64');
-      const res = await fetch(state.config.push.url, {
+      const { url, headers, oidc } = state.config.push;
+      const auth: Record<string, string> = oidc
+        ? {
+            authorization: `Bearer ${await state.oidc.token(oidc.audience ?? url, oidc.serviceAccountEmail)}`,
+          }
+        : {};
+      const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...state.config.push.headers },
+        headers: { 'content-type': 'application/json', ...headers, ...auth },
         body: JSON.stringify({
           message: { data, messageId: id(), publishTime: new Date().toISOString() },
           subscription: 'projects/sim/subscriptions/gmail-push',

@@ -15,9 +15,13 @@ async function main(): Promise<void> {
   if (process.env.SIM_GMAIL_PUSH_URL)
     google.config.push = {
       url: process.env.SIM_GMAIL_PUSH_URL,
-      headers: process.env.SIM_GMAIL_PUSH_API_KEY
-        ? { 'x-api-key': process.env.SIM_GMAIL_PUSH_API_KEY }
-        : {},
+      // Pub/Sub authenticates each push with an identity token of the subscription's account.
+      oidc: {
+        serviceAccountEmail:
+          process.env.SIM_GMAIL_PUSH_SERVICE_ACCOUNT ??
+          'gmail-push@document-platform.iam.gserviceaccount.com',
+        audience: process.env.SIM_GMAIL_PUSH_AUDIENCE,
+      },
     };
   for (const fn of (process.env.SIM_RESTRICTED_FILE_NUMBERS ?? '').split(',').filter(Boolean))
     state.restricted.add(fn);

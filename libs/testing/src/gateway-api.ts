@@ -1145,7 +1145,7 @@ export interface paths {
         put?: never;
         /**
          * Gmail push notifications, as Pub/Sub push delivers them
-         * @description Scopes: `extraction:push`.
+         * @description Authenticated by the OIDC identity token Pub/Sub sends in `Authorization: Bearer`: Google's signature, issuer, the configured audience and service account are checked.
          */
         post: operations["IntegrationsController_push"];
         delete?: never;
@@ -4880,13 +4880,10 @@ export interface operations {
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
-            403: components["responses"]["Problem403"];
             413: components["responses"]["Problem413"];
             415: components["responses"]["Problem415"];
-            429: components["responses"]["Problem429"];
             500: components["responses"]["Problem500"];
             503: components["responses"]["Problem503"];
-            504: components["responses"]["Problem504"];
         };
     };
     IntegrationsController_automations: {

@@ -16,7 +16,9 @@ export const SCOPES = {
   'workflows:write': 'create, cancel, extend and resend workflows',
   'extraction:read': 'extraction jobs, runs, results, exports, accounts, automations',
   'extraction:write': 'change extraction jobs, files, runs, exports, accounts, automations',
-  'extraction:push': "Gmail's push notifications",
+  // Kept so keys that hold it stay valid; Gmail pushes now carry Google's OIDC token instead.
+  'extraction:push':
+    "Gmail's push notifications (unused: pushes authenticate with Google's OIDC token)",
   'platform:admin': 'read across tenants (audited) and manage API keys',
   '*': 'every scope but platform:admin (development keys)',
 } as const;

@@ -14,6 +14,7 @@ import {
   Query,
   Req,
   Res,
+  UseGuards,
 } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiBinaryAnswer } from '../openapi/openapi';
@@ -56,7 +57,8 @@ import {
 } from '@app/contracts';
 import type { BlobStorage } from '@app/storage';
 import type { AuthedRequest } from '../auth/api-key.guard';
-import { RequireScopes } from '../auth/decorators';
+import { Public, RequireScopes } from '../auth/decorators';
+import { PubSubPushGuard } from './pubsub-push.guard';
 import { ServicesClient } from '../rpc';
 import { UuidParam } from '../http/input-limits';
 import { GATEWAY_STORAGE } from '../storage';
@@ -450,8 +452,14 @@ export class IntegrationsController {
 
   @Post('integrations/google/gmail/push')
   @HttpCode(204)
-  @RequireScopes('extraction:push')
-  @ApiOperation({ summary: 'Gmail push notifications, as Pub/Sub push delivers them' })
+  // Google's OIDC token is this route's credential, not an API key (Pub/Sub cannot send one).
+  @Public()
+  @UseGuards(PubSubPushGuard)
+  @ApiOperation({
+    summary: 'Gmail push notifications, as Pub/Sub push delivers them',
+    description:
+      "Authenticated by the OIDC identity token Pub/Sub sends in `Authorization: Bearer`: Google's signature, issuer, the configured audience and service account are checked.",
+  })
   async push(@Body() b: PubSubPushBody) {
     let n: { emailAddress?: unknown; historyId?: unknown };
     try {

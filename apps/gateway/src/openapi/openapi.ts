@@ -126,6 +126,15 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
         'Every route but health needs a key: `X-Api-Key: <key>` (eFolder routes also take `Authorization: Token token=<key>`). Each operation lists the scopes its key needs in `x-required-scopes`. Errors are RFC 9457 problem+json, except on eFolder routes, which keep eFolder’s own shapes.',
       )
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "Google's OIDC identity token, as a Pub/Sub push subscription sends it",
+        },
+        'google-oidc',
+      )
       .addServer('/', 'This gateway')
       .build(),
   );
@@ -188,7 +197,9 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
       if (path.startsWith('/api/v1/r/'))
         op.description = `${op.description ? `${op.description}\n\n` : ''}The credential is the recipient's secret link token in the path (and the access code, when the workflow asks for one); no API key.`;
       op.security = isPublic
-        ? []
+        ? path === GMAIL_PUSH_PATH
+          ? [{ 'google-oidc': [] }]
+          : []
         : efolder
           ? [{ 'api-key': [] }, { 'efolder-token': [] }]
           : [{ 'api-key': [] }];
@@ -210,6 +221,9 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
   served.set(app, out);
   return out;
 }
+
+/** Public to API keys; its credential is Google's identity token. */
+const GMAIL_PUSH_PATH = '/api/v1/integrations/google/gmail/push';
 
 interface Handler {
   cls: Type;
@@ -388,6 +402,7 @@ function addErrors(
 ) {
   const codes = new Set<string>(['500', '503']);
   if (!isPublic) ['401', '403', '429', '504'].forEach((c) => codes.add(c));
+  if (path === GMAIL_PUSH_PATH) codes.add('401');
   if (op.requestBody || op.parameters?.length || method !== 'get') codes.add('400');
   if (path.includes('{')) codes.add('404');
   if (op.requestBody) ['413', '415'].forEach((c) => codes.add(c));
