@@ -31,11 +31,13 @@ import {
   corpusFile,
 } from '@app/testing';
 import type { GoogleState } from '../apps/upstream-sim/src/google-sim';
+import type { OpenAiState } from '../apps/upstream-sim/src/openai-sim';
 import { GoogleOidc } from '../apps/upstream-sim/src/google-oidc';
 import { extractionSchema } from '../apps/extraction/src/config';
 import { ExtractionService } from '../apps/extraction/src/extraction.module';
 import { Maintenance } from '../apps/extraction/src/jobs/maintenance';
 import { startGateway, startService, startSim } from './harness';
+import { scannedPdf } from './scans';
 
 const KEY = 'extraction-test-key-0123456789';
 const PREFIX = 'ex.';
@@ -48,6 +50,7 @@ const PUSH_ACCOUNT = 'gmail-push@document-platform.iam.gserviceaccount.com';
 describe('extraction through the gateway', () => {
   let sim: FastifyInstance;
   let google: GoogleState;
+  let openai: OpenAiState;
   let simUrl: string;
   let services: NestFastifyApplication[];
   let gateway: NestFastifyApplication;
@@ -155,6 +158,7 @@ describe('extraction through the gateway', () => {
     const sm = await startSim();
     sim = sm.app;
     google = sm.google;
+    openai = sm.openai;
     simUrl = sm.url;
     storageRoot = await mkdtemp(join(tmpdir(), 'ex-storage-'));
     env = {
@@ -168,6 +172,11 @@ describe('extraction through the gateway', () => {
       ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       JOBS_ENABLED: 'false',
       EVENT_MAX_ATTEMPTS: '3',
+      MODEL_BASE_URL: `${simUrl}/openai/v1`,
+      MODEL_NAME: 'gpt-4o-mini',
+      MODEL_MAX_RETRIES: '2',
+      MODEL_INPUT_USD_PER_MTOK: '0.15',
+      MODEL_OUTPUT_USD_PER_MTOK: '0.6',
     };
     const config = testServiceConfig(env, extractionSchema);
     // Two replicas: every test runs with competing workers.
@@ -552,6 +561,113 @@ describe('extraction through the gateway', () => {
       });
     },
   );
+
+  it('runs the model engine against an OpenAI-compatible API: structured output, answers checked against the text', async () => {
+    const created = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+      name: 'Model invoices',
+      engine: 'model',
+      fields: [
+        { name: 'invoice_number', dataType: 'text' },
+        { name: 'total', dataType: 'currency', description: 'hints: total due' },
+        { name: 'invoice_date', dataType: 'date' },
+        { name: 'customer', dataType: 'name', description: 'hints: bill to' },
+      ],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.engine).toBe('model');
+    const inv = sampleInvoice(21);
+    expect((await upload(created.body.id, 'inv-21.pdf', await invoicePdf(inv))).status).toBe(201);
+    openai.reset();
+    // The model names a customer the document does not hold; the API is rate limited once.
+    openai.config.lies = { customer: 'Nobody Real' };
+    openai.config.faults = [{ status: 429, times: 1, retryAfterSeconds: 0 }];
+    const run = await api<RunView>('POST', `/api/v1/extraction-jobs/${created.body.id}/runs`);
+    expect(run.status).toBe(202);
+    expect(run.body.engine).toBe('model');
+    expect((await finished(run.body.id)).status).toBe('completed');
+    const [r] = (await results(run.body.id)).results;
+    expect(r.data!.invoice_number).toMatchObject({ value: inv.number, source: 'model' });
+    expect(r.data!.invoice_number.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(r.data!.total).toMatchObject({
+      value: { amount: inv.total, currency: 'USD' },
+      source: 'model',
+    });
+    expect(r.data!.invoice_date.value).toBe(inv.date);
+    // Not in the text: kept, marked, and not believed.
+    expect(r.data!.customer).toMatchObject({
+      value: 'Nobody Real',
+      unsupported: true,
+      confidence: 0.1,
+    });
+    // Tokens and cost as the API counted them; the 429 was retried by the client.
+    expect(r.usage).toMatchObject({ model: 'gpt-4o-mini', requests: 2 });
+    expect(r.usage!.promptTokens).toBeGreaterThan(50);
+    expect(r.usage!.completionTokens).toBeGreaterThan(5);
+    const cost = (r.usage!.promptTokens * 0.15 + r.usage!.completionTokens * 0.6) / 1e6;
+    expect(r.usage!.costUsd).toBeCloseTo(cost, 6);
+    // What was asked: the fields as a strict JSON schema, the document's text in the prompt.
+    const asked = openai.requests[openai.requests.length - 1];
+    expect(asked.model).toBe('gpt-4o-mini');
+    expect(asked.response_format).toMatchObject({
+      type: 'json_schema',
+      json_schema: {
+        strict: true,
+        schema: { required: ['invoice_number', 'total', 'invoice_date', 'customer'] },
+      },
+    });
+    expect(asked.messages?.find((m) => m.role === 'user')?.content).toContain(inv.number);
+
+    // The same job run once with the rules engine: the run records it; no model is asked.
+    const before = openai.requests.length;
+    const rules = await api<RunView>('POST', `/api/v1/extraction-jobs/${created.body.id}/runs`, {
+      engine: 'rules',
+    });
+    expect(rules.body.engine).toBe('rules');
+    await finished(rules.body.id);
+    const [rr] = (await results(rules.body.id)).results;
+    expect(rr.data!.total.value).toEqual({ amount: inv.total, currency: 'USD' });
+    expect(rr.usage).toBeNull();
+    expect(openai.requests.length).toBe(before);
+    // Settings are the job's to change; a bad one is a 400 naming it.
+    const bad = await api<{ detail: string }>(
+      'PATCH',
+      `/api/v1/extraction-jobs/${created.body.id}`,
+      {
+        engine: 'oracle',
+      },
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toContain('engine');
+    const patched = await api<JobView>('PATCH', `/api/v1/extraction-jobs/${created.body.id}`, {
+      engine: null,
+      defaultCurrency: 'eur',
+    });
+    expect(patched.body).toMatchObject({ engine: null, defaultCurrency: 'EUR' });
+  });
+
+  it('reads a scanned invoice by OCR, in the worker pool, with its confidence carried', async () => {
+    const created = await api<JobView>('POST', '/api/v1/extraction-jobs', {
+      name: 'Scans',
+      fields: [
+        { name: 'invoice_number', dataType: 'text' },
+        { name: 'total', dataType: 'currency', description: 'hints: total due' },
+      ],
+    });
+    const inv = sampleInvoice(22);
+    const scan = await scannedPdf(await invoicePdf(inv));
+    expect((await upload(created.body.id, 'scan.pdf', scan)).status).toBe(201);
+    const run = await api<RunView>('POST', `/api/v1/extraction-jobs/${created.body.id}/runs`);
+    expect((await finished(run.body.id, 60_000)).status).toBe('completed');
+    const [r] = (await results(run.body.id)).results;
+    expect(r.data!.total).toMatchObject({
+      value: { amount: inv.total, currency: 'USD' },
+      source: 'ocr',
+    });
+    expect(r.data!.invoice_number).toMatchObject({ value: inv.number, source: 'ocr' });
+    // OCR's confidence in the line scales the rule's own.
+    expect(r.data!.total.confidence).toBeGreaterThan(0.5);
+    expect(r.data!.total.confidence).toBeLessThan(0.95);
+  });
 
   it('exports a run as csv and xlsx, to a download, Drive and Gmail', async () => {
     const { results: rows } = await results(secondRun.id);

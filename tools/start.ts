@@ -197,6 +197,7 @@ async function main(): Promise<void> {
     GOOGLE_AUTH_URL: env.GOOGLE_AUTH_URL ?? `${simBase}/google/o/oauth2/v2/auth`,
     GOOGLE_OAUTH_URL: env.GOOGLE_OAUTH_URL ?? `${simBase}/google/oauth2`,
     GOOGLE_API_URL: env.GOOGLE_API_URL ?? `${simBase}/google`,
+    MODEL_BASE_URL: env.MODEL_BASE_URL ?? `${simBase}/openai/v1`,
     PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`,
   };
   if (env.UPSTREAM_SIM !== 'false') {
@@ -234,7 +235,8 @@ async function main(): Promise<void> {
       DRAIN_DELAY_MS: env.DRAIN_DELAY_MS ?? '0',
       // Gmail pushes carry an identity token the simulated Google signs for this audience.
       PUBSUB_PUSH_AUDIENCE:
-        env.PUBSUB_PUSH_AUDIENCE ?? `http://127.0.0.1:${port}/api/v1/integrations/google/gmail/push`,
+        env.PUBSUB_PUSH_AUDIENCE ??
+        `http://127.0.0.1:${port}/api/v1/integrations/google/gmail/push`,
       PUBSUB_PUSH_SERVICE_ACCOUNT:
         env.PUBSUB_PUSH_SERVICE_ACCOUNT ?? 'gmail-push@document-platform.iam.gserviceaccount.com',
       GOOGLE_OIDC_CERTS_URL: env.GOOGLE_OIDC_CERTS_URL ?? `${simBase}/google/oauth2/v1/certs`,

@@ -108,8 +108,8 @@ async function main(): Promise<void> {
     const plain = FIELDS.map((x) => x.field);
     const hinted = FIELDS.map((x) => ({ ...x.field, description: `hints: ${x.hints}` }));
     const results = [
-      extractFields(lines, plain, cells),
-      extractFields(lines, hinted, cells),
+      extractFields(lines, plain, { cells }),
+      extractFields(lines, hinted, { cells }),
       eInvoiceValues(truth, plain),
     ];
     results.forEach((values, e) => {

@@ -45,6 +45,35 @@ export const extractionSchema = storageSchema.merge(encryptionSchema).extend({
    * run, and fewer PDFs in memory at once.
    */
   EVENT_PREFETCH: env.int(4, 1),
+  /** The engine of jobs that name none (`rules`: offline; `model`: the API below). */
+  EXTRACTION_ENGINE: z.enum(['rules', 'model']).default('rules'),
+  /**
+   * The model engine: any OpenAI-compatible chat-completions API with JSON-schema output
+   * (OpenAI, Azure OpenAI's v1 API, Gemini's OpenAI endpoint, Ollama, vLLM, llama.cpp's
+   * server). The key is a Secret; Azure takes it in `api-key` (MODEL_API_KEY_HEADER).
+   */
+  MODEL_BASE_URL: z.string().url().default('http://127.0.0.1:3200/openai/v1'),
+  MODEL_NAME: z.string().min(1).default('gpt-4o-mini'),
+  MODEL_API_KEY: z.string().min(1).optional(),
+  MODEL_API_KEY_HEADER: z.enum(['authorization', 'api-key']).default('authorization'),
+  /** One request's deadline, and how often a 429, 5xx or timeout is tried again (back-off, jitter). */
+  MODEL_TIMEOUT_MS: env.int(60_000, 100),
+  MODEL_MAX_RETRIES: env.int(3, 0),
+  /** Per file: the document's text is cut to this many tokens (a warning on the task). */
+  MODEL_MAX_INPUT_TOKENS: env.int(30_000, 100),
+  MODEL_MAX_OUTPUT_TOKENS: env.int(2_000, 50),
+  /** Prices per million tokens, for the cost recorded on each task. */
+  MODEL_INPUT_USD_PER_MTOK: z.coerce.number().min(0).default(0),
+  MODEL_OUTPUT_USD_PER_MTOK: z.coerce.number().min(0).default(0),
+  /** Pages with no text layer are recognised (tesseract) in these languages ('' turns OCR off). */
+  OCR_LANGUAGES: z
+    .string()
+    .default('eng+deu+fra')
+    .refine((v) => v === '' || /^(eng|deu|fra)(\+(eng|deu|fra))*$/.test(v), {
+      message: 'must be languages among eng, deu, fra joined by +, or empty',
+    }),
+  /** Pages OCR'd per file at most (each takes about a second of CPU). */
+  OCR_MAX_PAGES: env.int(20, 0),
   JOBS_ENABLED: env.bool.default('true'),
   JOB_TICK_SECONDS: env.int(60, 1),
 });

@@ -3,8 +3,12 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { ExtractionRpc, RpcRequest } from '@app/contracts';
 import { AccountsService } from './accounts/accounts.service';
 import { AutomationsService } from './automations/automations.service';
+import { GmailSync } from './automations/gmail-sync';
 import { ExportsService } from './exports/exports.service';
+import { FileSourcesService } from './jobs/file-sources.service';
 import { JobsService } from './jobs/jobs.service';
+import { RunsService } from './jobs/runs.service';
+import { TemplatesService } from './jobs/templates.service';
 import { ownerOf } from './common';
 
 type R<P extends keyof ExtractionRpc> = RpcRequest<P>;
@@ -13,9 +17,13 @@ type R<P extends keyof ExtractionRpc> = RpcRequest<P>;
 export class ExtractionController {
   constructor(
     private readonly jobs: JobsService,
+    private readonly templates: TemplatesService,
+    private readonly sources: FileSourcesService,
+    private readonly jobRuns: RunsService,
     private readonly exports: ExportsService,
     private readonly accounts: AccountsService,
     private readonly automations: AutomationsService,
+    private readonly gmail: GmailSync,
   ) {}
 
   @MessagePattern('extraction.data-type.list.v1')
@@ -25,17 +33,18 @@ export class ExtractionController {
 
   @MessagePattern('extraction.job.create.v1')
   createJob(@Payload() r: R<'extraction.job.create.v1'>) {
-    return this.jobs.create(ownerOf(r.actor), r.name, r.fields, r.templateId);
+    const { actor, ...input } = r;
+    return this.jobs.create(ownerOf(actor), input);
   }
 
   @MessagePattern('extraction.template.create.v1')
   createTemplate(@Payload() r: R<'extraction.template.create.v1'>) {
-    return this.jobs.createTemplate(ownerOf(r.actor), r.name, r.fields);
+    return this.templates.create(ownerOf(r.actor), r.name, r.fields);
   }
 
   @MessagePattern('extraction.template.list.v1')
-  templates(@Payload() r: R<'extraction.template.list.v1'>) {
-    return this.jobs.templates(ownerOf(r.actor));
+  listTemplates(@Payload() r: R<'extraction.template.list.v1'>) {
+    return this.templates.list(ownerOf(r.actor));
   }
 
   @MessagePattern('extraction.job.get.v1')
@@ -48,6 +57,11 @@ export class ExtractionController {
     return this.jobs.list(ownerOf(r.actor), r.limit, r.cursor);
   }
 
+  @MessagePattern('extraction.job.update.v1')
+  updateJob(@Payload() r: R<'extraction.job.update.v1'>) {
+    return this.jobs.update(ownerOf(r.actor), r.id, r);
+  }
+
   @MessagePattern('extraction.job.fields.replace.v1')
   replaceFields(@Payload() r: R<'extraction.job.fields.replace.v1'>) {
     return this.jobs.replaceFields(ownerOf(r.actor), r.id, r.fields);
@@ -55,37 +69,37 @@ export class ExtractionController {
 
   @MessagePattern('extraction.file.add.v1')
   addFile(@Payload() r: R<'extraction.file.add.v1'>) {
-    return this.jobs.addFile(ownerOf(r.actor), r.jobId, r.file);
+    return this.sources.add(ownerOf(r.actor), r.jobId, r.file);
   }
 
   @MessagePattern('extraction.file.list.v1')
   files(@Payload() r: R<'extraction.file.list.v1'>) {
-    return this.jobs.files(ownerOf(r.actor), r.jobId);
+    return this.sources.list(ownerOf(r.actor), r.jobId);
   }
 
   @MessagePattern('extraction.file.remove.v1')
   removeFile(@Payload() r: R<'extraction.file.remove.v1'>) {
-    return this.jobs.removeFile(ownerOf(r.actor), r.jobId, r.fileId);
+    return this.sources.remove(ownerOf(r.actor), r.jobId, r.fileId);
   }
 
   @MessagePattern('extraction.run.start.v1')
   startRun(@Payload() r: R<'extraction.run.start.v1'>) {
-    return this.jobs.startRun(ownerOf(r.actor), r.jobId);
+    return this.jobRuns.start(ownerOf(r.actor), r.jobId, r.engine);
   }
 
   @MessagePattern('extraction.run.list.v1')
   runs(@Payload() r: R<'extraction.run.list.v1'>) {
-    return this.jobs.runs(ownerOf(r.actor), r.jobId);
+    return this.jobRuns.list(ownerOf(r.actor), r.jobId);
   }
 
   @MessagePattern('extraction.run.get.v1')
   run(@Payload() r: R<'extraction.run.get.v1'>) {
-    return this.jobs.run(ownerOf(r.actor), r.id);
+    return this.jobRuns.get(ownerOf(r.actor), r.id);
   }
 
   @MessagePattern('extraction.run.results.v1')
   results(@Payload() r: R<'extraction.run.results.v1'>) {
-    return this.jobs.results(ownerOf(r.actor), r.id);
+    return this.jobRuns.results(ownerOf(r.actor), r.id);
   }
 
   @MessagePattern('extraction.export.create.v1')
@@ -148,6 +162,6 @@ export class ExtractionController {
 
   @MessagePattern('extraction.gmail.push.v1')
   push(@Payload() r: R<'extraction.gmail.push.v1'>) {
-    return this.automations.push(r.emailAddress, r.historyId);
+    return this.gmail.push(r.emailAddress, r.historyId);
   }
 }

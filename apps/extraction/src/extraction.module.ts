@@ -4,17 +4,26 @@ import { SERVICE_CONFIG, type ServiceDefinition } from '@app/service-kit';
 import { createStorage } from '@app/storage';
 import { AccountsService } from './accounts/accounts.service';
 import { TokenVault } from './accounts/token-vault';
+import { AutomationWorkers } from './automations/automation-workers';
 import { AutomationsService } from './automations/automations.service';
+import { GmailSync } from './automations/gmail-sync';
+import { RunHooks } from './jobs/run-hooks';
 import { type ExtractionConfig, extractionSchema } from './config';
 import { migrations } from './database/migrations';
 import { ExportsService } from './exports/exports.service';
 import { ExtractionController } from './extraction.controller';
 import { GoogleClient } from './google/google.client';
 import { ExtractionMetrics } from './jobs/extraction-metrics';
-import { BLOB_STORAGE, JobsService } from './jobs/jobs.service';
+import { FileSourcesService } from './jobs/file-sources.service';
+import { JobsRepository } from './jobs/jobs.repository';
+import { JobsService } from './jobs/jobs.service';
+import { RunsService } from './jobs/runs.service';
+import { BLOB_STORAGE } from './jobs/storage-token';
+import { TemplatesService } from './jobs/templates.service';
 import { Maintenance } from './jobs/maintenance';
 import { TaskWorker } from './jobs/task.worker';
 import { ExtractPool } from './extract/extract-pool';
+import { ModelEngine } from './extract/model/model-engine';
 
 /** Extraction jobs over uploads, Drive and Gmail; runs on a work queue; exports; automations. */
 @Module({
@@ -25,11 +34,19 @@ import { ExtractPool } from './extract/extract-pool';
     GoogleClient,
     TokenVault,
     AccountsService,
+    JobsRepository,
     JobsService,
+    TemplatesService,
+    FileSourcesService,
+    RunsService,
     TaskWorker,
     ExtractPool,
+    ModelEngine,
     ExportsService,
     AutomationsService,
+    GmailSync,
+    AutomationWorkers,
+    RunHooks,
     Maintenance,
     {
       provide: BLOB_STORAGE,

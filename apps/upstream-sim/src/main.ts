@@ -2,7 +2,8 @@ import { createUpstreamSim } from './sim';
 
 /**
  * Upstream simulators for local runs: VBMS at /vbms, VVA at /vva, BGS at /bgs, Lighthouse at
- * /lighthouse, notifications at /notify, Google (OAuth, Drive, Gmail) at /google.
+ * /lighthouse, notifications at /notify, Google (OAuth, Drive, Gmail) at /google, an
+ * OpenAI-compatible chat-completions API at /openai/v1.
  */
 async function main(): Promise<void> {
   const { app, state, google, lighthouse } = createUpstreamSim();

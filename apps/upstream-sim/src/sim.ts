@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { registerEfolderUpstreams } from './efolder-sim';
 import { type GoogleState, registerGoogle } from './google-sim';
+import { type OpenAiState, registerOpenAi } from './openai-sim';
 import { LighthouseState, registerLighthouse } from './lighthouse-sim';
 import { DOCUMENT_TYPES, seed, simUuid } from './sim-data';
 
@@ -135,11 +136,13 @@ export function createUpstreamSim(state = new SimState()): {
   state: SimState;
   lighthouse: LighthouseState;
   google: GoogleState;
+  openai: OpenAiState;
 } {
   const app = Fastify({ logger: false });
   void app.register(formbody);
   const lighthouse = registerLighthouse(app);
   const google = registerGoogle(app);
+  const openai = registerOpenAi(app);
 
   registerEfolderUpstreams(app, state);
 
@@ -193,5 +196,5 @@ export function createUpstreamSim(state = new SimState()): {
     state.notices = [];
     return { ok: true };
   });
-  return { app, state, lighthouse, google };
+  return { app, state, lighthouse, google, openai };
 }

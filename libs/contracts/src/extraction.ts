@@ -27,6 +27,14 @@ export type ExportFileType = (typeof EXPORT_FILE_TYPES)[number];
 export const PROVIDERS = ['google', 'microsoft'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
+/**
+ * How a job's values are found: `rules` reads labels and layout offline; `model` asks a
+ * language model (an OpenAI-compatible API) and checks each answer against the document.
+ * Either way an e-invoice's own XML is read first.
+ */
+export const ENGINES = ['rules', 'model'] as const;
+export type Engine = (typeof ENGINES)[number];
+
 export type RunStatus = 'pending' | 'in_progress' | 'completed' | 'partially_completed' | 'failed';
 export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed';
 export type ExportStatus = 'pending' | 'in_progress' | 'completed' | 'failed';
@@ -45,6 +53,10 @@ export interface JobView {
   id: string;
   name: string;
   templateId: string | null;
+  /** The job's engine; null: the service's default (EXTRACTION_ENGINE) when a run starts. */
+  engine: Engine | null;
+  /** ISO 4217 code for amounts printed without a currency the document does not name. */
+  defaultCurrency: string | null;
   fields: JobFieldView[];
   fileCount: number;
   lastRun: RunView | null;
@@ -77,6 +89,8 @@ export interface RunView {
   jobId: string;
   runNumber: number;
   status: RunStatus;
+  /** The engine this run used (the job's, or the service default, when it started). */
+  engine: Engine;
   tasksTotal: number;
   tasksCompleted: number;
   tasksFailed: number;
@@ -93,8 +107,24 @@ export interface ExtractedValue {
   confidence: number;
   /** The text the value was read from. */
   raw: string | null;
-  /** Where it came from: `einvoice` is the invoice's own XML (Factur-X/ZUGFeRD, XRechnung, UBL). */
-  source?: 'einvoice';
+  /**
+   * Where it came from: `einvoice` is the invoice's own XML (Factur-X/ZUGFeRD, XRechnung,
+   * UBL); `model` a language model's answer; `ocr` text recognised on a scanned page.
+   */
+  source?: 'einvoice' | 'model' | 'ocr';
+  /** A model's answer whose quoted text the document does not contain: kept, not believed. */
+  unsupported?: true;
+}
+
+/** What a model engine spent on one file. */
+export interface ModelUsage {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** At the configured prices per million tokens (0 when none are set). */
+  costUsd: number;
+  /** Requests made, retries included. */
+  requests: number;
 }
 
 export interface ResultView {
@@ -106,6 +136,10 @@ export interface ResultView {
   attempts: number;
   error: string | null;
   data: Record<string, ExtractedValue> | null;
+  /** What the task could not do fully (pages past the cap, text cut for the model's budget). */
+  warnings: string[];
+  /** The model engine's tokens and cost for this file; null for the rules engine. */
+  usage: ModelUsage | null;
   processedAt: string | null;
 }
 
@@ -186,7 +220,13 @@ export interface ExtractionRpc {
   };
   'extraction.job.create.v1': {
     /** With a template and no fields, the job starts with the template's fields. */
-    request: Owned<{ name: string; fields?: JobFieldInput[]; templateId?: string }>;
+    request: Owned<{
+      name: string;
+      fields?: JobFieldInput[];
+      templateId?: string;
+      engine?: Engine;
+      defaultCurrency?: string;
+    }>;
     response: JobView;
   };
   'extraction.template.create.v1': {
@@ -213,7 +253,16 @@ export interface ExtractionRpc {
     request: Owned<{ jobId: string; fileId: string }>;
     response: { removed: true };
   };
-  'extraction.run.start.v1': { request: Owned<{ jobId: string }>; response: RunView };
+  'extraction.job.update.v1': {
+    /** `null` clears: the service default engine, no default currency. */
+    request: Owned<{ id: string; engine?: Engine | null; defaultCurrency?: string | null }>;
+    response: JobView;
+  };
+  /** `engine` runs this once with another engine (the job keeps its own). */
+  'extraction.run.start.v1': {
+    request: Owned<{ jobId: string; engine?: Engine }>;
+    response: RunView;
+  };
   'extraction.run.list.v1': { request: Owned<{ jobId: string }>; response: RunView[] };
   'extraction.run.get.v1': { request: Owned<{ id: string }>; response: RunView };
   'extraction.run.results.v1': {

@@ -2,7 +2,12 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-conn
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { eventsExchange, type EventEnvelope, isRpcErrorBody } from '@app/contracts';
+import {
+  eventsExchange,
+  type EventEnvelope,
+  isRpcErrorBody,
+  type PlatformEvents,
+} from '@app/contracts';
 import {
   CORRELATION_HEADER,
   correlationIdFrom,
@@ -65,7 +70,7 @@ const ATTEMPT_HEADER = 'x-attempt';
  * through wait queues (TTL, then dead-lettered back to the work queue: the broker has no
  * delayed delivery), and parks a message in its dead-letter queue after the last attempt.
  */
-export class EventBus {
+export class EventBus<E extends object = PlatformEvents> {
   private readonly connection: AmqpConnectionManager;
   private readonly publisher: ChannelWrapper;
   private consumerWrapper?: ChannelWrapper;
@@ -110,8 +115,11 @@ export class EventBus {
     return (await ch.checkQueue(this.queues.dlq)).messageCount;
   }
 
-  /** Registers the handler for one event name; call before `start()`. */
-  on<P>(eventName: string, handler: EventHandler<P>): void {
+  /**
+   * Registers the handler for one event name; call before `start()`. Typed by the event map:
+   * the handler receives that name's payload type.
+   */
+  on<N extends keyof E & string>(eventName: N, handler: EventHandler<E[N]>): void {
     if (this.handlers.has(eventName)) throw new Error(`a handler for ${eventName} already exists`);
     this.handlers.set(eventName, handler as EventHandler);
   }

@@ -23,6 +23,9 @@ const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 interface TestEvents {
   'test.thing.happened.v1': { n: number };
   'test.poison.happened.v1': { n: number };
+  'test.invalid.happened.v1': { n: number };
+  'test.typed.happened.v1': { n: number };
+  'test.flaky.happened.v1': { n: number };
 }
 
 /** A schema of its own with the outbox and a table of effects. */
@@ -217,8 +220,8 @@ describe('events: outbox, relay, bus', () => {
    * A consumer whose effect is one row per event, de-duplicated the way services do it: by
    * the state it changes (a unique event id; a repeat changes nothing).
    */
-  function consumer(ds: DataSource, bus: EventBus, calls: { n: number }) {
-    bus.on<TestEvents['test.thing.happened.v1']>('test.thing.happened.v1', async (p, ctx) => {
+  function consumer(ds: DataSource, bus: EventBus<TestEvents>, calls: { n: number }) {
+    bus.on('test.thing.happened.v1', async (p, ctx) => {
       calls.n++;
       await ds.query(
         'INSERT INTO effects (n, event_id) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING',
@@ -235,12 +238,14 @@ describe('events: outbox, relay, bus', () => {
     const lines: string[] = [];
     const watching = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
     const consumerBus = track(
-      new EventBus(busOptions(`drop-${randomUUID().slice(0, 6)}`, { logger: watching })),
+      new EventBus<TestEvents>(
+        busOptions(`drop-${randomUUID().slice(0, 6)}`, { logger: watching }),
+      ),
     );
     const calls = { n: 0 };
     consumer(ds, consumerBus, calls);
     await consumerBus.start();
-    const publisherBus = track(new EventBus(busOptions('drop-publisher')));
+    const publisherBus = track(new EventBus<TestEvents>(busOptions('drop-publisher')));
     const relay = track(
       new OutboxRelay(ds, (e) => publisherBus.publish(e), {
         schema: 'drop_test',
@@ -282,7 +287,7 @@ describe('events: outbox, relay, bus', () => {
     const ds = track(await schemaWithTables('dlq_test'));
     const outbox = new Outbox<TestEvents>('dlq_test');
     const name = `dlq-${randomUUID().slice(0, 6)}`;
-    const bus = track(new EventBus(busOptions(name, { maxAttempts: 3 })));
+    const bus = track(new EventBus<TestEvents>(busOptions(name, { maxAttempts: 3 })));
     const calls = { n: 0 };
     consumer(ds, bus, calls);
     let poisonAttempts = 0;
@@ -326,7 +331,9 @@ describe('events: outbox, relay, bus', () => {
 
   it('dead-letters an invalid event on its first delivery, and still retries a transient failure', async () => {
     const name = `poison-${randomUUID().slice(0, 6)}`;
-    const bus = track(new EventBus(busOptions(name, { maxAttempts: 5, retryDelaysMs: [100] })));
+    const bus = track(
+      new EventBus<TestEvents>(busOptions(name, { maxAttempts: 5, retryDelaysMs: [100] })),
+    );
     const seen = { invalid: 0, typed: 0, flaky: 0 };
     bus.on('test.invalid.happened.v1', async () => {
       seen.invalid++;
@@ -371,13 +378,13 @@ describe('events: outbox, relay, bus', () => {
     track(proxy);
     const ds = track(await schemaWithTables('away_test'));
     const outbox = new Outbox<TestEvents>('away_test');
-    const bus = track(new EventBus(busOptions(`away-${randomUUID().slice(0, 6)}`)));
+    const bus = track(new EventBus<TestEvents>(busOptions(`away-${randomUUID().slice(0, 6)}`)));
     const calls = { n: 0 };
     consumer(ds, bus, calls);
     await bus.start();
     // The publisher reaches the broker only through the proxy.
     const publisher = track(
-      new EventBus(
+      new EventBus<TestEvents>(
         busOptions('away-publisher', { url: viaPort(env.rabbitUrl, port), publishTimeoutMs: 1000 }),
       ),
     );
@@ -414,7 +421,7 @@ describe('events: outbox, relay, bus', () => {
     const ds = track(await schemaWithTables('drain_test'));
     const outbox = new Outbox<TestEvents>('drain_test');
     const name = `drain-${randomUUID().slice(0, 6)}`;
-    const bus = new EventBus(busOptions(name));
+    const bus = new EventBus<TestEvents>(busOptions(name));
     let started = false;
     let finished = false;
     bus.on('test.thing.happened.v1', async () => {
@@ -423,7 +430,7 @@ describe('events: outbox, relay, bus', () => {
       finished = true;
     });
     await bus.start();
-    const publisher = track(new EventBus(busOptions('drain-publisher')));
+    const publisher = track(new EventBus<TestEvents>(busOptions('drain-publisher')));
     const relay = track(
       new OutboxRelay(ds, (e) => publisher.publish(e), {
         schema: 'drain_test',

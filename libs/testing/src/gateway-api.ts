@@ -863,7 +863,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set the job's engine or default currency; runs made keep theirs
+         * @description Scopes: `extraction:write`.
+         */
+        patch: operations["ExtractionController_updateJob"];
         trace?: never;
     };
     "/api/v1/extraction-jobs/{id}/fields": {
@@ -1382,6 +1386,14 @@ export interface components {
             name: string;
             fields?: components["schemas"]["FieldBody"][];
             templateId?: string;
+            /** @enum {string} */
+            engine?: "rules" | "model";
+            defaultCurrency?: string;
+        };
+        UpdateJobBody: {
+            /** @enum {string} */
+            engine?: "rules" | "model";
+            defaultCurrency?: string;
         };
         FieldsBody: {
             fields: components["schemas"]["FieldBody"][];
@@ -1396,6 +1408,10 @@ export interface components {
             fileId?: string;
             messageId?: string;
             attachmentId?: string;
+        };
+        StartRunBody: {
+            /** @enum {string} */
+            engine?: "rules" | "model";
         };
         ExportBody: {
             /** @enum {string} */
@@ -1829,12 +1845,16 @@ export interface components {
             id: string;
             name: string;
             templateId: string | null;
+            engine: components["schemas"]["Engine"] | null;
+            defaultCurrency: string | null;
             fields: components["schemas"]["JobFieldView"][];
             fileCount: number;
             lastRun: components["schemas"]["RunView"] | null;
             createdAt: string;
             updatedAt: string;
         };
+        /** @enum {string} */
+        Engine: "rules" | "model";
         JobFieldView: {
             name: string;
             dataType: components["schemas"]["DataTypeId"];
@@ -1846,6 +1866,7 @@ export interface components {
             jobId: string;
             runNumber: number;
             status: components["schemas"]["RunStatus"];
+            engine: components["schemas"]["Engine"];
             tasksTotal: number;
             tasksCompleted: number;
             tasksFailed: number;
@@ -1893,6 +1914,8 @@ export interface components {
             data: {
                 [key: string]: components["schemas"]["ExtractedValue"];
             } | null;
+            warnings: string[];
+            usage: components["schemas"]["ModelUsage"] | null;
             processedAt: string | null;
         };
         /** @enum {string} */
@@ -1901,8 +1924,17 @@ export interface components {
             value: unknown;
             confidence: number;
             raw: string | null;
+            /** @enum {string} */
+            source?: "einvoice" | "model" | "ocr";
             /** @constant */
-            source?: "einvoice";
+            unsupported?: true;
+        };
+        ModelUsage: {
+            model: string;
+            promptTokens: number;
+            completionTokens: number;
+            costUsd: number;
+            requests: number;
         };
         IntegrationAccountView: {
             id: string;
@@ -4328,6 +4360,45 @@ export interface operations {
             504: components["responses"]["Problem504"];
         };
     };
+    ExtractionController_updateJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeating a write with the same key answers the first result and has no second effect (24 h) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateJobBody"];
+            };
+        };
+        responses: {
+            /** @description The answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            429: components["responses"]["Problem429"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+            504: components["responses"]["Problem504"];
+        };
+    };
     ExtractionController_replaceFields: {
         parameters: {
             query?: never;
@@ -4526,7 +4597,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartRunBody"];
+            };
+        };
         responses: {
             /** @description The answer */
             202: {
@@ -4541,6 +4616,8 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
             429: components["responses"]["Problem429"];
             500: components["responses"]["Problem500"];
             503: components["responses"]["Problem503"];

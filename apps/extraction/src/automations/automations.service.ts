@@ -1,136 +1,40 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import {
   type AutomationRunView,
   type AutomationView,
   EXPORT_DESTS,
   EXPORT_FILE_TYPES,
-  type ExportConfig,
-  type GmailTriggerConfig,
-  type RpcErrorBody,
   type RpcRequest,
 } from '@app/contracts';
-import { RpcException } from '@nestjs/microservices';
-import { EventBus, Outbox, OutboxRelay, rpcError } from '@app/messaging';
-import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
-import { AccountsService, AccountUnusableError } from '../accounts/accounts.service';
-import { assertId, ensureUser, iso, notFound, type Owner, ownerOf, ownerOfRow } from '../common';
-import type { ExtractionConfig } from '../config';
-import { ExportsService } from '../exports/exports.service';
-import { GoogleApiError, GoogleClient, type GmailPart } from '../google/google.client';
-import { ExtractionMetrics } from '../jobs/extraction-metrics';
-import { type Fetched, flattenParts, JobsService } from '../jobs/jobs.service';
-import type { RunRow } from '../jobs/views';
-
-interface AutomationRow {
-  id: string;
-  user_id: string;
-  tenant_id: string;
-  name: string;
-  is_enabled: boolean;
-  trigger_type: 'gmail_attachment';
-  trigger_config: GmailTriggerConfig;
-  job_id: string;
-  integration_account_id: string;
-  export_config: ExportConfig;
-  history_cursor: string | null;
-  last_fired_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface AutomationRunRow {
-  id: string;
-  automation_id: string;
-  run_id: string | null;
-  export_id: string | null;
-  message_id: string;
-  attachment_id: string;
-  status: AutomationRunView['status'];
-  error_message: string | null;
-  triggered_at: Date;
-  completed_at: Date | null;
-}
-
-function view(r: AutomationRow): AutomationView {
-  return {
-    id: r.id,
-    name: r.name,
-    isEnabled: r.is_enabled,
-    triggerType: r.trigger_type,
-    triggerConfig: r.trigger_config,
-    jobId: r.job_id,
-    integrationAccountId: r.integration_account_id,
-    exportConfig: r.export_config,
-    lastFiredAt: iso(r.last_fired_at),
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-  };
-}
-
-function runView(r: AutomationRunRow): AutomationRunView {
-  return {
-    id: r.id,
-    automationId: r.automation_id,
-    runId: r.run_id,
-    exportId: r.export_id,
-    messageId: r.message_id,
-    attachmentId: r.attachment_id,
-    status: r.status,
-    errorMessage: r.error_message,
-    triggeredAt: r.triggered_at.toISOString(),
-    completedAt: iso(r.completed_at),
-  };
-}
-
-interface Candidate {
-  messageId: string;
-  attachmentId: string;
-  /** The message part holding it (read once, with the message). */
-  part: Pick<GmailPart, 'filename' | 'mimeType'>;
-}
+import { rpcError } from '@app/messaging';
+import { LOGGER } from '@app/service-kit';
+import { AccountsService } from '../accounts/accounts.service';
+import { assertId, ensureUser, notFound, type Owner, ownerOf } from '../common';
+import { JobsService } from '../jobs/jobs.service';
+import {
+  type AutomationRow,
+  type AutomationRunRow,
+  automationRunView,
+  automationView,
+} from './automation-rows';
+import { GmailSync } from './gmail-sync';
 
 /**
- * Automations on Gmail's own model: a watch makes Gmail push `{emailAddress, historyId}`;
- * each automation keeps a history cursor and reads what was added since; a cursor too old
- * (Gmail answers 404) gets a bounded full re-sync. Each new matching attachment fires once
- * (the unique constraint on automation, message and attachment decides, not this code):
- * a run of the automation's job over that file, then its export.
+ * Automations: create, read, enable or rename, and the firings of each. What they do (Gmail
+ * sync, firing runs, exports after a run) is `GmailSync`'s and `AutomationWorkers`'.
  */
 @Injectable()
-export class AutomationsService implements OnModuleInit {
+export class AutomationsService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
-    private readonly bus: EventBus,
-    private readonly outbox: Outbox,
-    private readonly relay: OutboxRelay,
     private readonly jobs: JobsService,
-    private readonly exports: ExportsService,
     private readonly accounts: AccountsService,
-    private readonly google: GoogleClient,
-    private readonly metrics: ExtractionMetrics,
-    @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
+    private readonly gmail: GmailSync,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
-
-  onModuleInit(): void {
-    this.bus.on<{ accountId: string }>('extraction.watch.renewal.requested.v1', async (p) => {
-      try {
-        await this.renewWatch(p.accountId);
-      } catch (err) {
-        // A disconnected account needs no watch; anything else is retried by the bus.
-        if (!(err instanceof AccountUnusableError)) throw err;
-      }
-    });
-    this.bus.on<{ automationId: string; historyId?: string }>(
-      'extraction.automation.sync.requested.v1',
-      async (p) => {
-        await this.sync(p.automationId, p.historyId);
-      },
-    );
-  }
 
   async create(r: RpcRequest<'extraction.automation.create.v1'>): Promise<AutomationView> {
     const owner = ownerOf(r?.actor);
@@ -202,11 +106,7 @@ export class AutomationsService implements OnModuleInit {
     // Start from now (mail already there does not fire) and make sure Gmail pushes. If Google
     // is away, the maintenance job does both later.
     try {
-      await this.accounts.withToken(row.integration_account_id, async (token) => {
-        const profile = await this.google.gmailProfile(token);
-        await this.advanceCursor(row.id, profile.historyId);
-      });
-      await this.renewWatch(row.integration_account_id);
+      await this.gmail.start(row);
     } catch (err) {
       this.logger.warn(
         { automationId: row.id, err: (err as Error).message },
@@ -223,7 +123,7 @@ export class AutomationsService implements OnModuleInit {
       [id, owner.scope],
     );
     if (!row) throw notFound('automation');
-    return view(row);
+    return automationView(row);
   }
 
   async list(owner: Owner): Promise<AutomationView[]> {
@@ -231,7 +131,7 @@ export class AutomationsService implements OnModuleInit {
       `SELECT * FROM automations WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at DESC, id DESC`,
       [owner.scope],
     );
-    return rows.map(view);
+    return rows.map(automationView);
   }
 
   async update(owner: Owner, id: string, patch: { isEnabled?: boolean; name?: string }) {
@@ -255,7 +155,7 @@ export class AutomationsService implements OnModuleInit {
       [id, owner.tenantId, patch.isEnabled ?? null, patch.name?.trim() ?? null],
     );
     if (!row) throw notFound('automation');
-    return view(row);
+    return automationView(row);
   }
 
   async runs(owner: Owner, id: string): Promise<AutomationRunView[]> {
@@ -264,262 +164,6 @@ export class AutomationsService implements OnModuleInit {
       `SELECT * FROM automation_runs WHERE automation_id = $1 ORDER BY triggered_at DESC, id DESC LIMIT 500`,
       [id],
     );
-    return rows.map(runView);
-  }
-
-  /** A Gmail push: queue a sync of every enabled automation on that mailbox. */
-  async push(emailAddress: string, historyId: string): Promise<{ accepted: number }> {
-    if (typeof emailAddress !== 'string' || !emailAddress.includes('@'))
-      throw rpcError('validation_failed', 'emailAddress is missing from the notification', {
-        field: 'emailAddress',
-      });
-    const accepted = await this.ds.transaction(async (m) => {
-      const rows = await m.query<Array<{ id: string }>>(
-        `SELECT a.id FROM automations a JOIN integration_accounts i ON i.id = a.integration_account_id
-          WHERE a.is_enabled AND i.provider = 'google' AND i.disconnected_at IS NULL AND lower(i.email) = lower($1)`,
-        [emailAddress],
-      );
-      await this.outbox.addMany(
-        m,
-        rows.map((r) => ({
-          name: 'extraction.automation.sync.requested.v1' as const,
-          payload: { automationId: r.id, historyId: String(historyId) },
-        })),
-      );
-      return rows.length;
-    });
-    if (accepted) this.relay.kick();
-    return { accepted };
-  }
-
-  /** Reads what the mailbox added since the cursor and fires for each new matching attachment. */
-  async sync(
-    automationId: string,
-    pushedHistoryId?: string,
-  ): Promise<{ fired: number; resynced: boolean }> {
-    const [a] = await this.ds.query<AutomationRow[]>(
-      `SELECT a.* FROM automations a JOIN integration_accounts i ON i.id = a.integration_account_id
-        WHERE a.id = $1 AND a.is_enabled AND i.disconnected_at IS NULL`,
-      [automationId],
-    );
-    if (!a) return { fired: 0, resynced: false };
-    // A push about changes the cursor is already past (a redelivery, say) needs no calls.
-    if (pushedHistoryId && a.history_cursor && /^\d+$/.test(pushedHistoryId))
-      if (BigInt(pushedHistoryId) <= BigInt(a.history_cursor)) return { fired: 0, resynced: false };
-    try {
-      return await this.accounts.withToken(a.integration_account_id, (token) =>
-        this.syncWith(token, a),
-      );
-    } catch (err) {
-      if (err instanceof AccountUnusableError) {
-        this.logger.warn(
-          { automationId, err: err.message },
-          'automation cannot sync until its account reconnects',
-        );
-        return { fired: 0, resynced: false };
-      }
-      throw err;
-    }
-  }
-
-  private async syncWith(
-    token: string,
-    a: AutomationRow,
-  ): Promise<{ fired: number; resynced: boolean }> {
-    await this.ds.query(`UPDATE automations SET last_synced_at = now() WHERE id = $1`, [a.id]);
-    if (!a.history_cursor) {
-      const profile = await this.google.gmailProfile(token);
-      await this.advanceCursor(a.id, profile.historyId);
-      return { fired: 0, resynced: false };
-    }
-    let added: string[] = [];
-    let cursor: string | null = null;
-    let resynced = false;
-    for (let page: string | undefined; ;) {
-      const h = await this.google.gmailHistory(token, a.history_cursor, page);
-      if (!h) break;
-      cursor = h.historyId;
-      for (const e of h.history ?? [])
-        for (const x of e.messagesAdded ?? []) added.push(x.message.id);
-      if (!h.nextPageToken) break;
-      page = h.nextPageToken;
-    }
-    let matching: Set<string>;
-    if (cursor === null) {
-      // The cursor is older than Gmail keeps history: look back a bounded window instead.
-      // The profile is read first, so mail arriving during the re-sync is read next time.
-      resynced = true;
-      cursor = (await this.google.gmailProfile(token)).historyId;
-      added = await this.listIds(
-        token,
-        `${a.trigger_config.query} newer_than:${this.config.GMAIL_RESYNC_DAYS}d`,
-      );
-      matching = new Set(added);
-      this.logger.warn(
-        { automationId: a.id, messages: added.length },
-        'history cursor too old; re-synced',
-      );
-    } else if (added.length === 0) {
-      matching = new Set();
-    } else {
-      // Gmail applies the automation's search itself; what history added and it matches fires.
-      const hits = new Set(await this.listIds(token, a.trigger_config.query));
-      matching = new Set(added.filter((id) => hits.has(id)));
-    }
-    const candidates: Candidate[] = [];
-    const wanted = new Set(a.trigger_config.mimeTypes.map((t) => t.toLowerCase()));
-    for (const id of matching) {
-      const msg = await this.google.gmailMessage(token, id);
-      for (const p of flattenParts(msg.payload))
-        if (p.body.attachmentId && p.filename && wanted.has(p.mimeType.toLowerCase()))
-          candidates.push({ messageId: id, attachmentId: p.body.attachmentId, part: p });
-    }
-    const fired = await this.fire(token, a, candidates);
-    await this.advanceCursor(a.id, cursor);
-    return { fired, resynced };
-  }
-
-  private async listIds(token: string, q: string): Promise<string[]> {
-    const ids: string[] = [];
-    for (let page: string | undefined; ids.length < this.config.GMAIL_RESYNC_MAX_MESSAGES;) {
-      const r = await this.google.gmailList(
-        token,
-        q,
-        Math.min(500, this.config.GMAIL_RESYNC_MAX_MESSAGES),
-        page,
-      );
-      ids.push(...(r.messages ?? []).map((x) => x.id));
-      if (!r.nextPageToken) break;
-      page = r.nextPageToken;
-    }
-    return ids.slice(0, this.config.GMAIL_RESYNC_MAX_MESSAGES);
-  }
-
-  /** A cursor only moves forward, whichever of two syncs writes last. */
-  private async advanceCursor(id: string, historyId: string): Promise<void> {
-    await this.ds.query(
-      `UPDATE automations SET history_cursor = $2, updated_at = now()
-        WHERE id = $1 AND (history_cursor IS NULL OR history_cursor::numeric < $2::numeric)`,
-      [id, historyId],
-    );
-  }
-
-  private async fire(token: string, a: AutomationRow, candidates: Candidate[]): Promise<number> {
-    if (candidates.length === 0) return 0;
-    // Skip, in one query, what fired before; the unique constraint still decides races.
-    const seen = await this.ds.query<Candidate[]>(
-      `SELECT message_id AS "messageId", attachment_id AS "attachmentId" FROM automation_runs
-        WHERE automation_id = $1 AND (message_id, attachment_id) IN
-          (SELECT * FROM unnest($2::text[], $3::text[]))`,
-      [a.id, candidates.map((c) => c.messageId), candidates.map((c) => c.attachmentId)],
-    );
-    const done = new Set(seen.map((s) => `${s.messageId}:${s.attachmentId}`));
-    let fired = 0;
-    for (const c of candidates.filter((x) => !done.has(`${x.messageId}:${x.attachmentId}`))) {
-      let file: Fetched | null = null;
-      let unreadable: string | null = null;
-      try {
-        file = await this.jobs.gmailFile(token, c.messageId, c.attachmentId, c.part);
-      } catch (err) {
-        // Gone or refused for good: a failed firing, so the cursor can move past it. Anything
-        // transient, and a 401 (the token is refreshed), is thrown: the sync is tried again
-        // from the same cursor.
-        if (!(err instanceof GoogleApiError) || err.retryable || err.status === 401) throw err;
-        unreadable = `the attachment could not be read: ${err.message}`;
-      }
-      const firedRun = await this.ds.transaction(async (m) => {
-        const [ar] = await m.query<Array<{ id: string }>>(
-          `INSERT INTO automation_runs (automation_id, message_id, attachment_id) VALUES ($1, $2, $3)
-           ON CONFLICT ON CONSTRAINT uq_automation_runs_attachment DO NOTHING RETURNING id`,
-          [a.id, c.messageId, c.attachmentId],
-        );
-        if (!ar) return null;
-        await m.query(`UPDATE automations SET last_fired_at = now() WHERE id = $1`, [a.id]);
-        if (!file) {
-          await m.query(
-            `UPDATE automation_runs SET status = 'failed', error_message = $2, completed_at = now() WHERE id = $1`,
-            [ar.id, unreadable!.slice(0, 2000)],
-          );
-          return null;
-        }
-        try {
-          await m.query('SAVEPOINT fire');
-          const { file: f } = await this.jobs.storeFile(ownerOfRow(a), a.job_id, file, m);
-          const run = await this.jobs.startRunIn(m, ownerOfRow(a), a.job_id, [f.id]);
-          await m.query('RELEASE SAVEPOINT fire');
-          await m.query(`UPDATE automation_runs SET run_id = $2 WHERE id = $1`, [ar.id, run.id]);
-          await this.outbox.add(m, 'extraction.automation.fired.v1', {
-            automationId: a.id,
-            automationRunId: ar.id,
-            runId: run.id,
-            messageId: c.messageId,
-            attachmentId: c.attachmentId,
-          });
-          return run.id;
-        } catch (err) {
-          // A file that cannot be run (not a PDF, too large) is a failed firing, kept with why.
-          await m.query('ROLLBACK TO SAVEPOINT fire');
-          const message =
-            err instanceof RpcException
-              ? (err.getError() as RpcErrorBody).message
-              : (err as Error).message;
-          await m.query(
-            `UPDATE automation_runs SET status = 'failed', error_message = $2, completed_at = now() WHERE id = $1`,
-            [ar.id, String(message).slice(0, 2000)],
-          );
-          return null;
-        }
-      });
-      if (firedRun) {
-        fired++;
-        this.metrics.firings.inc();
-      }
-    }
-    this.relay.kick();
-    if (fired) this.logger.info({ automationId: a.id, fired }, 'automation fired');
-    return fired;
-  }
-
-  /** Called in the transaction that finished a run: an automation's run goes on to its export. */
-  async onRunFinished(m: EntityManager, run: RunRow): Promise<void> {
-    const pending = await m.query<
-      Array<{ id: string; export_config: ExportConfig; integration_account_id: string }>
-    >(
-      `SELECT ar.id, a.export_config, a.integration_account_id
-         FROM automation_runs ar JOIN automations a ON a.id = ar.automation_id
-        WHERE ar.run_id = $1 AND ar.status = 'pending' AND ar.export_id IS NULL`,
-      [run.id],
-    );
-    for (const p of pending) {
-      if (run.status === 'failed') {
-        await m.query(
-          `UPDATE automation_runs SET status = 'failed', error_message = 'the run extracted nothing', completed_at = now()
-            WHERE id = $1`,
-          [p.id],
-        );
-        continue;
-      }
-      const e = p.export_config;
-      const row = await this.exports.createIn(m, {
-        runId: run.id,
-        destType: e.dest,
-        fileType: e.fileType,
-        accountId: e.dest === 'download' ? null : p.integration_account_id,
-        options: { folderId: e.folderId, to: e.to },
-      });
-      await m.query(`UPDATE automation_runs SET export_id = $2 WHERE id = $1`, [p.id, row.id]);
-    }
-  }
-
-  /** Asks Gmail to keep pushing for this account's mailbox (a watch lasts 7 days). */
-  async renewWatch(accountId: string): Promise<void> {
-    const w = await this.accounts.withToken(accountId, (token) =>
-      this.google.gmailWatch(token, this.config.GMAIL_PUSH_TOPIC),
-    );
-    await this.ds.query(
-      `UPDATE integration_accounts SET watch_expires_at = to_timestamp($2::bigint / 1000.0),
-              updated_at = now() WHERE id = $1`,
-      [accountId, w.expiration],
-    );
+    return rows.map(automationRunView);
   }
 }

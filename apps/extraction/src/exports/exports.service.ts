@@ -20,7 +20,8 @@ import { assertId, notFound, type Owner, ownerOf } from '../common';
 import type { ExtractionConfig } from '../config';
 import { GoogleApiError, GoogleClient } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
-import { BLOB_STORAGE, JobsService } from '../jobs/jobs.service';
+import { RunsService } from '../jobs/runs.service';
+import { BLOB_STORAGE } from '../jobs/storage-token';
 import { RESULTS_SELECT, type ResultRow, resultView } from '../jobs/views';
 import { resultTable, toCsv, toXlsx } from './export-files';
 
@@ -73,7 +74,7 @@ export class ExportsService implements OnModuleInit {
     private readonly bus: EventBus,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
-    private readonly jobs: JobsService,
+    private readonly runs: RunsService,
     private readonly accounts: AccountsService,
     private readonly google: GoogleClient,
     private readonly metrics: ExtractionMetrics,
@@ -83,7 +84,7 @@ export class ExportsService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.on<{ exportId: string }>('extraction.export.requested.v1', async (p, ctx) => {
+    this.bus.on('extraction.export.requested.v1', async (p, ctx) => {
       await this.process(p.exportId, ctx.attempt);
     });
   }
@@ -102,7 +103,7 @@ export class ExportsService implements OnModuleInit {
           field: 'fileType',
         },
       );
-    const run = await this.jobs.run(owner, r.runId);
+    const run = await this.runs.get(owner, r.runId);
     if (run.status === 'pending' || run.status === 'in_progress')
       throw rpcError(
         'conflict',

@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { join } from 'node:path';
-import type { ExtractedValue, JobFieldView } from '@app/contracts';
+import type { Engine, JobFieldView } from '@app/contracts';
 import { SERVICE_CONFIG } from '@app/service-kit';
 import { CpuPool } from '@app/workers';
 import type { ExtractionConfig } from '../config';
-import type { ExtractTask } from './extract.thread';
+import type { ExtractOutcome, ExtractTask } from './extract.thread';
+import type { OcrLanguage } from './ocr';
 
 /**
  * Text extraction in worker threads, each file within a deadline, a heap limit and a cap
@@ -26,14 +27,25 @@ export class ExtractPool implements OnModuleDestroy {
     });
   }
 
-  extract(pdf: Buffer, fields: JobFieldView[]): Promise<Record<string, ExtractedValue>> {
-    return this.pool.run<ExtractTask, Record<string, ExtractedValue>>({
+  extract(
+    pdf: Buffer,
+    fields: JobFieldView[],
+    run: { engine: Engine; defaultCurrency: string | null },
+  ): Promise<ExtractOutcome> {
+    const languages = this.config.OCR_LANGUAGES.split('+').filter(Boolean) as OcrLanguage[];
+    return this.pool.run<ExtractTask, ExtractOutcome>({
       pdf,
       fields,
       limits: {
         maxPages: this.config.MAX_PDF_PAGES,
         maxDecompressedBytes: this.config.MAX_DECOMPRESSED_BYTES,
       },
+      engine: run.engine,
+      defaultCurrency: run.defaultCurrency,
+      ocr:
+        languages.length && this.config.OCR_MAX_PAGES > 0
+          ? { languages, maxPages: this.config.OCR_MAX_PAGES }
+          : null,
     });
   }
 

@@ -1,39 +1,74 @@
-import type { ExtractedValue, JobFieldView } from '@app/contracts';
+import type { Engine, ExtractedValue, JobFieldView } from '@app/contracts';
 import { RefusedInput, workerTask } from '@app/workers';
 import { looksLikeXml, readEInvoice, type EInvoice } from './einvoice';
 import { extractFields } from './extractor';
 import { eInvoiceValues } from './field-meanings';
+import type { OcrLanguage } from './ocr';
 import { type PdfAttachment, pdfContent, type PdfLimits, UnreadablePdfError } from './pdf-text';
 
 /**
  * One file's extraction, in a worker thread. An e-invoice is read from its XML first (a bare
- * CII/UBL file, or the XML a Factur-X/ZUGFeRD PDF embeds): exact values, confidence 1. Fields
- * the XML does not give come from the PDF's text by the rules.
+ * CII/UBL file, or the XML a Factur-X/ZUGFeRD PDF embeds): exact values, confidence 1. For
+ * the rest the PDF's text is read (scans OCR'd): the `rules` engine extracts here; the
+ * `model` engine gets the text back and asks its model outside the thread (that is I/O).
  */
 export interface ExtractTask {
   pdf: Uint8Array;
   fields: JobFieldView[];
   limits: PdfLimits;
+  engine: Engine;
+  defaultCurrency: string | null;
+  ocr: { languages: OcrLanguage[]; maxPages: number } | null;
+}
+
+export interface ExtractOutcome {
+  /** The e-invoice's values, and for `rules` every field's. */
+  values: Record<string, ExtractedValue>;
+  /** The document's text lines with their layout (for `model`; empty otherwise). */
+  lines: string[];
+  warnings: string[];
+  pages: number;
+  pagesOcred: number;
 }
 
 /** Embedded XML larger than this is not an invoice anyone sends; it is not parsed. */
 const MAX_XML_BYTES = 5 * 1024 * 1024;
 
-export default workerTask(async (t: ExtractTask): Promise<Record<string, ExtractedValue>> => {
+export default workerTask(async (t: ExtractTask): Promise<ExtractOutcome> => {
   const bytes = Buffer.from(t.pdf.buffer, t.pdf.byteOffset, t.pdf.byteLength);
   try {
     if (looksLikeXml(bytes)) {
       const inv = bytes.length <= MAX_XML_BYTES ? readEInvoice(bytes.toString('utf8')) : null;
       if (!inv) throw new RefusedInput('unreadable', 'the XML file is not a CII or UBL invoice');
       const found = eInvoiceValues(inv, t.fields);
-      return Object.fromEntries(
-        t.fields.map((f) => [f.name, found[f.name] ?? { value: null, confidence: 0, raw: null }]),
-      );
+      return {
+        values: Object.fromEntries(
+          t.fields.map((f) => [f.name, found[f.name] ?? { value: null, confidence: 0, raw: null }]),
+        ),
+        lines: [],
+        warnings: [],
+        pages: 0,
+        pagesOcred: 0,
+      };
     }
-    const { lines, cells, attachments } = await pdfContent(bytes, t.limits);
-    const rules = extractFields(lines, t.fields, cells);
-    const inv = embeddedInvoice(attachments);
-    return inv ? { ...rules, ...eInvoiceValues(inv, t.fields) } : rules;
+    const content = await pdfContent(bytes, t.limits, t.ocr ? { ocr: t.ocr } : {});
+    const inv = embeddedInvoice(content.attachments);
+    const fromXml = inv ? eInvoiceValues(inv, t.fields) : {};
+    const rules =
+      t.engine === 'rules'
+        ? extractFields(content.lines, t.fields, {
+            cells: content.cells,
+            ocr: content.ocr,
+            defaultCurrency: t.defaultCurrency,
+          })
+        : {};
+    return {
+      values: { ...rules, ...fromXml },
+      lines: t.engine === 'model' ? content.lines : [],
+      warnings: content.warnings,
+      pages: content.pages,
+      pagesOcred: content.pagesOcred,
+    };
   } catch (err) {
     if (err instanceof UnreadablePdfError) throw new RefusedInput('unreadable', err.message);
     throw err;

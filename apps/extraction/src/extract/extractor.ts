@@ -55,13 +55,23 @@ function afterLabel(
  * exactly one of them. Confidence says which of those paths found the value and how cleanly
  * it parsed; a field not found is `null` with confidence 0.
  */
+export interface Layout {
+  /** Per line, its cells with their x positions (PDF.js or OCR). */
+  cells?: TextCell[][];
+  /** Per line, the OCR confidence of a recognised line; null for the text layer. */
+  ocr?: Array<number | null>;
+  /** The currency of amounts when the document names none (the job's setting). */
+  defaultCurrency?: string | null;
+}
+
 export function extractFields(
   lines: string[],
   fields: JobFieldInput[],
-  cells?: TextCell[][],
+  layout: Layout = {},
 ): Record<string, ExtractedValue> {
+  const { cells, ocr } = layout;
   const out: Record<string, ExtractedValue> = {};
-  const currency = documentCurrency(lines);
+  const currency = documentCurrency(lines) ?? layout.defaultCurrency ?? null;
   for (const field of fields) {
     // A field that asks for the currency is answered by the document's.
     if (meaningOf(field) === 'currency' && field.dataType === 'text') {
@@ -70,7 +80,7 @@ export function extractFields(
         : { value: null, confidence: 0, raw: null };
       continue;
     }
-    const v = extractOne(lines, field, cells);
+    const v = extractOne(lines, field, cells, ocr);
     // An amount printed without its currency is in the document's currency.
     const money = v.value as { amount?: number; currency?: string | null } | null;
     if (field.dataType === 'currency' && money && money.currency === null && currency)
@@ -124,7 +134,19 @@ function below(
   return out;
 }
 
-function extractOne(lines: string[], field: JobFieldInput, cells?: TextCell[][]): ExtractedValue {
+/** A value read from line `at`: from a scan, OCR's confidence in that line scales its own. */
+function fromLine(v: ExtractedValue, at: number, ocr?: Array<number | null>): ExtractedValue {
+  const q = ocr?.[at];
+  if (q === null || q === undefined) return v;
+  return { ...v, confidence: round(v.confidence * q), source: 'ocr' };
+}
+
+function extractOne(
+  lines: string[],
+  field: JobFieldInput,
+  cells?: TextCell[][],
+  ocr?: Array<number | null>,
+): ExtractedValue {
   const parse = PARSERS[field.dataType];
   if (!parse) return { value: null, confidence: 0, raw: null };
   for (const label of labelsOf(field)) {
@@ -153,25 +175,29 @@ function extractOne(lines: string[], field: JobFieldInput, cells?: TextCell[][])
           const next = lines[i + 1].trim();
           if (/\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b/.test(next)) value = `${String(value)}, ${next}`;
         }
-        return { value, confidence: round(base * found.quality), raw: found.raw };
+        return fromLine({ value, confidence: round(base * found.quality), raw: found.raw }, i, ocr);
       }
     }
   }
   if (SELF_EVIDENT.has(field.dataType)) {
-    const seen = new Map<string, Parsed>();
-    for (const line of lines) {
+    const seen = new Map<string, { p: Parsed; at: number }>();
+    lines.forEach((line, at) => {
       for (const chunk of line.split(/\s{3,}/)) {
         const p = parse(chunk);
-        if (p) seen.set(JSON.stringify(p.value), p);
+        if (p && !seen.has(JSON.stringify(p.value))) seen.set(JSON.stringify(p.value), { p, at });
       }
-    }
+    });
     if (seen.size >= 1) {
-      const p = [...seen.values()][0];
-      return {
-        value: p.value,
-        confidence: round((seen.size === 1 ? 0.6 : 0.3) * p.quality),
-        raw: p.raw,
-      };
+      const { p, at } = [...seen.values()][0];
+      return fromLine(
+        {
+          value: p.value,
+          confidence: round((seen.size === 1 ? 0.6 : 0.3) * p.quality),
+          raw: p.raw,
+        },
+        at,
+        ocr,
+      );
     }
   }
   return { value: null, confidence: 0, raw: null };

@@ -1,4 +1,6 @@
-import { getDocumentProxy } from 'unpdf';
+import './array-buffer-transfer';
+import { getDocumentProxy, renderPageAsImage } from 'unpdf';
+import { type OcrLanguage, recognise } from './ocr';
 import { inflateSync } from 'node:zlib';
 
 export class UnreadablePdfError extends Error {
@@ -84,6 +86,36 @@ export async function pdfLines(
   return (await pdfContent(bytes, limits)).lines;
 }
 
+/**
+ * A page's text items as rows of cells, top to bottom: items are grouped by baseline and
+ * sorted left to right; a wide horizontal gap starts a new cell, so columns stay apart.
+ */
+function rowsOf(items: TextItem[]): TextCell[][] {
+  const rows = new Map<number, TextItem[]>();
+  for (const item of items) {
+    const y = Math.round(item.transform[5]);
+    const key = [...rows.keys()].find((k) => Math.abs(k - y) <= 2) ?? y;
+    rows.set(key, [...(rows.get(key) ?? []), item]);
+  }
+  const out: TextCell[][] = [];
+  for (const y of [...rows.keys()].sort((a, b) => b - a)) {
+    const sorted = rows.get(y)!.sort((a, b) => a.transform[4] - b.transform[4]);
+    const row: TextCell[] = [];
+    let end = -Infinity;
+    for (const it of sorted) {
+      const gap = it.transform[4] - end;
+      const last = row[row.length - 1];
+      if (!last || gap > 20) row.push({ text: it.str, x0: it.transform[4], x1: 0 });
+      else last.text += (gap > 1 ? ' ' : '') + it.str;
+      end = it.transform[4] + it.width;
+      row[row.length - 1].x1 = end;
+    }
+    for (const c of row) c.text = c.text.trim();
+    out.push(row.filter((c) => c.text));
+  }
+  return out;
+}
+
 /** A run of text on a line with no wide gap in it, and where it starts and ends (points). */
 export interface TextCell {
   text: string;
@@ -97,11 +129,41 @@ export interface PdfAttachment {
   content: Uint8Array;
 }
 
-/** The PDF's text lines and the files embedded in it, from one read. */
+/** What a page of text needs before it is taken as a scan (fewer characters: OCR). */
+const MIN_TEXT_CHARS = 20;
+/** Pixels per point a scan is rendered at for OCR (about 200 dpi). */
+const OCR_SCALE = 2.8;
+
+/** How a file's pages are read: the page cap and, for pages without text, OCR. */
+export interface ReadOptions {
+  ocr?: { languages: OcrLanguage[]; maxPages: number };
+}
+
+/** The PDF's text and the files embedded in it, from one read. */
+export interface PdfContent {
+  lines: string[];
+  cells: TextCell[][];
+  /** Per line: the OCR confidence (0..1) of a line recognised on a scan; null from the text layer. */
+  ocr: Array<number | null>;
+  attachments: PdfAttachment[];
+  /** Pages in the file, and how many were read (the cap) and OCR'd. */
+  pages: number;
+  pagesRead: number;
+  pagesOcred: number;
+  /** What was not read and why (past the page cap, scans past the OCR cap). */
+  warnings: string[];
+}
+
+/**
+ * The PDF's text lines and the files embedded in it, from one read. Pages past the cap are
+ * not read (a warning says so); a page with no text layer is rendered and OCR'd when the
+ * options ask for it.
+ */
 export async function pdfContent(
   bytes: Buffer,
   limits: PdfLimits = { maxPages: 200, maxDecompressedBytes: 256 * 1024 * 1024 },
-): Promise<{ lines: string[]; cells: TextCell[][]; attachments: PdfAttachment[] }> {
+  options: ReadOptions = {},
+): Promise<PdfContent> {
   if (bytes.subarray(0, 1024).indexOf('%PDF-') < 0) throw new UnreadablePdfError('not a PDF');
   checkDecompressedSize(bytes, limits.maxDecompressedBytes);
   let doc;
@@ -119,43 +181,63 @@ export async function pdfContent(
     const attachments = Object.entries(embedded).flatMap(([key, a]) =>
       a?.content ? [{ name: a.filename ?? key, content: a.content }] : [],
     );
+    const warnings: string[] = [];
+    const pagesRead = Math.min(doc.numPages, limits.maxPages);
     if (doc.numPages > limits.maxPages)
-      throw new PdfLimitError(
-        `the PDF has ${doc.numPages} pages; at most ${limits.maxPages} are read per file`,
+      warnings.push(
+        `the PDF has ${doc.numPages} pages; only the first ${limits.maxPages} were read (the limit per file)`,
       );
-    const lines: string[] = [];
-    const cells: TextCell[][] = [];
-    for (let p = 1; p <= doc.numPages; p++) {
+    const out: PdfContent = {
+      lines: [],
+      cells: [],
+      ocr: [],
+      attachments,
+      pages: doc.numPages,
+      pagesRead,
+      pagesOcred: 0,
+      warnings,
+    };
+    let scansSkipped = 0;
+    for (let p = 1; p <= pagesRead; p++) {
       const page = await doc.getPage(p);
       const content = await page.getTextContent();
-      const rows = new Map<number, TextItem[]>();
-      for (const item of content.items as TextItem[]) {
-        if (typeof item.str !== 'string' || !item.str.trim()) continue;
-        const y = Math.round(item.transform[5]);
-        const key = [...rows.keys()].find((k) => Math.abs(k - y) <= 2) ?? y;
-        rows.set(key, [...(rows.get(key) ?? []), item]);
-      }
-      for (const y of [...rows.keys()].sort((a, b) => b - a)) {
-        const items = rows.get(y)!.sort((a, b) => a.transform[4] - b.transform[4]);
-        // Cells: runs of text with no wide gap; the line is its cells joined by three spaces.
-        const row: TextCell[] = [];
-        let end = -Infinity;
-        for (const it of items) {
-          const gap = it.transform[4] - end;
-          const last = row[row.length - 1];
-          if (!last || gap > 20) row.push({ text: it.str, x0: it.transform[4], x1: 0 });
-          else last.text += (gap > 1 ? ' ' : '') + it.str;
-          end = it.transform[4] + it.width;
-          row[row.length - 1].x1 = end;
+      const items = (content.items as TextItem[]).filter(
+        (item) => typeof item.str === 'string' && item.str.trim(),
+      );
+      const chars = items.reduce((n, it) => n + it.str.replace(/\s/g, '').length, 0);
+      if (chars < MIN_TEXT_CHARS && options.ocr) {
+        if (out.pagesOcred < options.ocr.maxPages) {
+          const png = await renderPageAsImage(doc, p, {
+            canvasImport: () => import('@napi-rs/canvas'),
+            scale: OCR_SCALE,
+          });
+          for (const line of await recognise(
+            new Uint8Array(png),
+            OCR_SCALE,
+            options.ocr.languages,
+          )) {
+            out.cells.push(line.cells);
+            out.lines.push(line.cells.map((c) => c.text).join('   '));
+            out.ocr.push(line.confidence);
+          }
+          out.pagesOcred++;
+          page.cleanup();
+          continue;
         }
-        for (const c of row) c.text = c.text.trim();
-        const kept = row.filter((c) => c.text);
-        cells.push(kept);
-        lines.push(kept.map((c) => c.text).join('   '));
+        scansSkipped++;
+      }
+      for (const row of rowsOf(items)) {
+        out.cells.push(row);
+        out.lines.push(row.map((c) => c.text).join('   '));
+        out.ocr.push(null);
       }
       page.cleanup();
     }
-    return { lines, cells, attachments };
+    if (scansSkipped)
+      warnings.push(
+        `${scansSkipped} scanned page(s) were not OCR'd: at most ${options.ocr!.maxPages} are per file`,
+      );
+    return out;
   } finally {
     await doc.destroy();
   }

@@ -11,6 +11,8 @@ export class ExtractionMetrics {
   readonly exports: Counter<'dest' | 'outcome'>;
   readonly tokenRefreshes: Counter<'outcome'>;
   readonly firings: Counter;
+  readonly modelTokens: Counter<'kind'>;
+  readonly ocrPages: Counter;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const registers = [registry];
@@ -47,6 +49,17 @@ export class ExtractionMetrics {
     this.firings = new Counter({
       name: 'extraction_automation_firings_total',
       help: 'Automation firings (one per new matching attachment)',
+      registers,
+    });
+    this.modelTokens = new Counter({
+      name: 'extraction_model_tokens_total',
+      help: "Tokens the model engine's API counted, by kind (prompt, completion)",
+      labelNames: ['kind'],
+      registers,
+    });
+    this.ocrPages = new Counter({
+      name: 'extraction_ocr_pages_total',
+      help: 'Scanned pages recognised by OCR',
       registers,
     });
   }

@@ -2,16 +2,17 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import type { ExtractedValue, JobFieldView } from '@app/contracts';
+import type { Engine, ExtractedValue, JobFieldView, ModelUsage } from '@app/contracts';
 import { EventBus, Outbox, OutboxRelay } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { type BlobStorage, streamToBuffer } from '@app/storage';
-import { AutomationsService } from '../automations/automations.service';
 import type { ExtractionConfig } from '../config';
 import { ExtractionMetrics } from './extraction-metrics';
 import { isPermanentPoolError } from '@app/workers';
 import { ExtractPool } from '../extract/extract-pool';
-import { BLOB_STORAGE } from './jobs.service';
+import { ModelEngine, ModelRefusedError } from '../extract/model/model-engine';
+import { BLOB_STORAGE } from './storage-token';
+import { RunHooks } from './run-hooks';
 import type { RunRow } from './views';
 
 interface ClaimedTask {
@@ -20,6 +21,15 @@ interface ClaimedTask {
   attempts: number;
   storage_key: string;
   fields_snapshot: JobFieldView[];
+  engine: Engine;
+  default_currency: string | null;
+}
+
+/** What a finished task records: its values, and what it could not do and spent. */
+interface Done {
+  data: Record<string, ExtractedValue>;
+  warnings: string[];
+  usage: ModelUsage | null;
 }
 
 /**
@@ -37,16 +47,17 @@ export class TaskWorker implements OnModuleInit {
     private readonly bus: EventBus,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
-    private readonly automations: AutomationsService,
+    private readonly hooks: RunHooks,
     private readonly metrics: ExtractionMetrics,
     private readonly pool: ExtractPool,
+    private readonly model: ModelEngine,
     @Inject(BLOB_STORAGE) private readonly storage: BlobStorage,
     @Inject(SERVICE_CONFIG) private readonly config: ExtractionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
-    this.bus.on<{ taskId: string }>('extraction.task.requested.v1', async (p, ctx) => {
+    this.bus.on('extraction.task.requested.v1', async (p, ctx) => {
       let outcome = 'retry';
       try {
         outcome = await this.process(p.taskId, ctx.attempt);
@@ -69,7 +80,7 @@ export class TaskWorker implements OnModuleInit {
        started AS (
          UPDATE job_runs SET status = 'in_progress', started_at = coalesce(started_at, now())
           WHERE id = (SELECT run_id FROM claimed) AND status = 'pending' RETURNING id)
-       SELECT c.id, c.run_id, c.attempts, s.storage_key, r.fields_snapshot
+       SELECT c.id, c.run_id, c.attempts, s.storage_key, r.fields_snapshot, r.engine, r.default_currency
          FROM claimed c JOIN source_files s ON s.id = c.source_file_id JOIN job_runs r ON r.id = c.run_id`,
       [taskId],
     );
@@ -80,16 +91,15 @@ export class TaskWorker implements OnModuleInit {
       await this.finish(task, null, `gave up after ${task.attempts - 1} attempts`);
       return 'failed';
     }
-    let data: Record<string, ExtractedValue>;
+    let done: Done;
     const end = this.metrics.taskSeconds.startTimer();
     try {
-      const bytes = await streamToBuffer(await this.storage.get(task.storage_key));
-      data = await this.pool.extract(bytes, task.fields_snapshot);
+      done = await this.extract(task);
       end();
     } catch (err) {
       const message = (err as Error).message ?? String(err);
-      // Unreadable, too large, too slow: the same file would be refused again.
-      const permanent = isPermanentPoolError(err);
+      // Unreadable, too large, too slow, refused by the model API: it would be refused again.
+      const permanent = isPermanentPoolError(err) || err instanceof ModelRefusedError;
       if (!permanent && Math.max(attempt, task.attempts) < max) {
         await this.ds.query(
           `UPDATE extraction_tasks SET error_message = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,
@@ -101,8 +111,34 @@ export class TaskWorker implements OnModuleInit {
       await this.finish(task, null, message);
       return 'failed';
     }
-    await this.finish(task, data, null);
+    await this.finish(task, done, null);
     return 'completed';
+  }
+
+  /**
+   * Reads the file in the worker pool (e-invoice XML, text, OCR; the rules engine too), then
+   * for the model engine asks the model for the fields the e-invoice did not give.
+   */
+  private async extract(task: ClaimedTask): Promise<Done> {
+    const bytes = await streamToBuffer(await this.storage.get(task.storage_key));
+    const read = await this.pool.extract(bytes, task.fields_snapshot, {
+      engine: task.engine,
+      defaultCurrency: task.default_currency,
+    });
+    const warnings = [...read.warnings];
+    if (read.pagesOcred) this.metrics.ocrPages.inc(read.pagesOcred);
+    if (task.engine !== 'model') return { data: read.values, warnings, usage: null };
+    const open = task.fields_snapshot.filter((f) => read.values[f.name]?.source !== 'einvoice');
+    if (open.length === 0 || read.lines.length === 0)
+      return { data: fill(task.fields_snapshot, read.values), warnings, usage: null };
+    const asked = await this.model.extract(read.lines, open, task.default_currency);
+    this.metrics.modelTokens.inc({ kind: 'prompt' }, asked.usage.promptTokens);
+    this.metrics.modelTokens.inc({ kind: 'completion' }, asked.usage.completionTokens);
+    return {
+      data: fill(task.fields_snapshot, { ...asked.values, ...read.values }),
+      warnings: [...warnings, ...asked.warnings],
+      usage: asked.usage,
+    };
   }
 
   /**
@@ -111,15 +147,12 @@ export class TaskWorker implements OnModuleInit {
    * of a run updates the same run row: its lock is held only while Postgres runs the
    * statement, never across a round trip to a busy worker, so workers do not queue on it.
    */
-  private async finish(
-    task: ClaimedTask,
-    data: Record<string, ExtractedValue> | null,
-    error: string | null,
-  ): Promise<void> {
-    const ok = data !== null;
+  private async finish(task: ClaimedTask, done: Done | null, error: string | null): Promise<void> {
+    const ok = done !== null;
     const [run] = await this.ds.query<RunRow[]>(
       `WITH done AS (
-         UPDATE extraction_tasks SET status = $2, error_message = $3, processed_at = now(), updated_at = now()
+         UPDATE extraction_tasks SET status = $2, error_message = $3, processed_at = now(), updated_at = now(),
+                warnings = coalesce($6::jsonb, '[]'::jsonb), usage = $7::jsonb
           WHERE id = $1 AND status = 'processing'
           RETURNING id, job_id, run_id, source_file_id),
        result AS (
@@ -143,8 +176,10 @@ export class TaskWorker implements OnModuleInit {
         task.id,
         ok ? 'completed' : 'failed',
         error?.slice(0, 2000) ?? null,
-        ok ? JSON.stringify(data) : null,
+        ok ? JSON.stringify(done.data) : null,
         ok ? 1 : 0,
+        ok ? JSON.stringify(done.warnings) : null,
+        done?.usage ? JSON.stringify(done.usage) : null,
       ],
     );
     if (!ok) this.logger.warn({ taskId: task.id, err: error }, 'task failed for good');
@@ -173,7 +208,7 @@ export class TaskWorker implements OnModuleInit {
         tasksCompleted: r.tasks_completed,
         tasksFailed: r.tasks_failed,
       });
-      await this.automations.onRunFinished(m, r);
+      await this.hooks.runFinished(m, r);
       return r;
     });
     if (!run) return false;
@@ -185,4 +220,14 @@ export class TaskWorker implements OnModuleInit {
     );
     return true;
   }
+}
+
+/** Every field of the run, in its order; a field nothing found is null with confidence 0. */
+function fill(
+  fields: JobFieldView[],
+  values: Record<string, ExtractedValue>,
+): Record<string, ExtractedValue> {
+  return Object.fromEntries(
+    fields.map((f) => [f.name, values[f.name] ?? { value: null, confidence: 0, raw: null }]),
+  );
 }

@@ -1,4 +1,12 @@
-import type { JobFieldView, JobView, ResultView, RunView, SourceFileView } from '@app/contracts';
+import type {
+  Engine,
+  JobFieldView,
+  JobView,
+  ModelUsage,
+  ResultView,
+  RunView,
+  SourceFileView,
+} from '@app/contracts';
 import { iso } from '../common';
 
 type Time = Date | string | null;
@@ -8,6 +16,8 @@ export interface RunRow {
   job_id: string;
   run_number: number;
   status: RunView['status'];
+  engine: Engine;
+  default_currency: string | null;
   tasks_total: number;
   tasks_completed: number;
   tasks_failed: number;
@@ -24,6 +34,7 @@ export function runView(r: RunRow): RunView {
     jobId: r.job_id,
     runNumber: r.run_number,
     status: r.status,
+    engine: r.engine,
     tasksTotal: r.tasks_total,
     tasksCompleted: r.tasks_completed,
     tasksFailed: r.tasks_failed,
@@ -43,6 +54,8 @@ export interface JobRow {
   id: string;
   name: string;
   template_id: string | null;
+  engine: Engine | null;
+  default_currency: string | null;
   fields: JobFieldView[];
   file_count: number;
   last_run: RunRow | null;
@@ -52,7 +65,7 @@ export interface JobRow {
 
 /** A job with its fields, live file count and latest run, in one statement. */
 export const JOB_SELECT = `
-  SELECT j.id, j.name, j.template_id, j.created_at, j.updated_at,
+  SELECT j.id, j.name, j.template_id, j.engine, j.default_currency, j.created_at, j.updated_at,
     (SELECT coalesce(jsonb_agg(jsonb_build_object('name', f.field_name, 'dataType', f.data_type_id,
               'description', f.description, 'displayOrder', f.display_order) ORDER BY f.display_order), '[]'::jsonb)
        FROM job_fields f WHERE f.job_id = j.id) AS fields,
@@ -65,6 +78,8 @@ export function jobView(r: JobRow): JobView {
     id: r.id,
     name: r.name,
     templateId: r.template_id,
+    engine: r.engine,
+    defaultCurrency: r.default_currency,
     fields: r.fields,
     fileCount: r.file_count,
     lastRun: r.last_run ? runView(r.last_run) : null,
@@ -109,13 +124,15 @@ export interface ResultRow {
   attempts: number;
   error_message: string | null;
   extracted_data: ResultView['data'];
+  warnings: string[];
+  usage: ModelUsage | null;
   processed_at: Date | null;
 }
 
 /** Every task of a run with its file and result, in file order, in one statement. */
 export const RESULTS_SELECT = `
   SELECT t.id AS task_id, t.source_file_id, s.original_filename, s.source_type, t.status, t.attempts,
-         t.error_message, x.extracted_data, t.processed_at
+         t.error_message, x.extracted_data, t.warnings, t.usage, t.processed_at
     FROM extraction_tasks t
     JOIN source_files s ON s.id = t.source_file_id
     LEFT JOIN extraction_results x ON x.task_id = t.id
@@ -140,6 +157,8 @@ export function resultView(r: ResultRow, fields: JobFieldView[]): ResultView {
     attempts: r.attempts,
     error: r.error_message,
     data,
+    warnings: r.warnings ?? [],
+    usage: r.usage ?? null,
     processedAt: iso(r.processed_at),
   };
 }

@@ -32,6 +32,7 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -44,6 +45,8 @@ import { randomUUID } from 'node:crypto';
 import {
   DATA_TYPES,
   type DataTypeId,
+  type Engine,
+  ENGINES,
   EXPORT_DESTS,
   EXPORT_FILE_TYPES,
   type ExportDest,
@@ -81,6 +84,28 @@ export class CreateJobBody {
   @Type(() => FieldBody)
   fields?: FieldBody[];
   @IsOptional() @IsString() templateId?: string;
+  /** `rules` (offline) or `model` (a language model); unset: the service's default. */
+  @IsOptional() @IsIn(ENGINES) engine?: Engine;
+  /** ISO 4217 code for amounts printed without a currency the document does not name. */
+  @IsOptional()
+  @Matches(/^[A-Za-z]{3}$/, { message: 'defaultCurrency must be an ISO 4217 code' })
+  defaultCurrency?: string;
+}
+
+export class UpdateJobBody {
+  /** null: back to the service's default engine. */
+  @ValidateIf((b: UpdateJobBody) => b.engine !== null && b.engine !== undefined)
+  @IsIn(ENGINES)
+  engine?: Engine | null;
+  /** null: no default currency. */
+  @ValidateIf((b: UpdateJobBody) => b.defaultCurrency !== null && b.defaultCurrency !== undefined)
+  @Matches(/^[A-Za-z]{3}$/, { message: 'defaultCurrency must be an ISO 4217 code' })
+  defaultCurrency?: string | null;
+}
+
+export class StartRunBody {
+  /** Runs this once with another engine; the job keeps its own. */
+  @IsOptional() @IsIn(ENGINES) engine?: Engine;
 }
 
 export class CreateTemplateBody {
@@ -238,6 +263,17 @@ export class ExtractionController {
     return this.rpc.send('extraction.job.get.v1', { actor: actorOf(req), id });
   }
 
+  @Patch('extraction-jobs/:id')
+  @RequireScopes('extraction:write')
+  @ApiOperation({ summary: "Set the job's engine or default currency; runs made keep theirs" })
+  updateJob(
+    @Param('id', UuidParam) id: string,
+    @Body() b: UpdateJobBody,
+    @Req() req: AuthedRequest,
+  ) {
+    return this.rpc.send('extraction.job.update.v1', { actor: actorOf(req), id, ...b });
+  }
+
   @Put('extraction-jobs/:id/fields')
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Replace the fields; runs already made keep theirs' })
@@ -323,8 +359,16 @@ export class ExtractionController {
   @HttpCode(202)
   @RequireScopes('extraction:write')
   @ApiOperation({ summary: 'Start a run: one task per file, worked off a queue' })
-  startRun(@Param('id', UuidParam) jobId: string, @Req() req: AuthedRequest) {
-    return this.rpc.send('extraction.run.start.v1', { actor: actorOf(req), jobId });
+  startRun(
+    @Param('id', UuidParam) jobId: string,
+    @Req() req: AuthedRequest,
+    @Body() b?: StartRunBody,
+  ) {
+    return this.rpc.send('extraction.run.start.v1', {
+      actor: actorOf(req),
+      jobId,
+      ...(b?.engine ? { engine: b.engine } : {}),
+    });
   }
 
   @ApiOperation({ summary: "A job's runs, newest first" })

@@ -1794,6 +1794,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "null"
         ]
       },
+      "engine": {
+        "anyOf": [
+          {
+            "$ref": "#/components/schemas/Engine"
+          },
+          {
+            "type": "null"
+          }
+        ]
+      },
+      "defaultCurrency": {
+        "type": [
+          "string",
+          "null"
+        ]
+      },
       "fields": {
         "type": "array",
         "items": {
@@ -1824,11 +1840,20 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "id",
       "name",
       "templateId",
+      "engine",
+      "defaultCurrency",
       "fields",
       "fileCount",
       "lastRun",
       "createdAt",
       "updatedAt"
+    ]
+  },
+  "Engine": {
+    "type": "string",
+    "enum": [
+      "rules",
+      "model"
     ]
   },
   "JobFieldView": {
@@ -1867,6 +1892,9 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "status": {
         "$ref": "#/components/schemas/RunStatus"
+      },
+      "engine": {
+        "$ref": "#/components/schemas/Engine"
       },
       "tasksTotal": {
         "type": "number"
@@ -1910,6 +1938,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "jobId",
       "runNumber",
       "status",
+      "engine",
       "tasksTotal",
       "tasksCompleted",
       "tasksFailed",
@@ -2072,6 +2101,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           }
         ]
       },
+      "warnings": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      },
+      "usage": {
+        "anyOf": [
+          {
+            "$ref": "#/components/schemas/ModelUsage"
+          },
+          {
+            "type": "null"
+          }
+        ]
+      },
       "processedAt": {
         "type": [
           "string",
@@ -2088,6 +2133,8 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "attempts",
       "error",
       "data",
+      "warnings",
+      "usage",
       "processedAt"
     ]
   },
@@ -2115,13 +2162,48 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "source": {
         "type": "string",
-        "const": "einvoice"
+        "enum": [
+          "einvoice",
+          "model",
+          "ocr"
+        ]
+      },
+      "unsupported": {
+        "type": "boolean",
+        "const": true
       }
     },
     "required": [
       "value",
       "confidence",
       "raw"
+    ]
+  },
+  "ModelUsage": {
+    "type": "object",
+    "properties": {
+      "model": {
+        "type": "string"
+      },
+      "promptTokens": {
+        "type": "number"
+      },
+      "completionTokens": {
+        "type": "number"
+      },
+      "costUsd": {
+        "type": "number"
+      },
+      "requests": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "model",
+      "promptTokens",
+      "completionTokens",
+      "costUsd",
+      "requests"
     ]
   },
   "IntegrationAccountView": {
@@ -2961,6 +3043,9 @@ export const RPC_RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     "required": [
       "removed"
     ]
+  },
+  "extraction.job.update.v1": {
+    "$ref": "#/components/schemas/JobView"
   },
   "extraction.run.start.v1": {
     "$ref": "#/components/schemas/RunView"

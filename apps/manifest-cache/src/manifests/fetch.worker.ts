@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { ManifestCacheEvents } from '@app/contracts';
 import { EventBus, Outbox, OutboxRelay } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import type { ManifestCacheConfig } from '../config';
@@ -29,13 +28,11 @@ export class FetchWorker implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.on<ManifestCacheEvents['manifest-cache.source.fetch-requested.v1']>(
-      'manifest-cache.source.fetch-requested.v1',
-      (p) => this.fetchSource(p.manifestSourceId, p.claimToken),
+    this.bus.on('manifest-cache.source.fetch-requested.v1', (p) =>
+      this.fetchSource(p.manifestSourceId, p.claimToken),
     );
-    this.bus.on<ManifestCacheEvents['manifest-cache.files.download-requested.v1']>(
-      'manifest-cache.files.download-requested.v1',
-      (p) => this.downloadFiles(p.manifestId),
+    this.bus.on('manifest-cache.files.download-requested.v1', (p) =>
+      this.downloadFiles(p.manifestId),
     );
   }
 

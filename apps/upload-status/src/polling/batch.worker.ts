@@ -48,12 +48,9 @@ export class BatchWorker implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.on<UploadStatusEvents['upload-status.poll-batch.requested.v1']>(
-      'upload-status.poll-batch.requested.v1',
-      async (p) => {
-        await this.pollBatch(p.claimToken);
-      },
-    );
+    this.bus.on('upload-status.poll-batch.requested.v1', async (p) => {
+      await this.pollBatch(p.claimToken);
+    });
   }
 
   async pollBatch(token: string): Promise<BatchResult> {

@@ -8,7 +8,6 @@ import {
   type SubmissionDocumentStatus,
   type UploadIntake,
   type UploadListQuery,
-  type UploadStatusEvents,
   type UploadView,
   isUuid,
 } from '@app/contracts';
@@ -27,15 +26,12 @@ export class UploadsService implements OnModuleInit {
 
   onModuleInit(): void {
     // Systems that publish instead of call; the unique request id makes a redelivery harmless.
-    this.bus.on<UploadStatusEvents['claims.document.uploaded.v1']>(
-      'claims.document.uploaded.v1',
-      async (p) => {
-        const tenantId = p.tenantId ?? DEFAULT_TENANT;
-        if (!TENANT_ID_PATTERN.test(tenantId))
-          throw new PermanentEventError(`tenantId ${JSON.stringify(tenantId)} is not a tenant id`);
-        await this.record(tenantId, p);
-      },
-    );
+    this.bus.on('claims.document.uploaded.v1', async (p) => {
+      const tenantId = p.tenantId ?? DEFAULT_TENANT;
+      if (!TENANT_ID_PATTERN.test(tenantId))
+        throw new PermanentEventError(`tenantId ${JSON.stringify(tenantId)} is not a tenant id`);
+      await this.record(tenantId, p);
+    });
   }
 
   async record(

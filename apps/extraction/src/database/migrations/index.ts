@@ -3,6 +3,7 @@ import { Jobs1764600000000 } from './1764600000000-Jobs';
 import { Integrations1764700000000 } from './1764700000000-Integrations';
 import { RpcRequests1764900000000 } from '@app/database';
 import { Tenants1765100000000 } from './1765100000000-Tenants';
+import { Engines1765400000000 } from './1765400000000-Engines';
 
 /** Committed migrations, in order. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   Integrations1764700000000,
   RpcRequests1764900000000,
   Tenants1765100000000,
+  Engines1765400000000,
 ];
