@@ -3,6 +3,7 @@ import type { Actor } from './tenancy';
 
 export const DATA_TYPES = [
   'text',
+  'identifier',
   'email',
   'phone',
   'address',

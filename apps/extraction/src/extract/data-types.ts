@@ -7,7 +7,48 @@ export interface Parsed {
   quality: number;
 }
 
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+/** How a document writes what is ambiguous: 05/11/2017 is 5 November in most of Europe. */
+export interface ParseOptions {
+  dayFirst?: boolean;
+}
+
+/**
+ * Month names and their usual abbreviations in English, German, French and Dutch, by their
+ * first letters (longest first, so "juil" is July before "jui" could be anything).
+ */
+const MONTH_PREFIXES: Array<[string, number]> = (
+  [
+    ['janv', 1],
+    ['jan', 1],
+    ['fév', 2],
+    ['fev', 2],
+    ['feb', 2],
+    ['mär', 3],
+    ['maa', 3],
+    ['mars', 3],
+    ['mar', 3],
+    ['avr', 4],
+    ['apr', 4],
+    ['mai', 5],
+    ['may', 5],
+    ['mei', 5],
+    ['juin', 6],
+    ['jun', 6],
+    ['juil', 7],
+    ['jul', 7],
+    ['aoû', 8],
+    ['aou', 8],
+    ['aug', 8],
+    ['sep', 9],
+    ['okt', 10],
+    ['oct', 10],
+    ['nov', 11],
+    ['déc', 12],
+    ['dec', 12],
+    ['dez', 12],
+  ] as Array<[string, number]>
+).sort((a, b) => b[0].length - a[0].length);
+const MONTH_WORD = '\\p{L}{3,10}';
 export const CURRENCY_SYMBOLS: Record<string, string> = {
   $: 'USD',
   '€': 'EUR',
@@ -49,8 +90,9 @@ function isoDate(y: number, m: number, d: number): string | null {
 }
 
 function monthOf(word: string): number {
-  const i = MONTHS.indexOf(word.slice(0, 3).toLowerCase());
-  return i < 0 ? 0 : i + 1;
+  const w = word.toLowerCase();
+  // "march", "märz", "maart", "mars" all start "mar"/"mär"/"maa"; "mai"/"may"/"mei" too short to clash.
+  return MONTH_PREFIXES.find(([p]) => w.startsWith(p))?.[1] ?? 0;
 }
 
 function toNumber(s: string): number | null {
@@ -70,10 +112,26 @@ function toNumber(s: string): number | null {
  * Finds the first value of a type in a piece of text. Each parser normalises what it finds
  * (ISO dates, E.164-like phones, numbers without separators) and says how unambiguous it was.
  */
-export const PARSERS: Record<DataTypeId, (s: string) => Parsed | null> = {
+export const PARSERS: Record<DataTypeId, (s: string, opts?: ParseOptions) => Parsed | null> = {
   text(s) {
     const v = s.trim();
     return v ? { value: v, raw: v, quality: 1 } : null;
+  },
+  identifier(s) {
+    // The token with a digit in it that starts the text (invoice numbers, references), not
+    // the rest of the line: "562044387 du 02 Juillet 2015" is 562044387. One word may come
+    // first ("Nr. 4711"); an identifier further on belongs to something else.
+    let words = 0;
+    for (const m of s.matchAll(/[\p{L}\p{N}][\p{L}\p{N}./_\-]*[\p{L}\p{N}]|\p{N}/gu)) {
+      if (!/\p{N}/u.test(m[0])) {
+        if (++words > 1) return null;
+        continue;
+      }
+      // A date or an amount is not an identifier.
+      if (/^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{4}-\d{2}-\d{2}$|^\d+,\d{2}$/.test(m[0])) continue;
+      return { value: m[0], raw: m[0], quality: /\p{L}/u.test(m[0]) || m[0].length >= 4 ? 1 : 0.7 };
+    }
+    return null;
   },
   name(s) {
     const m = /[A-Za-z][A-Za-z.'-]*(?:[ ,]+[A-Za-z][A-Za-z.'-]*){0,5}/.exec(s);
@@ -125,12 +183,14 @@ export const PARSERS: Record<DataTypeId, (s: string) => Parsed | null> = {
   currency(s) {
     const codes = CURRENCY_CODES.join('|');
     // A symbol or code before the amount ("€ 12,50", "EUR 12.50") or after it ("12,50 €").
+    // The number is not part of a word or identifier ("FR11999999998" holds no amount), nor
+    // a percentage.
     const re = new RegExp(
-      `(?:\\b(${codes})\\s*)?([$€£¥₹])?\\s*(\\(?-?\\d[\\d,.]*\\d\\)?|\\(?-?\\d\\)?)(?:\\s*(?:(${codes})\\b|([$€£¥₹])))?`,
-      'i',
+      `(?:\\b(${codes})\\s*)?([$€£¥₹])?\\s*(?<![\\p{L}\\d.,])([-−]?\\(?[-−]?\\d[\\d,.]*\\d\\)?|\\(?[-−]?\\d\\)?)(?![\\p{L}\\d]|\\s*%)(?:\\s*(?:(${codes})\\b|([$€£¥₹])))?`,
+      'iu',
     );
-    for (const m of s.matchAll(new RegExp(re.source, 'gi'))) {
-      const amount = toNumber(m[3]);
+    for (const m of s.matchAll(new RegExp(re.source, 'giu'))) {
+      const amount = toNumber(m[3].replace('−', '-'));
       if (amount === null) continue;
       const symbol = m[2] ?? m[5];
       const code = (m[1] ?? m[4])?.toUpperCase() ?? (symbol ? CURRENCY_SYMBOLS[symbol] : undefined);
@@ -150,7 +210,7 @@ export const PARSERS: Record<DataTypeId, (s: string) => Parsed | null> = {
     const n = /-?\d+(?:\.\d+)?/.exec(s);
     return n ? { value: Number(n[0]), raw: n[0], quality: 0.6 } : null;
   },
-  date(s) {
+  date(s, opts) {
     let m = /\b(\d{4})-(\d{1,2})-(\d{1,2})\b/.exec(s);
     if (m) {
       const v = isoDate(+m[1], +m[2], +m[3]);
@@ -166,17 +226,25 @@ export const PARSERS: Record<DataTypeId, (s: string) => Parsed | null> = {
       if (a > 12) v = isoDate(y, b, a);
       else if (b > 12) v = isoDate(y, a, b);
       else {
-        v = sep === '.' ? isoDate(y, b, a) : isoDate(y, a, b);
-        quality = a === b ? 1 : 0.75;
+        // The document's locale decides when it is known; else the separator's convention.
+        const dayFirst = opts?.dayFirst ?? sep === '.';
+        v = dayFirst ? isoDate(y, b, a) : isoDate(y, a, b);
+        quality = a === b ? 1 : opts?.dayFirst !== undefined ? 0.9 : 0.75;
       }
       if (v) return { value: v, raw: m[0], quality };
     }
-    m = /\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b/.exec(s);
+    m = new RegExp(
+      `(?<!\\p{L})(${MONTH_WORD})\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\s*,?\\s+(\\d{4})\\b`,
+      'u',
+    ).exec(s);
     if (m && monthOf(m[1])) {
       const v = isoDate(+m[3], monthOf(m[1]), +m[2]);
       if (v) return { value: v, raw: m[0], quality: 1 };
     }
-    m = /\b(\d{1,2})(?:st|nd|rd|th)?[\s-]+([A-Za-z]{3,9})\.?[\s-]+(\d{4})\b/.exec(s);
+    m = new RegExp(
+      `\\b(\\d{1,2})(?:st|nd|rd|th|er)?\\.?[\\s-]+(${MONTH_WORD})\\.?[\\s-]+(\\d{4})\\b`,
+      'u',
+    ).exec(s);
     if (m && monthOf(m[2])) {
       const v = isoDate(+m[3], monthOf(m[2]), +m[1]);
       if (v) return { value: v, raw: m[0], quality: 1 };

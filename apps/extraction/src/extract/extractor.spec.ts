@@ -64,6 +64,69 @@ describe('field extraction', () => {
     expect(labels).toEqual(expect.arrayContaining(['gesamtbetrag', 'montant ttc', 'totaal']));
   });
 
+  it('reads what real invoices print: other languages, punctuated labels, letterheads, sums', () => {
+    // The shapes of the corpus' ZUGFeRD and Factur-X invoices (German, French, English).
+    expect(PARSERS.date('24. Januar 2014')?.value).toBe('2014-01-24');
+    expect(PARSERS.date('02 Juillet 2015')?.value).toBe('2015-07-02');
+    expect(PARSERS.date('August 3 , 2014')?.value).toBe('2014-08-03');
+    expect(PARSERS.date('8-9-2022', { dayFirst: true })?.value).toBe('2022-09-08');
+    expect(PARSERS.date('05/11/2017', { dayFirst: true })?.value).toBe('2017-11-05');
+    expect(PARSERS.identifier('562044387 du 02 Juillet 2015')?.value).toBe('562044387');
+    expect(PARSERS.identifier('gemäß Bestellung Nr. 2014-471331')).toBeNull();
+    expect(PARSERS.currency('-233,47 €')?.value).toEqual({ amount: -233.47, currency: 'EUR' });
+    expect(PARSERS.currency('FR11999999998')).toBeNull();
+    expect(PARSERS.currency('19%')).toBeNull();
+    const lines = [
+      'Au bon moulin SARL - 1242 chemin de l’olive - 84340 Malaucène - France',
+      'Facture FA-2017-0010',
+      'Date de facture   05/11/2017',
+      'N° TVA client   FR19787878784',
+      'Ihre USt.-IdentNr.: DE234567890',
+      'Net total: 496.00 €',
+      'Total TTC   -233,47 €',
+      'USt.-Identnr.:   DE123456789',
+      'Date d’échéance   16/11/2017',
+    ];
+    const got = extractFields(lines, [
+      { name: 'seller', dataType: 'text' },
+      { name: 'invoice_number', dataType: 'text' },
+      { name: 'invoice_date', dataType: 'date' },
+      { name: 'due_date', dataType: 'date' },
+      { name: 'total', dataType: 'currency' },
+      { name: 'vat_id', dataType: 'text' },
+    ]);
+    expect(got.seller.value).toBe('Au bon moulin SARL');
+    expect(got.invoice_number.value).toBe('FA-2017-0010');
+    // A French document: day first.
+    expect(got.invoice_date.value).toBe('2017-11-05');
+    expect(got.due_date.value).toBe('2017-11-16');
+    // "Net total" is no total; the sign stays.
+    expect(got.total.value).toEqual({ amount: -233.47, currency: 'EUR' });
+    // Neither the client's VAT number nor "Ihre" (the buyer's).
+    expect(got.vat_id.value).toBe('DE123456789');
+  });
+
+  it('checks net + tax = total, and derives the tax when only it is missing', () => {
+    const fields = [
+      { name: 'net_amount', dataType: 'currency' as const },
+      { name: 'tax_amount', dataType: 'currency' as const },
+      { name: 'total', dataType: 'currency' as const },
+    ];
+    const agree = extractFields(
+      ['Nettobetrag: 496,00 €', 'USt. Gesamt: 75,04 €', 'Gesamtbetrag: 571,04 €'],
+      fields,
+    );
+    expect(agree.tax_amount.confidence).toBe(1);
+    const derived = extractFields(['Summe netto: 496,00 €', 'Summe inkl. USt: 571,04 €'], fields);
+    expect(derived.tax_amount.value).toEqual({ amount: 75.04, currency: 'EUR' });
+    expect(derived.tax_amount.confidence).toBeLessThan(0.9);
+    const disagree = extractFields(
+      ['Nettobetrag: 496,00 €', 'USt. Gesamt: 70,00 €', 'Gesamtbetrag: 571,04 €'],
+      fields,
+    );
+    expect(disagree.total.confidence).toBeLessThan(0.6);
+  });
+
   it('refuses what is not a PDF', async () => {
     await expect(pdfLines(Buffer.from('hello'))).rejects.toBeInstanceOf(UnreadablePdfError);
   });

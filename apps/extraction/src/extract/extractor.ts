@@ -1,60 +1,21 @@
 import type { ExtractedValue, JobFieldInput } from '@app/contracts';
-import { CURRENCY_CODES, CURRENCY_SYMBOLS, PARSERS, type Parsed, SELF_EVIDENT } from './data-types';
-import { builtInLabels, meaningOf } from './field-meanings';
+import { type ParseOptions, PARSERS, type Parsed, SELF_EVIDENT } from './data-types';
+import {
+  BUYER_WORDS,
+  documentCurrency,
+  documentLocale,
+  letterhead,
+  looksLikeName,
+  vatIdIn,
+} from './document-facts';
+import type { Meaning } from './einvoice';
+import { meaningOf, PHRASES } from './field-meanings';
+import { afterLabel, below, column, labelsOf } from './labels';
 import type { TextCell } from './pdf-text';
 
-/**
- * Labels a field's value may follow: any `hints:` in its description (the user's, tried
- * first), then its name in words with the labels its meaning has on invoices in the languages
- * the dictionary knows. Longest first within each, so "invoice date" wins over "date".
- */
-export function labelsOf(field: JobFieldInput): string[] {
-  const words = field.name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/[_\-.]+/g, ' ')
-    .trim()
-    .toLowerCase();
-  const hints = /hints?\s*:\s*(.+)$/im.exec(field.description ?? '')?.[1] ?? '';
-  const byLength = (xs: string[]) => [...new Set(xs)].sort((a, b) => b.length - a.length);
-  const given = byLength(
-    hints
-      .split(/[,;|]/)
-      .map((h) => h.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  // The name competes with the dictionary: "total ttc" is tried before a field named "total".
-  return [
-    ...given,
-    ...byLength([words, ...builtInLabels(field)]).filter((l) => !given.includes(l)),
-  ];
-}
+export { documentCurrency } from './document-facts';
+export { labelsOf } from './labels';
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** The text after a label on a line: up to the next wide gap (a column break). */
-function afterLabel(
-  line: string,
-  label: string,
-): { rest: string; next: string; colon: boolean } | null {
-  // Whole words only: "Rechnung" is not a label inside "Beispiel-Rechnungen".
-  const re = new RegExp(
-    `(?:^|[^\\p{L}\\p{N}])${escape(label).replace(/ /g, '\\s+')}(?![\\p{L}\\p{N}])\\s*(#|no\\.?)?\\s*([:=\\-–]?)`,
-    'iu',
-  );
-  const m = re.exec(line);
-  if (!m) return null;
-  const rest = line.slice(m.index + m[0].length).replace(/^\s+/, '');
-  const cells = rest.split(/\s{3,}/);
-  return { rest: cells[0] ?? '', next: cells[1] ?? '', colon: m[2] !== '' };
-}
-
-/**
- * Rule-based extraction of typed fields from a document's text lines: a value is looked for
- * after one of the field's labels (same line, else the next), then parsed by its data type;
- * a few types distinctive enough (emails, dates, ...) are also taken when the document holds
- * exactly one of them. Confidence says which of those paths found the value and how cleanly
- * it parsed; a field not found is `null` with confidence 0.
- */
 export interface Layout {
   /** Per line, its cells with their x positions (PDF.js or OCR). */
   cells?: TextCell[][];
@@ -64,6 +25,81 @@ export interface Layout {
   defaultCurrency?: string | null;
 }
 
+type Parse = (s: string) => Parsed | null;
+
+/** Every label the dictionary knows, to tell a header cell ("Käufer") from a value. */
+const ALL_LABELS = new Set(Object.values(PHRASES).flat());
+const isLabel = (t: string) =>
+  ALL_LABELS.has(
+    t
+      .toLowerCase()
+      .replace(/[:.#]+$/, '')
+      .trim(),
+  );
+
+/** Phrases of each meaning that end in a shorter label ("net total" ends in "total"). */
+const LONGER = Object.entries(PHRASES).flatMap(([m, phrases]) =>
+  phrases.map((p) => ({ meaning: m as Meaning, words: p.split(' ') })),
+);
+
+/**
+ * Whether the words before a label make it another meaning's phrase: "Net total" read for a
+ * total, "VAT total" for a total.
+ */
+function partOfOther(meaning: Meaning | null, label: string, before: string): boolean {
+  if (!meaning) return false;
+  const prior = before.toLowerCase().match(/\p{L}+/gu) ?? [];
+  const n = label.split(' ').length;
+  return LONGER.some(
+    ({ meaning: m, words }) =>
+      m !== meaning &&
+      words.length > n &&
+      words.slice(-n).join(' ') === label &&
+      words.slice(0, -n).join(' ') === prior.slice(-(words.length - n)).join(' '),
+  );
+}
+
+/**
+ * How a field's value is read: by its data type, except where its meaning says more. An
+ * invoice number is the token after its label, a VAT id is a VAT number, a party is a name
+ * (not a header cell, not an address line).
+ */
+function parserFor(field: JobFieldInput, meaning: Meaning | null, opts: ParseOptions): Parse {
+  const byType = PARSERS[field.dataType];
+  const text = field.dataType === 'text' || field.dataType === 'identifier';
+  if (meaning === 'invoiceNumber' && text) return (s) => PARSERS.identifier(s);
+  if (meaning === 'sellerVatId' && text)
+    return (s) => {
+      // The buyer's VAT number sits behind the same label, qualified: "N° TVA client".
+      if (BUYER_WORDS.test(s.split(/\d/)[0])) return null;
+      const v = vatIdIn(s);
+      return v ? { ...v, quality: 1 } : null;
+    };
+  if ((meaning === 'sellerName' || meaning === 'buyerName') && field.dataType === 'text')
+    return (s) => {
+      const v = s.split(/\s+[-–●|•]\s+/)[0].trim();
+      return looksLikeName(v, isLabel) ? { value: v, raw: v, quality: 1 } : null;
+    };
+  if (field.dataType === 'currency' || field.dataType === 'number')
+    return (s) => {
+      // The amount a label announces comes first: one word may sit between ("USt. Gesamt:
+      // 75,04"), not a run of identifiers ("TVA : FR11… - SIRET : 99999999800010").
+      const p = byType(s, opts);
+      if (!p) return null;
+      const lead = s.slice(0, Math.max(0, s.indexOf(p.raw)));
+      return (lead.match(/[\p{L}\p{N}]+/gu) ?? []).length > 1 ? null : p;
+    };
+  return (s) => byType(s, opts);
+}
+
+/**
+ * Rule-based extraction of typed fields from a document's text lines: a value is looked for
+ * after one of the field's labels (same line, else below it), then parsed by its data type
+ * and meaning; what a label does not find, the document may still say (the seller in the
+ * letterhead, the only VAT number, the only email). Net, tax and total are checked against
+ * each other. Confidence says which path found a value and how cleanly it parsed; a field
+ * not found is `null` with confidence 0.
+ */
 export function extractFields(
   lines: string[],
   fields: JobFieldInput[],
@@ -72,65 +108,27 @@ export function extractFields(
   const { cells, ocr } = layout;
   const out: Record<string, ExtractedValue> = {};
   const currency = documentCurrency(lines) ?? layout.defaultCurrency ?? null;
+  const locale = documentLocale(lines);
+  const meanings = new Map<string, Meaning | null>();
   for (const field of fields) {
+    const meaning = meaningOf(field);
+    meanings.set(field.name, meaning);
     // A field that asks for the currency is answered by the document's.
-    if (meaningOf(field) === 'currency' && field.dataType === 'text') {
+    if (meaning === 'currency' && field.dataType === 'text') {
       out[field.name] = currency
         ? { value: currency, confidence: 0.8, raw: currency }
         : { value: null, confidence: 0, raw: null };
       continue;
     }
-    const v = extractOne(lines, field, cells, ocr);
+    const parse = parserFor(field, meaning, { dayFirst: locale.dayFirst });
+    const v = extractOne(lines, field, meaning, parse, cells, ocr);
     // An amount printed without its currency is in the document's currency.
     const money = v.value as { amount?: number; currency?: string | null } | null;
     if (field.dataType === 'currency' && money && money.currency === null && currency)
       v.value = { ...money, currency };
     out[field.name] = v;
   }
-  return out;
-}
-
-/** The currency a document is written in: the symbol or code it prints most often. */
-export function documentCurrency(lines: string[]): string | null {
-  const counts = new Map<string, number>();
-  const codes = new RegExp(`\\b(${CURRENCY_CODES.join('|')})\\b|([$€£¥₹])`, 'g');
-  for (const line of lines)
-    for (const m of line.matchAll(codes)) {
-      const c = m[1] ?? CURRENCY_SYMBOLS[m[2]];
-      counts.set(c, (counts.get(c) ?? 0) + 1);
-    }
-  let best: string | null = null;
-  for (const [c, n] of counts) if (!best || n > counts.get(best)!) best = c;
-  return best;
-}
-
-/**
- * The text below a label: on the next line with text in the label's column, the first cell
- * that reaches into that column (two-column headers put "Rechnungsnummer" over a value on a
- * line that starts with the other column's address); without positions, the next line's
- * first cell.
- */
-function below(
-  lines: string[],
-  cells: TextCell[][] | undefined,
-  i: number,
-  label: string,
-): string[] {
-  const out: string[] = [];
-  const row = cells?.[i];
-  const at = row?.find((c) => afterLabel(c.text, label) !== null);
-  for (const j of [i + 1, i + 2]) {
-    if (j >= lines.length) break;
-    const next = cells?.[j];
-    if (at && next?.length) {
-      // In the label's column or right of it (values are often right-aligned under it).
-      const cell = next.find((c) => c.x1 > at.x0 - 5);
-      if (cell) {
-        out.push(cell.text);
-        break;
-      }
-    } else if (j === i + 1) out.push(lines[j].split(/\s{3,}/)[0]);
-  }
+  checkSums(fields, meanings, out);
   return out;
 }
 
@@ -144,27 +142,49 @@ function fromLine(v: ExtractedValue, at: number, ocr?: Array<number | null>): Ex
 function extractOne(
   lines: string[],
   field: JobFieldInput,
+  meaning: Meaning | null,
+  parse: Parse,
   cells?: TextCell[][],
   ocr?: Array<number | null>,
 ): ExtractedValue {
-  const parse = PARSERS[field.dataType];
-  if (!parse) return { value: null, confidence: 0, raw: null };
-  for (const label of labelsOf(field)) {
-    for (let i = 0; i < lines.length; i++) {
-      const hit = afterLabel(lines[i], label);
-      if (!hit) continue;
-      let found: Parsed | null = hit.rest ? parse(hit.rest) : null;
-      // A qualifier between label and value ("Brutto (inkl. USt.)   529,87"): the next cell.
-      if (!found && hit.next && /^\(.*\)$/.test(hit.rest.trim())) found = parse(hit.next);
-      let base = hit.colon ? 0.95 : 0.85;
-      if (!found && !hit.rest.trim()) {
-        for (const text of below(lines, cells, i, label)) {
-          found = parse(text);
+  if (!PARSERS[field.dataType]) return { value: null, confidence: 0, raw: null };
+  const labels = labelsOf(field);
+  const party = meaning === 'sellerName' || meaning === 'sellerVatId';
+  const money = meaning === 'total' || meaning === 'net' || meaning === 'tax';
+  // First a value on the label's own line, for any label; only then one below a label (a
+  // column header "Gesamtbetrag" over line items is not where the total is).
+  for (const pass of ['same line', 'below'] as const) {
+    for (const label of labels) {
+      for (let i = 0; i < lines.length; i++) {
+        const hit = afterLabel(lines[i], label);
+        // "Ihre USt.-IdNr." is the buyer's; "Lieferant   Käufer" is a header row.
+        if (!hit || (party && BUYER_WORDS.test(hit.before))) continue;
+        // "Net total" is not a total, "MwSt.-%" no tax amount.
+        if (partOfOther(meaning, label, hit.before)) continue;
+        if (money && /^[-.\s]*%/.test(hit.rest)) continue;
+        const header = !hit.rest.trim() || isLabel(hit.rest);
+        let found: Parsed | null = null;
+        let base = hit.colon ? 0.95 : 0.85;
+        if (pass === 'same line') {
+          found = header ? null : parse(hit.rest);
+          // A qualifier between label and value ("Brutto (inkl. USt.)   529,87"): the next cell.
+          if (!found && hit.next && /^\(.*\)$/.test(hit.rest.trim())) found = parse(hit.next);
+        } else if (header) {
           base = 0.75;
-          if (found) break;
+          if (money) {
+            // A sum in a table is its column's last row: "Endbetrag" over -5,77 / -3,02 / -8,79.
+            const rows = column(cells, i, label).map(parse);
+            const n = rows.findIndex((r) => !r);
+            const run = n < 0 ? rows : rows.slice(0, n);
+            found = run.length > 1 ? run[run.length - 1] : null;
+            if (found) base = 0.7;
+          }
+          for (const text of found ? [] : below(lines, cells, i, label)) {
+            found = parse(text);
+            if (found) break;
+          }
         }
-      }
-      if (found) {
+        if (!found) continue;
         let value = found.value;
         // An address often runs onto a second line: "City, ST 12345".
         if (
@@ -179,28 +199,89 @@ function extractOne(
       }
     }
   }
-  if (SELF_EVIDENT.has(field.dataType)) {
-    const seen = new Map<string, { p: Parsed; at: number }>();
-    lines.forEach((line, at) => {
-      for (const chunk of line.split(/\s{3,}/)) {
-        const p = parse(chunk);
-        if (p && !seen.has(JSON.stringify(p.value))) seen.set(JSON.stringify(p.value), { p, at });
-      }
-    });
-    if (seen.size >= 1) {
-      const { p, at } = [...seen.values()][0];
-      return fromLine(
-        {
-          value: p.value,
-          confidence: round((seen.size === 1 ? 0.6 : 0.3) * p.quality),
-          raw: p.raw,
-        },
-        at,
-        ocr,
-      );
-    }
+  return withoutLabel(lines, field, meaning, parse, cells, ocr);
+}
+
+/** What the document says without a label: by meaning, else a self-evident type found once. */
+function withoutLabel(
+  lines: string[],
+  field: JobFieldInput,
+  meaning: Meaning | null,
+  parse: Parse,
+  cells?: TextCell[][],
+  ocr?: Array<number | null>,
+): ExtractedValue {
+  const none: ExtractedValue = { value: null, confidence: 0, raw: null };
+  if (meaning === 'sellerName' && field.dataType === 'text') {
+    const head = letterhead(lines, cells, isLabel);
+    return head
+      ? { value: head.value, confidence: round(0.85 * head.quality), raw: head.value }
+      : none;
   }
-  return { value: null, confidence: 0, raw: null };
+  if (meaning === 'sellerVatId') {
+    // The first VAT number on a line that is not about the buyer.
+    for (let i = 0; i < lines.length; i++) {
+      const v = vatIdIn(lines[i]);
+      if (v && !BUYER_WORDS.test(lines[i]))
+        return fromLine({ value: v.value, confidence: 0.7, raw: v.raw }, i, ocr);
+    }
+    return none;
+  }
+  // A due date is never just "the date on the page"; other meanings need their label.
+  if (meaning && meaning !== 'issueDate') return none;
+  if (!SELF_EVIDENT.has(field.dataType)) return none;
+  const seen = new Map<string, { p: Parsed; at: number }>();
+  lines.forEach((line, at) => {
+    for (const chunk of line.split(/\s{3,}/)) {
+      const p = parse(chunk);
+      if (p && !seen.has(JSON.stringify(p.value))) seen.set(JSON.stringify(p.value), { p, at });
+    }
+  });
+  if (seen.size === 0) return none;
+  const { p, at } = [...seen.values()][0];
+  return fromLine(
+    { value: p.value, confidence: round((seen.size === 1 ? 0.6 : 0.3) * p.quality), raw: p.raw },
+    at,
+    ocr,
+  );
+}
+
+/**
+ * Net + tax = total, to the cent. When the three agree each is surer; when tax is missing
+ * and net and total were read, tax is their difference; when they disagree, none of them is
+ * believed as much.
+ */
+function checkSums(
+  fields: JobFieldInput[],
+  meanings: Map<string, Meaning | null>,
+  out: Record<string, ExtractedValue>,
+): void {
+  const pick = (m: Meaning) =>
+    fields.find((f) => meanings.get(f.name) === m && f.dataType === 'currency')?.name;
+  const [net, tax, total] = [pick('net'), pick('tax'), pick('total')];
+  if (!net || !total) return;
+  const amount = (n?: string) =>
+    (n ? (out[n]?.value as { amount?: number } | null)?.amount : undefined) ?? undefined;
+  const [a, b, c] = [amount(net), amount(tax), amount(total)];
+  if (a === undefined || c === undefined) return;
+  const cents = (x: number) => Math.round(x * 100);
+  if (b !== undefined && cents(a) + cents(b) === cents(c)) {
+    for (const n of [net, tax!, total])
+      out[n].confidence = round(Math.min(1, out[n].confidence + 0.1));
+    return;
+  }
+  if (tax && b === undefined && Math.abs(c) >= Math.abs(a) && Math.sign(a) === Math.sign(c)) {
+    const currency = (out[total].value as { currency?: string | null }).currency ?? null;
+    const derived = (cents(c) - cents(a)) / 100;
+    out[tax] = {
+      value: { amount: derived, currency },
+      confidence: round(Math.min(out[net].confidence, out[total].confidence) * 0.8),
+      raw: `${out[total].raw ?? ''} − ${out[net].raw ?? ''}`,
+    };
+    return;
+  }
+  for (const n of [net, total, ...(b !== undefined ? [tax!] : [])])
+    out[n].confidence = round(out[n].confidence * 0.6);
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
