@@ -122,7 +122,7 @@ export const PARSERS: Record<DataTypeId, (s: string, opts?: ParseOptions) => Par
     // the rest of the line: "562044387 du 02 Juillet 2015" is 562044387. One word may come
     // first ("Nr. 4711"); an identifier further on belongs to something else.
     let words = 0;
-    for (const m of s.matchAll(/[\p{L}\p{N}][\p{L}\p{N}./_\-]*[\p{L}\p{N}]|\p{N}/gu)) {
+    for (const m of s.matchAll(/[\p{L}\p{N}][\p{L}\p{N}./_-]*[\p{L}\p{N}]|\p{N}/gu)) {
       if (!/\p{N}/u.test(m[0])) {
         if (++words > 1) return null;
         continue;
