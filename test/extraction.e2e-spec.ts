@@ -654,19 +654,23 @@ describe('extraction through the gateway', () => {
       ],
     });
     const inv = sampleInvoice(22);
-    const scan = await scannedPdf(await invoicePdf(inv));
-    expect((await upload(created.body.id, 'scan.pdf', scan)).status).toBe(201);
+    const pdf = await invoicePdf(inv);
+    // The same invoice with its text layer, and scanned (an image of each page, no text).
+    expect((await upload(created.body.id, 'text.pdf', pdf)).status).toBe(201);
+    expect((await upload(created.body.id, 'scan.pdf', await scannedPdf(pdf))).status).toBe(201);
     const run = await api<RunView>('POST', `/api/v1/extraction-jobs/${created.body.id}/runs`);
     expect((await finished(run.body.id, 60_000)).status).toBe('completed');
-    const [r] = (await results(run.body.id)).results;
-    expect(r.data!.total).toMatchObject({
+    const byName = new Map((await results(run.body.id)).results.map((r) => [r.fileName, r.data!]));
+    const [text, scan] = [byName.get('text.pdf')!, byName.get('scan.pdf')!];
+    expect(scan.total).toMatchObject({
       value: { amount: inv.total, currency: 'USD' },
       source: 'ocr',
     });
-    expect(r.data!.invoice_number).toMatchObject({ value: inv.number, source: 'ocr' });
-    // OCR's confidence in the line scales the rule's own.
-    expect(r.data!.total.confidence).toBeGreaterThan(0.5);
-    expect(r.data!.total.confidence).toBeLessThan(0.95);
+    expect(scan.invoice_number).toMatchObject({ value: inv.number, source: 'ocr' });
+    expect(text.total.source).toBeUndefined();
+    // OCR's confidence in the line scales the rule's own: the scan is believed less.
+    expect(scan.total.confidence).toBeGreaterThan(0.5);
+    expect(scan.total.confidence).toBeLessThan(text.total.confidence);
   });
 
   it('exports a run as csv and xlsx, to a download, Drive and Gmail', async () => {

@@ -183,10 +183,11 @@ export const PARSERS: Record<DataTypeId, (s: string, opts?: ParseOptions) => Par
   currency(s) {
     const codes = CURRENCY_CODES.join('|');
     // A symbol or code before the amount ("€ 12,50", "EUR 12.50") or after it ("12,50 €").
-    // The number is not part of a word or identifier ("FR11999999998" holds no amount), nor
+    // Thousands may be grouped by spaces ("1 285,45 €", French). The number is not part of a
+    // word or identifier ("FR11999999998" holds no amount), nor
     // a percentage.
     const re = new RegExp(
-      `(?:\\b(${codes})\\s*)?([$€£¥₹])?\\s*(?<![\\p{L}\\d.,])([-−]?\\(?[-−]?\\d[\\d,.]*\\d\\)?|\\(?[-−]?\\d\\)?)(?![\\p{L}\\d]|\\s*%)(?:\\s*(?:(${codes})\\b|([$€£¥₹])))?`,
+      `(?:\\b(${codes})\\s*)?([$€£¥₹])?\\s*(?<![\\p{L}\\d.,])([-−]?\\(?[-−]?\\d(?:[\\d,.]|[ \\u00a0\\u202f](?=\\d{3}(?!\\d)))*\\d\\)?|\\(?[-−]?\\d\\)?)(?![\\p{L}\\d]|\\s*%)(?:\\s*(?:(${codes})\\b|([$€£¥₹])))?`,
       'iu',
     );
     for (const m of s.matchAll(new RegExp(re.source, 'giu'))) {

@@ -1,4 +1,5 @@
 import type { ExtractedValue, JobFieldInput } from '@app/contracts';
+import { calibrate } from './calibration';
 import { type ParseOptions, PARSERS, type Parsed, SELF_EVIDENT } from './data-types';
 import {
   BUYER_WORDS,
@@ -23,6 +24,8 @@ export interface Layout {
   ocr?: Array<number | null>;
   /** The currency of amounts when the document names none (the job's setting). */
   defaultCurrency?: string | null;
+  /** Leave confidences as the rules' raw scores (to fit the calibration on them). */
+  rawConfidence?: boolean;
 }
 
 type Parse = (s: string) => Parsed | null;
@@ -36,6 +39,9 @@ const isLabel = (t: string) =>
       .replace(/[:.#]+$/, '')
       .trim(),
   );
+
+const INCLUDING = /(?<!\p{L})(inkl|inklusive|incl|including|inclus|ttc|inclusief)(?!\p{L})/iu;
+const PERIOD_START = /(?<!\p{L})(vom|von|from|du|van|depuis)(?!\p{L}).*\d/iu;
 
 /** Phrases of each meaning that end in a shorter label ("net total" ends in "total"). */
 const LONGER = Object.entries(PHRASES).flatMap(([m, phrases]) =>
@@ -129,14 +135,26 @@ export function extractFields(
     out[field.name] = v;
   }
   checkSums(fields, meanings, out);
+  for (const v of Object.values(out)) {
+    const p = layout.rawConfidence ? v.confidence : calibrate(v.confidence);
+    v.confidence = round(p * (ocrOf.get(v) ?? 1));
+  }
   return out;
 }
 
-/** A value read from line `at`: from a scan, OCR's confidence in that line scales its own. */
+/** OCR's confidence in the line each value was read from (values from scans only). */
+const ocrOf = new WeakMap<ExtractedValue, number>();
+
+/**
+ * A value read from line `at`: from a scan it is marked `ocr`, and OCR's confidence in that
+ * line scales the rule's own (after calibration: that is a probability of its own).
+ */
 function fromLine(v: ExtractedValue, at: number, ocr?: Array<number | null>): ExtractedValue {
   const q = ocr?.[at];
   if (q === null || q === undefined) return v;
-  return { ...v, confidence: round(v.confidence * q), source: 'ocr' };
+  const out: ExtractedValue = { ...v, source: 'ocr' };
+  ocrOf.set(out, q);
+  return out;
 }
 
 function extractOne(
@@ -162,6 +180,10 @@ function extractOne(
         // "Net total" is not a total, "MwSt.-%" no tax amount.
         if (partOfOther(meaning, label, hit.before)) continue;
         if (money && /^[-.\s]*%/.test(hit.rest)) continue;
+        // "… inklusive 19 % Versicherungsteuer 220,00": an amount that includes the tax.
+        if ((meaning === 'tax' || meaning === 'net') && INCLUDING.test(hit.before)) continue;
+        // "Zeitraum vom 06.12.2013 bis zum 06.12.2014": the end of a period, not a due date.
+        if (meaning === 'dueDate' && PERIOD_START.test(hit.before)) continue;
         const header = !hit.rest.trim() || isLabel(hit.rest);
         let found: Parsed | null = null;
         let base = hit.colon ? 0.95 : 0.85;
