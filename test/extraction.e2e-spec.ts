@@ -37,7 +37,7 @@ import { extractionSchema } from '../apps/extraction/src/config';
 import { ExtractionService } from '../apps/extraction/src/extraction.module';
 import { Maintenance } from '../apps/extraction/src/jobs/maintenance';
 import { startGateway, startService, startSim } from './harness';
-import { scannedPdf } from './scans';
+import { scannedPdf } from '../libs/testing/src/scans';
 
 const KEY = 'extraction-test-key-0123456789';
 const PREFIX = 'ex.';

@@ -13,6 +13,7 @@ import {
   invoicePdf,
   sampleInvoice,
 } from '../../libs/testing/src/invoices';
+import { scannedPdf } from '../../libs/testing/src/scans';
 import { extractFields } from '../../apps/extraction/src/extract/extractor';
 import { pdfLines } from '../../apps/extraction/src/extract/pdf-text';
 import { type BenchDatabase, benchDatabase } from '../lib/database';
@@ -24,12 +25,17 @@ import { startApp, waitOk } from '../lib/load';
  * timed from the run's start to its last task. The one-worker run is the baseline; the ratio
  * says whether the work scales out. Every result is checked against the invoice it came from.
  *
+ * Then the same for scanned invoices (pages with no text layer, OCR'd in the worker pool):
+ * pages per second by one worker and by two, every total checked.
+ *
  * The machine's own ceiling is measured in the same run: the bare extraction (no queue, no
  * database) in one process and then in two at once. On a shared two-core machine that also
  * runs Postgres and RabbitMQ, two processes never get twice one's work done; the queue's ratio
  * is read against that one.
  */
 const FILES = Number(process.env.BENCH_FILES ?? 1000);
+/** Scanned invoices (one page each, no text layer) for the OCR phases. */
+const SCANS = Number(process.env.BENCH_SCANS ?? 24);
 const PAGES = Number(process.env.BENCH_PAGES ?? 2);
 const BASE_PORT = Number(process.env.BENCH_PORT ?? 3590);
 const TENANT = 'bench';
@@ -69,24 +75,7 @@ async function main(): Promise<void> {
       files.push({ n, key, hash, size: pdf.length });
     }
     await pool.query(`INSERT INTO users (id) VALUES ($1)`, [USER]);
-    const {
-      rows: [job],
-    } = await pool.query<{ id: string }>(
-      `INSERT INTO extraction_jobs (user_id, name, tenant_id) VALUES ($1, 'Bench invoices', $2) RETURNING id`,
-      [USER, TENANT],
-    );
-    await pool.query(
-      `INSERT INTO job_fields (job_id, field_name, data_type_id, description, display_order)
-       SELECT $1, f.name, f."dataType", f.description, f.ord
-         FROM jsonb_to_recordset($2::jsonb) AS f(name text, "dataType" text, description text, ord int)`,
-      [job.id, JSON.stringify(INVOICE_FIELDS.map((f, ord) => ({ ...f, ord })))],
-    );
-    await pool.query(
-      `INSERT INTO source_files (job_id, original_filename, storage_key, file_type, file_size, content_hash, uploaded_at)
-       SELECT $1, 'invoice-' || f.n || '.pdf', f.key, 'application/pdf', f.size, f.hash, now() + f.n * interval '1 ms'
-         FROM jsonb_to_recordset($2::jsonb) AS f(n int, key text, hash text, size int)`,
-      [job.id, JSON.stringify(files)],
-    );
+    const job = await createJob(pool, 'Bench invoices', files);
     console.log(
       `${FILES} invoice PDFs of ${PAGES} page(s) generated and stored in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -113,6 +102,17 @@ async function main(): Promise<void> {
       );
     }
 
+    // Scans: the first invoices rendered to images, stored as a job of their own.
+    const scans: typeof files = [];
+    for (let n = 0; n < SCANS; n++) {
+      const pdf = await scannedPdf(await invoicePdf(sampleInvoice(n)));
+      const hash = createHash('sha256').update(pdf).digest('hex');
+      const key = `files/sha256/${hash.slice(0, 2)}/${hash}.pdf`;
+      await storage.put(key, pdf, 'application/pdf');
+      scans.push({ n, key, hash, size: pdf.length });
+    }
+    const scanJob = await createJob(pool, 'Bench scans', scans);
+
     const env = {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
@@ -124,54 +124,24 @@ async function main(): Promise<void> {
       JOBS_ENABLED: 'false',
     };
     const entry = join(__dirname, '..', '..', 'apps', 'extraction', 'src', 'main.js');
+    const phase = (count: number, jobId: string, total: number, check: Check) =>
+      runPhase({
+        entry,
+        env,
+        rpc,
+        pool,
+        count,
+        jobId,
+        total,
+        check,
+        started: (w) => (workers = w),
+      });
     const phases: Phase[] = [];
-    for (const count of [1, 2]) {
-      workers = Array.from({ length: count }, (_, i) =>
-        startApp(entry, { ...env, HEALTH_PORT: String(BASE_PORT + i) }),
-      );
-      for (let i = 0; i < count; i++)
-        await waitOk(`http://127.0.0.1:${BASE_PORT + i}/health/ready`);
-      await rpc.connect(SERVICES.filter((s) => s === 'extraction'));
-      const start = performance.now();
-      const run = await rpc.send('extraction.run.start.v1', { actor: ACTOR, jobId: job.id });
-      let status = run.status;
-      while (!['completed', 'partially_completed', 'failed'].includes(status)) {
-        await new Promise((r) => setTimeout(r, 50));
-        const { rows } = await pool.query<{ status: string }>(
-          `SELECT status FROM job_runs WHERE id = $1`,
-          [run.id],
-        );
-        status = rows[0].status as typeof status;
-      }
-      const seconds = (performance.now() - start) / 1000;
-      const { rows: check } = await pool.query<{
-        tasks_completed: number;
-        tasks_failed: number;
-        n: number;
-        data: Record<string, { value: unknown }>;
-      }>(
-        `SELECT r.tasks_completed, r.tasks_failed, substring(s.original_filename from '\\d+')::int AS n, x.extracted_data AS data
-           FROM job_runs r JOIN extraction_results x ON x.run_id = r.id JOIN source_files s ON s.id = x.source_file_id
-          WHERE r.id = $1`,
-        [run.id],
-      );
-      const wrong = check.filter((c) => {
-        const want = expectedValues(sampleInvoice(c.n));
-        return Object.entries(want).some(
-          ([k, v]) => JSON.stringify(c.data[k]?.value) !== JSON.stringify(v),
-        );
-      }).length;
-      if (status !== 'completed' || check.length !== FILES || wrong > 0)
-        throw new Error(
-          `run ${run.runNumber} ended ${status} with ${check.length} results, ${wrong} wrong`,
-        );
-      phases.push({ workers: count, seconds, filesPerSecond: FILES / seconds });
-      console.log(
-        `run ${run.runNumber}: ${count} worker(s), ${FILES} files in ${seconds.toFixed(2)} s = ${(FILES / seconds).toFixed(1)} files/s (all ${FILES} results checked)`,
-      );
-      await stopAll(workers);
-      workers = [];
-    }
+    for (const count of [1, 2]) phases.push(await phase(count, job.id, FILES, allValues));
+    workers = [];
+    const ocr: Phase[] = [];
+    for (const count of [1, 2]) ocr.push(await phase(count, scanJob.id, SCANS, totalOnly));
+    workers = [];
 
     const [one, two] = phases;
     console.log('');
@@ -186,6 +156,15 @@ async function main(): Promise<void> {
     console.log(
       `machine ceiling (bare extraction, two processes/one): ${ceiling.toFixed(2)}x; the queue reaches ${((100 * (ratio - 1)) / (ceiling - 1)).toFixed(0)}% of the gain the machine allows`,
     );
+    console.log('');
+    console.log(`OCR (scanned, one page each, no text layer): ${SCANS} pages`);
+    for (const p of ocr)
+      console.log(
+        `${String(p.workers).padEnd(10)} ${p.seconds.toFixed(2).padStart(8)} ${p.filesPerSecond.toFixed(2).padStart(9)} pages/s`,
+      );
+    console.log(
+      `OCR ratio two/one: ${(ocr[1].filesPerSecond / ocr[0].filesPerSecond).toFixed(2)}x; OCR page vs text file (one worker): ${(phases[0].filesPerSecond / ocr[0].filesPerSecond).toFixed(0)}x the time`,
+    );
     await pool.end();
   } finally {
     await stopAll(workers);
@@ -193,6 +172,93 @@ async function main(): Promise<void> {
     await database?.drop();
     await rm(storageRoot, { recursive: true, force: true });
   }
+}
+
+type Check = (n: number, data: Record<string, { value: unknown }>) => boolean;
+const allValues: Check = (n, data) =>
+  Object.entries(expectedValues(sampleInvoice(n))).every(
+    ([k, v]) => JSON.stringify(data[k]?.value) === JSON.stringify(v),
+  );
+/** A scan is checked on its total (OCR may read a character of another field differently). */
+const totalOnly: Check = (n, data) =>
+  JSON.stringify(data.total?.value) === JSON.stringify(expectedValues(sampleInvoice(n)).total);
+
+async function createJob(
+  pool: Pool,
+  name: string,
+  files: Array<{ n: number; key: string; hash: string; size: number }>,
+): Promise<{ id: string }> {
+  const {
+    rows: [job],
+  } = await pool.query<{ id: string }>(
+    `INSERT INTO extraction_jobs (user_id, name, tenant_id) VALUES ($1, $2, $3) RETURNING id`,
+    [USER, name, TENANT],
+  );
+  await pool.query(
+    `INSERT INTO job_fields (job_id, field_name, data_type_id, description, display_order)
+       SELECT $1, f.name, f."dataType", f.description, f.ord
+         FROM jsonb_to_recordset($2::jsonb) AS f(name text, "dataType" text, description text, ord int)`,
+    [job.id, JSON.stringify(INVOICE_FIELDS.map((f, ord) => ({ ...f, ord })))],
+  );
+  await pool.query(
+    `INSERT INTO source_files (job_id, original_filename, storage_key, file_type, file_size, content_hash, uploaded_at)
+       SELECT $1, 'invoice-' || f.n || '.pdf', f.key, 'application/pdf', f.size, f.hash, now() + f.n * interval '1 ms'
+         FROM jsonb_to_recordset($2::jsonb) AS f(n int, key text, hash text, size int)`,
+    [job.id, JSON.stringify(files)],
+  );
+  return job;
+}
+
+/** One run of the job by `count` workers (processes), timed from start to its last task. */
+async function runPhase(o: {
+  entry: string;
+  env: Record<string, string>;
+  rpc: RpcClient;
+  pool: Pool;
+  count: number;
+  jobId: string;
+  total: number;
+  check: Check;
+  started: (w: ChildProcess[]) => void;
+}): Promise<Phase> {
+  const { count, pool, rpc, total } = o;
+  const workers = Array.from({ length: count }, (_, i) =>
+    startApp(o.entry, { ...o.env, HEALTH_PORT: String(BASE_PORT + i) }),
+  );
+  o.started(workers);
+  for (let i = 0; i < count; i++) await waitOk(`http://127.0.0.1:${BASE_PORT + i}/health/ready`);
+  await rpc.connect(SERVICES.filter((s) => s === 'extraction'));
+  const start = performance.now();
+  const run = await rpc.send('extraction.run.start.v1', { actor: ACTOR, jobId: o.jobId });
+  let status = run.status;
+  while (!['completed', 'partially_completed', 'failed'].includes(status)) {
+    await new Promise((r) => setTimeout(r, 50));
+    const { rows } = await pool.query<{ status: string }>(
+      `SELECT status FROM job_runs WHERE id = $1`,
+      [run.id],
+    );
+    status = rows[0].status as typeof status;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const { rows: check } = await pool.query<{
+    n: number;
+    data: Record<string, { value: unknown }>;
+  }>(
+    `SELECT substring(s.original_filename from '\\d+')::int AS n, x.extracted_data AS data
+       FROM extraction_results x JOIN source_files s ON s.id = x.source_file_id
+      WHERE x.run_id = $1`,
+    [run.id],
+  );
+  const wrong = check.filter((c) => !o.check(c.n, c.data)).length;
+  if (status !== 'completed' || check.length !== total || wrong > 0)
+    throw new Error(
+      `run ${run.runNumber} ended ${status} with ${check.length} results, ${wrong} wrong`,
+    );
+  console.log(
+    `run ${run.runNumber}: ${count} worker(s), ${total} files in ${seconds.toFixed(2)} s = ${(total / seconds).toFixed(1)} files/s (all ${total} results checked)`,
+  );
+  await stopAll(workers);
+  return { workers: count, seconds, filesPerSecond: total / seconds };
 }
 
 /** Extracts files [from, to) of the list in a process of its own, without queue or database. */

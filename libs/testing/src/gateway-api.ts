@@ -1453,7 +1453,7 @@ export interface components {
         FieldBody: {
             name: string;
             /** @enum {string} */
-            dataType: "text" | "email" | "phone" | "address" | "name" | "url" | "number" | "integer" | "currency" | "percentage" | "date" | "time" | "boolean";
+            dataType: "text" | "identifier" | "email" | "phone" | "address" | "name" | "url" | "number" | "integer" | "currency" | "percentage" | "date" | "time" | "boolean";
             description?: string;
         };
         TriggerConfigBody: {
@@ -1840,7 +1840,7 @@ export interface components {
             documentUrl: string;
         };
         /** @enum {string} */
-        DataTypeId: "text" | "email" | "phone" | "address" | "name" | "url" | "number" | "integer" | "currency" | "percentage" | "date" | "time" | "boolean";
+        DataTypeId: "text" | "identifier" | "email" | "phone" | "address" | "name" | "url" | "number" | "integer" | "currency" | "percentage" | "date" | "time" | "boolean";
         JobView: {
             id: string;
             name: string;

@@ -1765,6 +1765,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "type": "string",
     "enum": [
       "text",
+      "identifier",
       "email",
       "phone",
       "address",

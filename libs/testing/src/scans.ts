@@ -1,4 +1,4 @@
-import '../apps/extraction/src/extract/array-buffer-transfer';
+import '../../../apps/extraction/src/extract/array-buffer-transfer';
 import { PDFDocument } from 'pdf-lib';
 import { renderPageAsImage } from 'unpdf';
 
