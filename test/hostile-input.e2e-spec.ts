@@ -644,17 +644,18 @@ describe('hostile input', () => {
   it('12. escapes CSV cells a spreadsheet would run as formulas', async () => {
     const doc = await PDFDocument.create();
     const page = doc.addPage([500, 200]);
-    page.drawText('Invoice Number: =HYPERLINK("http://evil.example/x","open")', {
+    page.drawText('Reference: =HYPERLINK("http://evil.example/x","open")', {
       x: 10,
       y: 150,
       size: 10,
     });
-    page.drawText('Vendor: @SUM(A1:A9)', { x: 10, y: 120, size: 10 });
+    page.drawText('Note: @SUM(A1:A9)', { x: 10, y: 120, size: 10 });
     const job = await call<{ id: string }>('POST', '/api/v1/extraction-jobs', {
       name: 'formulas',
+      // Free text: an invoice number or a seller's name is read as one, never a formula.
       fields: [
-        { name: 'invoice_number', dataType: 'text' },
-        { name: 'vendor', dataType: 'text' },
+        { name: 'reference', dataType: 'text' },
+        { name: 'memo', dataType: 'text', description: 'hints: note' },
       ],
     });
     await call('POST', `/api/v1/extraction-jobs/${job.body.id}/files`, {
@@ -683,8 +684,8 @@ describe('hostile input', () => {
     const table: string[][] = parse(csv.body);
     const [header, row] = table;
     const cell = (name: string) => row[header.indexOf(name)];
-    expect(cell('invoice_number')).toBe('\'=HYPERLINK("http://evil.example/x","open")');
-    expect(cell('vendor')).toBe("'@SUM(A1:A9)");
+    expect(cell('reference')).toBe('\'=HYPERLINK("http://evil.example/x","open")');
+    expect(cell('memo')).toBe("'@SUM(A1:A9)");
   });
 
   it("13. answers Fastify's and Node's own refusals as problem+json with a correlation id", async () => {

@@ -4374,6 +4374,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "engine": "model",
+                 *       "defaultCurrency": "EUR"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateJobBody"];
             };
         };
@@ -4599,6 +4605,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "engine": "rules"
+                 *     }
+                 */
                 "application/json": components["schemas"]["StartRunBody"];
             };
         };

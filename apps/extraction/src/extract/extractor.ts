@@ -184,7 +184,8 @@ function extractOne(
         if ((meaning === 'tax' || meaning === 'net') && INCLUDING.test(hit.before)) continue;
         // "Zeitraum vom 06.12.2013 bis zum 06.12.2014": the end of a period, not a due date.
         if (meaning === 'dueDate' && PERIOD_START.test(hit.before)) continue;
-        const header = !hit.rest.trim() || isLabel(hit.rest);
+        // A header: nothing after the label but other labels (a table's header row).
+        const header = !hit.rest.trim() || isLabel(hit.rest) || (money && !/\d/.test(hit.rest));
         let found: Parsed | null = null;
         let base = hit.colon ? 0.95 : 0.85;
         if (pass === 'same line') {

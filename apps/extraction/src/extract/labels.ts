@@ -118,14 +118,21 @@ export function column(
   label: string,
   limit = 30,
 ): string[] {
-  const at = cells?.[i]?.find((c) => afterLabel(c.text, label) !== null);
-  if (!at || !cells) return [];
+  if (!cells) return [];
+  // The header's own word where the text layer has it ("Nettobetrag" among a row of headers
+  // set close together), else its cell.
+  const head =
+    cells[i].flatMap((c) => c.parts ?? []).find((p) => afterLabel(p.text, label) !== null) ??
+    cells[i].find((c) => afterLabel(c.text, label) !== null);
+  if (!head) return [];
   const out: string[] = [];
   for (let j = i + 1; j < Math.min(cells.length, i + 1 + limit); j++) {
-    // The cell under the header: overlapping its span, right-aligned values included.
-    const cell = cells[j].find((c) => c.x1 > at.x0 - 5 && c.x0 < at.x1 + 40);
-    if (!cell) break;
-    out.push(cell.text);
+    // The value under the header: overlapping its span (right- or left-aligned).
+    const under = cells[j]
+      .flatMap((c) => (c.parts?.length ? c.parts : [c]))
+      .find((p) => p.x1 > head.x0 - 5 && p.x0 < head.x1 + 5);
+    if (!under) break;
+    out.push(under.text);
   }
   return out;
 }

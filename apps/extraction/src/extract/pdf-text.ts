@@ -105,10 +105,12 @@ function rowsOf(items: TextItem[]): TextCell[][] {
     for (const it of sorted) {
       const gap = it.transform[4] - end;
       const last = row[row.length - 1];
-      if (!last || gap > 20) row.push({ text: it.str, x0: it.transform[4], x1: 0 });
+      if (!last || gap > 20) row.push({ text: it.str, x0: it.transform[4], x1: 0, parts: [] });
       else last.text += (gap > 1 ? ' ' : '') + it.str;
       end = it.transform[4] + it.width;
-      row[row.length - 1].x1 = end;
+      const cell = row[row.length - 1];
+      cell.x1 = end;
+      if (it.str.trim()) cell.parts!.push({ text: it.str.trim(), x0: it.transform[4], x1: end });
     }
     for (const c of row) c.text = c.text.trim();
     out.push(row.filter((c) => c.text));
@@ -121,6 +123,8 @@ export interface TextCell {
   text: string;
   x0: number;
   x1: number;
+  /** The text items it is made of, with their own positions (a table header's words). */
+  parts?: Array<{ text: string; x0: number; x1: number }>;
 }
 
 /** A file embedded in the PDF (an e-invoice's XML, for one). */

@@ -57,6 +57,8 @@ export const BODY_EXAMPLES: Record<string, unknown> = {
   },
   CreateJobBody: { name: 'November invoices', templateId: '6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b' },
   FieldsBody: { fields: [{ name: 'due_date', dataType: 'date' }] },
+  UpdateJobBody: { engine: 'model', defaultCurrency: 'EUR' },
+  StartRunBody: { engine: 'rules' },
   AddFileBody: { source: 'upload', fileName: 'invoice-0042.pdf', contentBase64: 'JVBERi0xLjQK' },
   ExportBody: { destType: 'download', fileType: 'xlsx' },
   PubSubPushBody: {
