@@ -71,6 +71,26 @@ const FIELDS: Array<{ field: JobFieldInput; meaning: Meaning; hints: string }> =
   { field: { name: 'currency', dataType: 'text' }, meaning: 'currency', hints: 'Währung, Devise' },
 ];
 
+/**
+ * The one corpus invoice without XML, its values as a person reads them off the page. Its
+ * seller's VAT number is the footer's (beside the company's register entry); the one by the
+ * customer number in the header is the customer's.
+ */
+const READ_OFF_THE_PAGE: Record<string, EInvoice> = {
+  'unstructured_RE-E-974-Hetzner_2016-01-19_R0005532486.pdf': {
+    syntax: 'CII',
+    sellerName: 'Hetzner Online GmbH',
+    invoiceNumber: 'R0005532486',
+    issueDate: '2016-01-19',
+    dueDate: '2016-01-22',
+    currency: 'EUR',
+    net: 87.39,
+    tax: 16.61,
+    total: 104,
+    sellerVatId: 'DE812871812',
+  },
+};
+
 const norm = (s: string) => s.toLowerCase().replace(/[\s.,:;'"()-]+/g, '');
 
 /** Whether an engine's value is the XML's: amounts to the cent, dates and codes exactly. */
@@ -173,9 +193,11 @@ async function main(): Promise<void> {
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.pdf'))) {
     const { lines, cells, attachments } = await pdfContent(readFileSync(join(dir, f)));
     const xml = attachments.find((a) => /\.xml$/i.test(a.name));
-    const truth = xml ? readEInvoice(Buffer.from(xml.content).toString('utf8')) : null;
-    if (!truth) continue; // no ground truth to score against (the Hetzner invoice)
+    const read = READ_OFF_THE_PAGE[f];
+    const truth = xml ? readEInvoice(Buffer.from(xml.content).toString('utf8')) : (read ?? null);
+    if (!truth) continue; // nothing to score against
     corpus.push({ name: f, lines, cells, truth });
+    if (read) continue; // no XML: nothing for the e-invoice reader
     const values = eInvoiceValues(
       truth,
       FIELDS.map((x) => x.field),
@@ -212,7 +234,7 @@ async function main(): Promise<void> {
   try {
     const c = await score(corpus, model, fitting);
     report(
-      `bench/extraction-accuracy: ${corpus.length} e-invoices of the corpus, scored against their own XML`,
+      `bench/extraction-accuracy: the corpus' ${corpus.length} invoices, scored against their own XML (the Hetzner invoice, which has none, against its values read off the page)`,
       c,
       xmlTally,
     );
