@@ -30,6 +30,16 @@ export interface Layout {
 
 type Parse = (s: string) => Parsed | null;
 
+/** One field being read from one document. */
+interface Reading {
+  lines: string[];
+  field: JobFieldInput;
+  meaning: Meaning | null;
+  parse: Parse;
+  cells?: TextCell[][];
+  ocr?: Array<number | null>;
+}
+
 /** Every label the dictionary knows, to tell a header cell ("Käufer") from a value. */
 const ALL_LABELS = new Set(Object.values(PHRASES).flat());
 const isLabel = (t: string) =>
@@ -127,7 +137,7 @@ export function extractFields(
       continue;
     }
     const parse = parserFor(field, meaning, { dayFirst: locale.dayFirst });
-    const v = extractOne(lines, field, meaning, parse, cells, ocr);
+    const v = extractOne({ lines, field, meaning, parse, cells, ocr });
     // An amount printed without its currency is in the document's currency.
     const money = v.value as { amount?: number; currency?: string | null } | null;
     if (field.dataType === 'currency' && money && money.currency === null && currency)
@@ -157,14 +167,8 @@ function fromLine(v: ExtractedValue, at: number, ocr?: Array<number | null>): Ex
   return out;
 }
 
-function extractOne(
-  lines: string[],
-  field: JobFieldInput,
-  meaning: Meaning | null,
-  parse: Parse,
-  cells?: TextCell[][],
-  ocr?: Array<number | null>,
-): ExtractedValue {
+function extractOne(r: Reading): ExtractedValue {
+  const { lines, field, meaning, parse, cells, ocr } = r;
   if (!PARSERS[field.dataType]) return { value: null, confidence: 0, raw: null };
   const labels = labelsOf(field);
   const party = meaning === 'sellerName' || meaning === 'sellerVatId';
@@ -222,18 +226,12 @@ function extractOne(
       }
     }
   }
-  return withoutLabel(lines, field, meaning, parse, cells, ocr);
+  return withoutLabel(r);
 }
 
 /** What the document says without a label: by meaning, else a self-evident type found once. */
-function withoutLabel(
-  lines: string[],
-  field: JobFieldInput,
-  meaning: Meaning | null,
-  parse: Parse,
-  cells?: TextCell[][],
-  ocr?: Array<number | null>,
-): ExtractedValue {
+function withoutLabel(r: Reading): ExtractedValue {
+  const { lines, field, meaning, parse, cells, ocr } = r;
   const none: ExtractedValue = { value: null, confidence: 0, raw: null };
   if (meaning === 'sellerName' && field.dataType === 'text') {
     const head = letterhead(lines, cells, isLabel);
