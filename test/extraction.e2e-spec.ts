@@ -175,6 +175,7 @@ describe('extraction through the gateway', () => {
       MODEL_BASE_URL: `${simUrl}/openai/v1`,
       MODEL_NAME: 'gpt-4o-mini',
       MODEL_MAX_RETRIES: '2',
+      MODEL_PAGE_IMAGES: '1',
       MODEL_INPUT_USD_PER_MTOK: '0.15',
       MODEL_OUTPUT_USD_PER_MTOK: '0.6',
     };
@@ -615,7 +616,19 @@ describe('extraction through the gateway', () => {
         schema: { required: ['invoice_number', 'total', 'invoice_date', 'customer'] },
       },
     });
-    expect(asked.messages?.find((m) => m.role === 'user')?.content).toContain(inv.number);
+    // The text with its layout, then the first page as an image (MODEL_PAGE_IMAGES=1).
+    const user = asked.messages?.find((m) => m.role === 'user')?.content as Array<{
+      type: string;
+      text?: string;
+      image_url?: { url: string };
+    }>;
+    expect(user.map((p) => p.type)).toEqual(['text', 'image_url']);
+    expect(user[0].text).toContain(inv.number);
+    const png = Buffer.from(
+      user[1].image_url!.url.replace(/^data:image\/png;base64,/, ''),
+      'base64',
+    );
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
 
     // The same job run once with the rules engine: the run records it; no model is asked.
     const before = openai.requests.length;

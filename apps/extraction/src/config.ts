@@ -62,15 +62,17 @@ export const extractionSchema = storageSchema.merge(encryptionSchema).extend({
   /** Per file: the document's text is cut to this many tokens (a warning on the task). */
   MODEL_MAX_INPUT_TOKENS: env.int(30_000, 100),
   MODEL_MAX_OUTPUT_TOKENS: env.int(2_000, 50),
+  /** The first pages sent as images too, for a model that reads them (0: text only). */
+  MODEL_PAGE_IMAGES: env.int(0, 0),
   /** Prices per million tokens, for the cost recorded on each task. */
   MODEL_INPUT_USD_PER_MTOK: z.coerce.number().min(0).default(0),
   MODEL_OUTPUT_USD_PER_MTOK: z.coerce.number().min(0).default(0),
   /** Pages with no text layer are recognised (tesseract) in these languages ('' turns OCR off). */
   OCR_LANGUAGES: z
     .string()
-    .default('eng+deu+fra')
-    .refine((v) => v === '' || /^(eng|deu|fra)(\+(eng|deu|fra))*$/.test(v), {
-      message: 'must be languages among eng, deu, fra joined by +, or empty',
+    .default('eng+deu+fra+nld')
+    .refine((v) => v === '' || /^(eng|deu|fra|nld)(\+(eng|deu|fra|nld))*$/.test(v), {
+      message: 'must be languages among eng, deu, fra, nld joined by +, or empty',
     }),
   /** Pages OCR'd per file at most (each takes about a second of CPU). */
   OCR_MAX_PAGES: env.int(20, 0),

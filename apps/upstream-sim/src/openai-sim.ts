@@ -21,7 +21,10 @@ export interface OpenAiSimConfig {
 
 interface ChatRequest {
   model?: string;
-  messages?: Array<{ role: string; content: string }>;
+  messages?: Array<{
+    role: string;
+    content: string | Array<{ type: string; text?: string; image_url?: { url: string } }>;
+  }>;
   response_format?: {
     type?: string;
     json_schema?: { name?: string; strict?: boolean; schema?: { properties?: object } };
@@ -39,6 +42,9 @@ export class OpenAiState {
 }
 
 const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
+/** A message's text: the string, or its text parts (images aside). */
+const textOf = (c: NonNullable<ChatRequest['messages']>[number]['content'] | undefined) =>
+  typeof c === 'string' ? c : (c ?? []).map((p) => p.text ?? '').join('\n');
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The field's labels: its name in words, then the hints its description lists. */
@@ -101,7 +107,7 @@ export function registerOpenAi(app: FastifyInstance): OpenAiState {
           code: null,
         },
       });
-    const user = body.messages?.find((m) => m.role === 'user')?.content ?? '';
+    const user = textOf(body.messages?.find((m) => m.role === 'user')?.content);
     const document = user
       .split(/\n/)
       .slice(user.split(/\n/).findIndex((l) => /^Document/.test(l)) + 1);
@@ -117,7 +123,12 @@ export function registerOpenAi(app: FastifyInstance): OpenAiState {
           : answer(document, name, description);
     }
     const content = JSON.stringify(out);
-    const prompt = tokens((body.messages ?? []).map((m) => m.content).join('\n'));
+    // An image is counted as OpenAI's low-detail tile (85 tokens).
+    const images = (body.messages ?? []).flatMap((m) =>
+      Array.isArray(m.content) ? m.content.filter((p) => p.type === 'image_url') : [],
+    );
+    const prompt =
+      tokens((body.messages ?? []).map((m) => textOf(m.content)).join('\n')) + 85 * images.length;
     const completion = tokens(content);
     return {
       id: `chatcmpl-${randomBytes(12).toString('hex')}`,

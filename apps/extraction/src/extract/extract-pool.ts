@@ -42,6 +42,7 @@ export class ExtractPool implements OnModuleDestroy {
       },
       engine: run.engine,
       defaultCurrency: run.defaultCurrency,
+      pageImages: this.config.MODEL_PAGE_IMAGES,
       ocr:
         languages.length && this.config.OCR_MAX_PAGES > 0
           ? { languages, maxPages: this.config.OCR_MAX_PAGES }

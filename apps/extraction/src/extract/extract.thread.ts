@@ -19,6 +19,8 @@ export interface ExtractTask {
   engine: Engine;
   defaultCurrency: string | null;
   ocr: { languages: OcrLanguage[]; maxPages: number } | null;
+  /** For `model`: the first pages as images, for a model that reads them (0: none). */
+  pageImages: number;
 }
 
 export interface ExtractOutcome {
@@ -26,6 +28,8 @@ export interface ExtractOutcome {
   values: Record<string, ExtractedValue>;
   /** The document's text lines with their layout (for `model`; empty otherwise). */
   lines: string[];
+  /** The first pages as PNG (for `model`, when asked for). */
+  images: Uint8Array[];
   warnings: string[];
   pages: number;
   pagesOcred: number;
@@ -46,12 +50,16 @@ export default workerTask(async (t: ExtractTask): Promise<ExtractOutcome> => {
           t.fields.map((f) => [f.name, found[f.name] ?? { value: null, confidence: 0, raw: null }]),
         ),
         lines: [],
+        images: [],
         warnings: [],
         pages: 0,
         pagesOcred: 0,
       };
     }
-    const content = await pdfContent(bytes, t.limits, t.ocr ? { ocr: t.ocr } : {});
+    const content = await pdfContent(bytes, t.limits, {
+      ...(t.ocr ? { ocr: t.ocr } : {}),
+      images: t.engine === 'model' ? t.pageImages : 0,
+    });
     const inv = embeddedInvoice(content.attachments);
     const fromXml = inv ? eInvoiceValues(inv, t.fields) : {};
     const rules =
@@ -65,6 +73,7 @@ export default workerTask(async (t: ExtractTask): Promise<ExtractOutcome> => {
     return {
       values: { ...rules, ...fromXml },
       lines: t.engine === 'model' ? content.lines : [],
+      images: content.images,
       warnings: content.warnings,
       pages: content.pages,
       pagesOcred: content.pagesOcred,

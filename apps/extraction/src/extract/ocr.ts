@@ -9,7 +9,7 @@ import type { TextCell } from './pdf-text';
  * language data from the `@tesseract.js-data/*` packages (integer-quantised "best" models):
  * nothing is downloaded at run time. Runs inside the extraction worker thread.
  */
-export type OcrLanguage = 'eng' | 'deu' | 'fra';
+export type OcrLanguage = 'eng' | 'deu' | 'fra' | 'nld';
 
 /** One recognised line: its cells (words joined where no wide gap parts them) and confidence. */
 export interface OcrLine {

@@ -137,10 +137,14 @@ export interface PdfAttachment {
 const MIN_TEXT_CHARS = 20;
 /** Pixels per point a scan is rendered at for OCR (about 200 dpi). */
 const OCR_SCALE = 2.8;
+/** Pixels per point of a page image sent to a model (about 110 dpi: legible, not large). */
+const IMAGE_SCALE = 1.5;
 
 /** How a file's pages are read: the page cap and, for pages without text, OCR. */
 export interface ReadOptions {
   ocr?: { languages: OcrLanguage[]; maxPages: number };
+  /** Render the first pages as PNG too (for a model that reads images). */
+  images?: number;
 }
 
 /** The PDF's text and the files embedded in it, from one read. */
@@ -156,6 +160,8 @@ export interface PdfContent {
   pagesOcred: number;
   /** What was not read and why (past the page cap, scans past the OCR cap). */
   warnings: string[];
+  /** The first pages as PNG, when asked for. */
+  images: Uint8Array[];
 }
 
 /**
@@ -200,6 +206,7 @@ export async function pdfContent(
       pagesRead,
       pagesOcred: 0,
       warnings,
+      images: [],
     };
     let scansSkipped = 0;
     for (let p = 1; p <= pagesRead; p++) {
@@ -237,6 +244,15 @@ export async function pdfContent(
       }
       page.cleanup();
     }
+    for (let p = 1; p <= Math.min(options.images ?? 0, pagesRead); p++)
+      out.images.push(
+        new Uint8Array(
+          await renderPageAsImage(doc, p, {
+            canvasImport: () => import('@napi-rs/canvas'),
+            scale: IMAGE_SCALE,
+          }),
+        ),
+      );
     if (scansSkipped)
       warnings.push(
         `${scansSkipped} scanned page(s) were not OCR'd: at most ${options.ocr!.maxPages} are per file`,

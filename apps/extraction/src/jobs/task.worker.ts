@@ -131,7 +131,7 @@ export class TaskWorker implements OnModuleInit {
     const open = task.fields_snapshot.filter((f) => read.values[f.name]?.source !== 'einvoice');
     if (open.length === 0 || read.lines.length === 0)
       return { data: fill(task.fields_snapshot, read.values), warnings, usage: null };
-    const asked = await this.model.extract(read.lines, open, task.default_currency);
+    const asked = await this.model.extract(read.lines, open, task.default_currency, read.images);
     this.metrics.modelTokens.inc({ kind: 'prompt' }, asked.usage.promptTokens);
     this.metrics.modelTokens.inc({ kind: 'completion' }, asked.usage.completionTokens);
     return {

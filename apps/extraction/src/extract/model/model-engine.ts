@@ -41,6 +41,7 @@ export class ModelEngine {
     lines: string[],
     fields: JobFieldInput[],
     defaultCurrency: string | null,
+    images: Uint8Array[] = [],
   ): Promise<ModelResult> {
     const c = this.config;
     let requests = 0;
@@ -73,7 +74,22 @@ export class ModelEngine {
         max_tokens: c.MODEL_MAX_OUTPUT_TOKENS,
         messages: [
           { role: 'system', content: SYSTEM_PROMPT },
-          { role: 'user', content: prompt.text },
+          {
+            role: 'user',
+            // The page images after the text, for a model that reads them (the text is what
+            // answers are checked against).
+            content: images.length
+              ? [
+                  { type: 'text', text: prompt.text },
+                  ...images.map((png) => ({
+                    type: 'image_url' as const,
+                    image_url: {
+                      url: `data:image/png;base64,${Buffer.from(png).toString('base64')}`,
+                    },
+                  })),
+                ]
+              : prompt.text,
+          },
         ],
         response_format: {
           type: 'json_schema',
