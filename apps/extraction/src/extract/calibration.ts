@@ -15,7 +15,7 @@
 export const CALIBRATION: ReadonlyArray<readonly [raw: number, probability: number]> = [
   [0, 0],
   [0.3, 0.885],
-  [1, 0.987],
+  [1, 0.985],
 ];
 
 /** The probability that a value the rules gave this raw score is right. */

@@ -113,7 +113,7 @@ describe('field extraction', () => {
     expect(got.vat_id.value).toBe('DE123456789');
   });
 
-  it('checks net + tax = total, and derives the tax when only it is missing', () => {
+  it('checks net + tax = total, and derives the one of net and tax that is missing or implausible', () => {
     const fields = [
       { name: 'net_amount', dataType: 'currency' as const },
       { name: 'tax_amount', dataType: 'currency' as const },
@@ -133,8 +133,16 @@ describe('field extraction', () => {
     );
     expect(derived.tax_amount.value).toEqual({ amount: 75.04, currency: 'EUR' });
     expect(derived.tax_amount.confidence).toBeLessThan(0.9);
+    // One of several tax lines read: net and total decide the tax.
+    const oneRate = extractFields(
+      ['Nettobetrag: 473,00 €', 'MwSt. 7%   275,00 19,25', 'Gesamtbetrag: 529,87 €'],
+      fields,
+      raw,
+    );
+    expect(oneRate.tax_amount.value).toEqual({ amount: 56.87, currency: 'EUR' });
+    // A total below its net: nothing adds up, nothing is believed as much.
     const disagree = extractFields(
-      ['Nettobetrag: 496,00 €', 'USt. Gesamt: 70,00 €', 'Gesamtbetrag: 571,04 €'],
+      ['Nettobetrag: 496,00 €', 'USt. Gesamt: 70,00 €', 'Gesamtbetrag: 480,00 €'],
       fields,
       raw,
     );

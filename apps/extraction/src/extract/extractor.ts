@@ -50,6 +50,17 @@ const isLabel = (t: string) =>
       .trim(),
   );
 
+/** Words between a label and the cell with its value: parenthesised, a rate, a few words. */
+function qualifier(rest: string, money: boolean): boolean {
+  const t = rest.trim();
+  if (/^\(.*\)$/.test(t)) return true;
+  if (!money) return false;
+  return RATE.test(t) || (!/\d/.test(t) && t.split(/\s+/).length <= 6);
+}
+
+const RATE = /^\(?\d+(?:[.,]\d+)?\s*%\)?$/;
+const AMOUNT = /-?\d[\d.,]*\d/g;
+
 const INCLUDING = /(?<!\p{L})(inkl|inklusive|incl|including|inclus|ttc|inclusief)(?!\p{L})/iu;
 const PERIOD_START = /(?<!\p{L})(vom|von|from|du|van|depuis)(?!\p{L}).*\d/iu;
 
@@ -181,8 +192,9 @@ function extractOne(r: Reading): ExtractedValue {
         const hit = afterLabel(lines[i], label);
         // "Ihre USt.-IdNr." is the buyer's; "Lieferant   Käufer" is a header row.
         if (!hit || (party && BUYER_WORDS.test(hit.before))) continue;
-        // "Net total" is not a total, "MwSt.-%" no tax amount.
+        // "Net total" is not a total, "MwSt.-%" no tax amount, "Netto (excl. USt.)" no tax.
         if (partOfOther(meaning, label, hit.before)) continue;
+        if (/\([^)]*$/.test(hit.before)) continue;
         if (money && /^[-.\s]*%/.test(hit.rest)) continue;
         // "… inklusive 19 % Versicherungsteuer 220,00": an amount that includes the tax.
         if ((meaning === 'tax' || meaning === 'net') && INCLUDING.test(hit.before)) continue;
@@ -194,8 +206,14 @@ function extractOne(r: Reading): ExtractedValue {
         let base = hit.colon ? 0.95 : 0.85;
         if (pass === 'same line') {
           found = header ? null : parse(hit.rest);
-          // A qualifier between label and value ("Brutto (inkl. USt.)   529,87"): the next cell.
-          if (!found && hit.next && /^\(.*\)$/.test(hit.rest.trim())) found = parse(hit.next);
+          // A qualifier between label and value, then the value in the next cell: "Brutto
+          // (inkl. USt.)   529,87", "Versicherungsteuer 19 %   9,50 €", "Versicherungsteuer zur
+          // Wohngebäudeversicherung   163,40 €".
+          if (!found && hit.next && qualifier(hit.rest, money)) {
+            // After a rate, a base and its tax ("USt. 19%   198,00 37,62"): the last amount.
+            const amounts = RATE.test(hit.rest.trim()) ? hit.next.match(AMOUNT) : null;
+            found = parse(amounts && amounts.length > 1 ? amounts[amounts.length - 1] : hit.next);
+          }
         } else if (header) {
           base = 0.75;
           if (money) {
@@ -268,9 +286,10 @@ function withoutLabel(r: Reading): ExtractedValue {
 }
 
 /**
- * Net + tax = total, to the cent. When the three agree each is surer; when tax is missing
- * and net and total were read, tax is their difference; when they disagree, none of them is
- * believed as much.
+ * Net + tax = total, to the cent. When the three agree each is surer; when one of net and
+ * tax is missing and the other two were read, it is their difference; a tax that disagrees
+ * is replaced by the difference when that is a plausible tax (an invoice with several rates
+ * prints one line each); otherwise none of them is believed as much.
  */
 function checkSums(
   fields: JobFieldInput[],
@@ -284,18 +303,35 @@ function checkSums(
   const amount = (n?: string) =>
     (n ? (out[n]?.value as { amount?: number } | null)?.amount : undefined) ?? undefined;
   const [a, b, c] = [amount(net), amount(tax), amount(total)];
-  if (a === undefined || c === undefined) return;
   const cents = (x: number) => Math.round(x * 100);
+  // Net missing: the total less the tax, when both were read.
+  if (a === undefined && b !== undefined && c !== undefined && Math.abs(c) >= Math.abs(b)) {
+    out[net] = {
+      value: { amount: (cents(c) - cents(b)) / 100, currency: currencyOf(out[total]) },
+      confidence: round(Math.min(out[tax!].confidence, out[total].confidence) * 0.8),
+      raw: `${out[total].raw ?? ''} − ${out[tax!].raw ?? ''}`,
+    };
+    return;
+  }
+  if (a === undefined || c === undefined) return;
   if (b !== undefined && cents(a) + cents(b) === cents(c)) {
     for (const n of [net, tax!, total])
       out[n].confidence = round(Math.min(1, out[n].confidence + 0.1));
     return;
   }
-  if (tax && b === undefined && Math.abs(c) >= Math.abs(a) && Math.sign(a) === Math.sign(c)) {
-    const currency = (out[total].value as { currency?: string | null }).currency ?? null;
-    const derived = (cents(c) - cents(a)) / 100;
+  const derived = (cents(c) - cents(a)) / 100;
+  // Tax missing, or disagreeing where the difference is a plausible tax (several rates were
+  // printed, one was read): net and total decide.
+  const plausible =
+    derived !== 0 && Math.abs(derived) < Math.abs(a) && Math.sign(derived) === Math.sign(a);
+  if (
+    tax &&
+    (b === undefined || plausible) &&
+    Math.abs(c) >= Math.abs(a) &&
+    Math.sign(a) === Math.sign(c)
+  ) {
     out[tax] = {
-      value: { amount: derived, currency },
+      value: { amount: derived, currency: currencyOf(out[total]) },
       confidence: round(Math.min(out[net].confidence, out[total].confidence) * 0.8),
       raw: `${out[total].raw ?? ''} − ${out[net].raw ?? ''}`,
     };
@@ -305,4 +341,6 @@ function checkSums(
     out[n].confidence = round(out[n].confidence * 0.6);
 }
 
+const currencyOf = (v: ExtractedValue) =>
+  (v.value as { currency?: string | null } | null)?.currency ?? null;
 const round = (n: number) => Math.round(n * 100) / 100;

@@ -20,6 +20,7 @@ export const PHRASES: Record<Meaning, string[]> = {
     'fälligkeitsdatum',
     'fälligkeitstag',
     'fällig am',
+    'fälligkeit',
     'fällig',
     'zahlbar bis',
     'netto bis',
