@@ -5,6 +5,7 @@ import { createStorage } from '@app/storage';
 import { AccountsService } from './accounts/accounts.service';
 import { TokenVault } from './accounts/token-vault';
 import { AutomationWorkers } from './automations/automation-workers';
+import { AutomationsRepository } from './automations/automations.repository';
 import { AutomationsService } from './automations/automations.service';
 import { GmailSync } from './automations/gmail-sync';
 import { RunHooks } from './jobs/run-hooks';
@@ -43,6 +44,7 @@ import { ModelEngine } from './extract/model/model-engine';
     ExtractPool,
     ModelEngine,
     ExportsService,
+    AutomationsRepository,
     AutomationsService,
     GmailSync,
     AutomationWorkers,

@@ -1,11 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { ExportConfig } from '@app/contracts';
 import { EventBus } from '@app/messaging';
 import { AccountUnusableError } from '../accounts/accounts.service';
 import { ExportsService } from '../exports/exports.service';
 import { RunHooks } from '../jobs/run-hooks';
 import type { RunRow } from '../jobs/views';
+import { AutomationsRepository } from './automations.repository';
 import { GmailSync } from './gmail-sync';
 
 /**
@@ -19,6 +19,7 @@ export class AutomationWorkers implements OnModuleInit {
     private readonly gmail: GmailSync,
     private readonly exports: ExportsService,
     private readonly hooks: RunHooks,
+    private readonly repo: AutomationsRepository,
   ) {}
 
   onModuleInit(): void {
@@ -38,21 +39,9 @@ export class AutomationWorkers implements OnModuleInit {
 
   /** Called in the transaction that finished a run: an automation's run goes on to its export. */
   async onRunFinished(m: EntityManager, run: RunRow): Promise<void> {
-    const pending = await m.query<
-      Array<{ id: string; export_config: ExportConfig; integration_account_id: string }>
-    >(
-      `SELECT ar.id, a.export_config, a.integration_account_id
-         FROM automation_runs ar JOIN automations a ON a.id = ar.automation_id
-        WHERE ar.run_id = $1 AND ar.status = 'pending' AND ar.export_id IS NULL`,
-      [run.id],
-    );
-    for (const p of pending) {
+    for (const p of await this.repo.waitingFor(m, run.id)) {
       if (run.status === 'failed') {
-        await m.query(
-          `UPDATE automation_runs SET status = 'failed', error_message = 'the run extracted nothing', completed_at = now()
-            WHERE id = $1`,
-          [p.id],
-        );
+        await this.repo.firingFailed(m, p.id, 'the run extracted nothing');
         continue;
       }
       const e = p.export_config;
@@ -63,7 +52,7 @@ export class AutomationWorkers implements OnModuleInit {
         accountId: e.dest === 'download' ? null : p.integration_account_id,
         options: { folderId: e.folderId, to: e.to },
       });
-      await m.query(`UPDATE automation_runs SET export_id = $2 WHERE id = $1`, [p.id, row.id]);
+      await this.repo.firingExported(m, p.id, row.id);
     }
   }
 }

@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
 import {
   type AutomationRunView,
   type AutomationView,
@@ -14,12 +12,8 @@ import { LOGGER } from '@app/service-kit';
 import { AccountsService } from '../accounts/accounts.service';
 import { assertId, ensureUser, notFound, type Owner, ownerOf } from '../common';
 import { JobsService } from '../jobs/jobs.service';
-import {
-  type AutomationRow,
-  type AutomationRunRow,
-  automationRunView,
-  automationView,
-} from './automation-rows';
+import { automationRunView, automationView } from './automation-rows';
+import { AutomationsRepository } from './automations.repository';
 import { GmailSync } from './gmail-sync';
 
 /**
@@ -29,7 +23,7 @@ import { GmailSync } from './gmail-sync';
 @Injectable()
 export class AutomationsService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly repo: AutomationsRepository,
     private readonly jobs: JobsService,
     private readonly accounts: AccountsService,
     private readonly gmail: GmailSync,
@@ -85,23 +79,16 @@ export class AutomationsService {
     if (job.fields.length === 0)
       throw rpcError('validation_failed', 'the job has no fields to extract', { field: 'jobId' });
     await this.accounts.owned(owner, r.integrationAccountId);
-    const row = await this.ds.transaction(async (m) => {
+    const row = await this.repo.transaction(async (m) => {
       await ensureUser(m, owner.userId);
-      const [a] = await m.query<AutomationRow[]>(
-        `INSERT INTO automations (user_id, name, trigger_type, trigger_config, job_id, integration_account_id, export_config, tenant_id)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8) RETURNING *`,
-        [
-          owner.userId,
-          r.name.trim(),
-          r.triggerType,
-          JSON.stringify({ query: t.query.trim(), mimeTypes: t.mimeTypes }),
-          r.jobId,
-          r.integrationAccountId,
-          JSON.stringify({ dest: e.dest, fileType: e.fileType, folderId: e.folderId, to: e.to }),
-          owner.tenantId,
-        ],
-      );
-      return a;
+      return this.repo.insert(m, owner, {
+        name: r.name.trim(),
+        triggerType: r.triggerType,
+        triggerConfig: { query: t.query.trim(), mimeTypes: t.mimeTypes },
+        jobId: r.jobId,
+        accountId: r.integrationAccountId,
+        exportConfig: { dest: e.dest, fileType: e.fileType, folderId: e.folderId, to: e.to },
+      });
     });
     // Start from now (mail already there does not fire) and make sure Gmail pushes. If Google
     // is away, the maintenance job does both later.
@@ -118,20 +105,13 @@ export class AutomationsService {
 
   async get(owner: Owner, id: unknown): Promise<AutomationView> {
     assertId(id, 'automation');
-    const [row] = await this.ds.query<AutomationRow[]>(
-      `SELECT * FROM automations WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,
-      [id, owner.scope],
-    );
+    const row = await this.repo.one(id, owner.scope);
     if (!row) throw notFound('automation');
     return automationView(row);
   }
 
   async list(owner: Owner): Promise<AutomationView[]> {
-    const rows = await this.ds.query<AutomationRow[]>(
-      `SELECT * FROM automations WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at DESC, id DESC`,
-      [owner.scope],
-    );
-    return rows.map(automationView);
+    return (await this.repo.list(owner.scope)).map(automationView);
   }
 
   async update(owner: Owner, id: string, patch: { isEnabled?: boolean; name?: string }) {
@@ -149,21 +129,16 @@ export class AutomationsService {
       const a = await this.get(owner, id);
       await this.accounts.owned(owner, a.integrationAccountId);
     }
-    const [[row]] = await this.ds.query<[AutomationRow[], number]>(
-      `UPDATE automations SET is_enabled = coalesce($3, is_enabled), name = coalesce($4, name), updated_at = now()
-        WHERE id = $1 AND tenant_id = $2 RETURNING *`,
-      [id, owner.tenantId, patch.isEnabled ?? null, patch.name?.trim() ?? null],
-    );
+    const row = await this.repo.update(id, owner.tenantId, {
+      isEnabled: patch.isEnabled ?? null,
+      name: patch.name?.trim() ?? null,
+    });
     if (!row) throw notFound('automation');
     return automationView(row);
   }
 
   async runs(owner: Owner, id: string): Promise<AutomationRunView[]> {
     await this.get(owner, id);
-    const rows = await this.ds.query<AutomationRunRow[]>(
-      `SELECT * FROM automation_runs WHERE automation_id = $1 ORDER BY triggered_at DESC, id DESC LIMIT 500`,
-      [id],
-    );
-    return rows.map(automationRunView);
+    return (await this.repo.runs(id)).map(automationRunView);
   }
 }

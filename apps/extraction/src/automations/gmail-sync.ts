@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
 import type { RpcErrorBody } from '@app/contracts';
 import { RpcException } from '@nestjs/microservices';
 import { Outbox, OutboxRelay, rpcError } from '@app/messaging';
@@ -14,6 +12,7 @@ import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { type Fetched, FileSourcesService, flattenParts } from '../jobs/file-sources.service';
 import { RunsService } from '../jobs/runs.service';
 import type { AutomationRow } from './automation-rows';
+import { AutomationsRepository } from './automations.repository';
 
 interface Candidate {
   messageId: string;
@@ -32,7 +31,7 @@ interface Candidate {
 @Injectable()
 export class GmailSync {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly repo: AutomationsRepository,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly files: FileSourcesService,
@@ -59,20 +58,16 @@ export class GmailSync {
       throw rpcError('validation_failed', 'emailAddress is missing from the notification', {
         field: 'emailAddress',
       });
-    const accepted = await this.ds.transaction(async (m) => {
-      const rows = await m.query<Array<{ id: string }>>(
-        `SELECT a.id FROM automations a JOIN integration_accounts i ON i.id = a.integration_account_id
-          WHERE a.is_enabled AND i.provider = 'google' AND i.disconnected_at IS NULL AND lower(i.email) = lower($1)`,
-        [emailAddress],
-      );
+    const accepted = await this.repo.transaction(async (m) => {
+      const ids = await this.repo.onMailbox(m, emailAddress);
       await this.outbox.addMany(
         m,
-        rows.map((r) => ({
+        ids.map((id) => ({
           name: 'extraction.automation.sync.requested.v1' as const,
-          payload: { automationId: r.id, historyId: String(historyId) },
+          payload: { automationId: id, historyId: String(historyId) },
         })),
       );
-      return rows.length;
+      return ids.length;
     });
     if (accepted) this.relay.kick();
     return { accepted };
@@ -83,11 +78,7 @@ export class GmailSync {
     automationId: string,
     pushedHistoryId?: string,
   ): Promise<{ fired: number; resynced: boolean }> {
-    const [a] = await this.ds.query<AutomationRow[]>(
-      `SELECT a.* FROM automations a JOIN integration_accounts i ON i.id = a.integration_account_id
-        WHERE a.id = $1 AND a.is_enabled AND i.disconnected_at IS NULL`,
-      [automationId],
-    );
+    const a = await this.repo.syncable(automationId);
     if (!a) return { fired: 0, resynced: false };
     // A push about changes the cursor is already past (a redelivery, say) needs no calls.
     if (pushedHistoryId && a.history_cursor && /^\d+$/.test(pushedHistoryId))
@@ -112,7 +103,7 @@ export class GmailSync {
     token: string,
     a: AutomationRow,
   ): Promise<{ fired: number; resynced: boolean }> {
-    await this.ds.query(`UPDATE automations SET last_synced_at = now() WHERE id = $1`, [a.id]);
+    await this.repo.markSynced(a.id);
     if (!a.history_cursor) {
       const profile = await this.google.gmailProfile(token);
       await this.advanceCursor(a.id, profile.historyId);
@@ -182,23 +173,14 @@ export class GmailSync {
   }
 
   /** A cursor only moves forward, whichever of two syncs writes last. */
-  private async advanceCursor(id: string, historyId: string): Promise<void> {
-    await this.ds.query(
-      `UPDATE automations SET history_cursor = $2, updated_at = now()
-        WHERE id = $1 AND (history_cursor IS NULL OR history_cursor::numeric < $2::numeric)`,
-      [id, historyId],
-    );
+  private advanceCursor(id: string, historyId: string): Promise<void> {
+    return this.repo.advanceCursor(id, historyId);
   }
 
   private async fire(token: string, a: AutomationRow, candidates: Candidate[]): Promise<number> {
     if (candidates.length === 0) return 0;
     // Skip, in one query, what fired before; the unique constraint still decides races.
-    const seen = await this.ds.query<Candidate[]>(
-      `SELECT message_id AS "messageId", attachment_id AS "attachmentId" FROM automation_runs
-        WHERE automation_id = $1 AND (message_id, attachment_id) IN
-          (SELECT * FROM unnest($2::text[], $3::text[]))`,
-      [a.id, candidates.map((c) => c.messageId), candidates.map((c) => c.attachmentId)],
-    );
+    const seen = await this.repo.fired(a.id, candidates);
     const done = new Set(seen.map((s) => `${s.messageId}:${s.attachmentId}`));
     let fired = 0;
     for (const c of candidates.filter((x) => !done.has(`${x.messageId}:${x.attachmentId}`))) {
@@ -213,19 +195,11 @@ export class GmailSync {
         if (!(err instanceof GoogleApiError) || err.retryable || err.status === 401) throw err;
         unreadable = `the attachment could not be read: ${err.message}`;
       }
-      const firedRun = await this.ds.transaction(async (m) => {
-        const [ar] = await m.query<Array<{ id: string }>>(
-          `INSERT INTO automation_runs (automation_id, message_id, attachment_id) VALUES ($1, $2, $3)
-           ON CONFLICT ON CONSTRAINT uq_automation_runs_attachment DO NOTHING RETURNING id`,
-          [a.id, c.messageId, c.attachmentId],
-        );
-        if (!ar) return null;
-        await m.query(`UPDATE automations SET last_fired_at = now() WHERE id = $1`, [a.id]);
+      const firedRun = await this.repo.transaction(async (m) => {
+        const firing = await this.repo.claimFiring(m, a.id, c.messageId, c.attachmentId);
+        if (!firing) return null;
         if (!file) {
-          await m.query(
-            `UPDATE automation_runs SET status = 'failed', error_message = $2, completed_at = now() WHERE id = $1`,
-            [ar.id, unreadable!.slice(0, 2000)],
-          );
+          await this.repo.firingFailed(m, firing, unreadable!);
           return null;
         }
         try {
@@ -233,10 +207,10 @@ export class GmailSync {
           const { file: f } = await this.files.store(ownerOfRow(a), a.job_id, file, m);
           const run = await this.runs.startIn(m, ownerOfRow(a), a.job_id, [f.id]);
           await m.query('RELEASE SAVEPOINT fire');
-          await m.query(`UPDATE automation_runs SET run_id = $2 WHERE id = $1`, [ar.id, run.id]);
+          await this.repo.firingRan(m, firing, run.id);
           await this.outbox.add(m, 'extraction.automation.fired.v1', {
             automationId: a.id,
-            automationRunId: ar.id,
+            automationRunId: firing,
             runId: run.id,
             messageId: c.messageId,
             attachmentId: c.attachmentId,
@@ -249,10 +223,7 @@ export class GmailSync {
             err instanceof RpcException
               ? (err.getError() as RpcErrorBody).message
               : (err as Error).message;
-          await m.query(
-            `UPDATE automation_runs SET status = 'failed', error_message = $2, completed_at = now() WHERE id = $1`,
-            [ar.id, String(message).slice(0, 2000)],
-          );
+          await this.repo.firingFailed(m, firing, String(message));
           return null;
         }
       });
@@ -271,10 +242,6 @@ export class GmailSync {
     const w = await this.accounts.withToken(accountId, (token) =>
       this.google.gmailWatch(token, this.config.GMAIL_PUSH_TOPIC),
     );
-    await this.ds.query(
-      `UPDATE integration_accounts SET watch_expires_at = to_timestamp($2::bigint / 1000.0),
-              updated_at = now() WHERE id = $1`,
-      [accountId, w.expiration],
-    );
+    await this.repo.setWatchExpiry(accountId, w.expiration);
   }
 }
