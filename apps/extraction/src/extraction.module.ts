@@ -23,6 +23,7 @@ import { BLOB_STORAGE } from './jobs/storage-token';
 import { TemplatesService } from './jobs/templates.service';
 import { Maintenance } from './jobs/maintenance';
 import { TaskWorker } from './jobs/task.worker';
+import { TasksRepository } from './jobs/tasks.repository';
 import { ExtractPool } from './extract/extract-pool';
 import { ModelEngine } from './extract/model/model-engine';
 
@@ -40,6 +41,7 @@ import { ModelEngine } from './extract/model/model-engine';
     TemplatesService,
     FileSourcesService,
     RunsService,
+    TasksRepository,
     TaskWorker,
     ExtractPool,
     ModelEngine,

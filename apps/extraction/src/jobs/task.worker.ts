@@ -1,8 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
-import type { Engine, ExtractedValue, JobFieldView, ModelUsage } from '@app/contracts';
+import type { ExtractedValue, JobFieldView, ModelUsage } from '@app/contracts';
 import { EventBus, Outbox, OutboxRelay } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
 import { type BlobStorage, streamToBuffer } from '@app/storage';
@@ -13,17 +11,7 @@ import { ExtractPool } from '../extract/extract-pool';
 import { ModelEngine, ModelRefusedError } from '../extract/model/model-engine';
 import { BLOB_STORAGE } from './storage-token';
 import { RunHooks } from './run-hooks';
-import type { RunRow } from './views';
-
-interface ClaimedTask {
-  id: string;
-  run_id: string;
-  attempts: number;
-  storage_key: string;
-  fields_snapshot: JobFieldView[];
-  engine: Engine;
-  default_currency: string | null;
-}
+import { type ClaimedTask, TasksRepository } from './tasks.repository';
 
 /** What a finished task records: its values, and what it could not do and spent. */
 interface Done {
@@ -43,7 +31,7 @@ interface Done {
 @Injectable()
 export class TaskWorker implements OnModuleInit {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly tasks: TasksRepository,
     private readonly bus: EventBus,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
@@ -72,18 +60,7 @@ export class TaskWorker implements OnModuleInit {
     taskId: string,
     attempt = 1,
   ): Promise<'completed' | 'failed' | 'retry' | 'skipped'> {
-    const [task] = await this.ds.query<ClaimedTask[]>(
-      `WITH claimed AS (
-         UPDATE extraction_tasks SET status = 'processing', attempts = attempts + 1, updated_at = now()
-          WHERE id = $1 AND status IN ('pending', 'processing')
-          RETURNING id, run_id, source_file_id, attempts),
-       started AS (
-         UPDATE job_runs SET status = 'in_progress', started_at = coalesce(started_at, now())
-          WHERE id = (SELECT run_id FROM claimed) AND status = 'pending' RETURNING id)
-       SELECT c.id, c.run_id, c.attempts, s.storage_key, r.fields_snapshot, r.engine, r.default_currency
-         FROM claimed c JOIN source_files s ON s.id = c.source_file_id JOIN job_runs r ON r.id = c.run_id`,
-      [taskId],
-    );
+    const task = await this.tasks.claim(taskId);
     if (!task) return 'skipped'; // finished already: a second delivery of the same task
     const max = this.config.EVENT_MAX_ATTEMPTS;
     if (task.attempts > max) {
@@ -101,10 +78,7 @@ export class TaskWorker implements OnModuleInit {
       // Unreadable, too large, too slow, refused by the model API: it would be refused again.
       const permanent = isPermanentPoolError(err) || err instanceof ModelRefusedError;
       if (!permanent && Math.max(attempt, task.attempts) < max) {
-        await this.ds.query(
-          `UPDATE extraction_tasks SET error_message = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,
-          [task.id, message.slice(0, 2000)],
-        );
+        await this.tasks.noteError(task.id, message);
         this.logger.warn({ taskId, attempt, err: message }, 'task failed; will retry');
         throw err;
       }
@@ -141,47 +115,16 @@ export class TaskWorker implements OnModuleInit {
     };
   }
 
-  /**
-   * Finishes a task in one statement: its status, its result and the run's counters (and the
-   * run's status when it was the last). One statement, not a transaction, because every task
-   * of a run updates the same run row: its lock is held only while Postgres runs the
-   * statement, never across a round trip to a busy worker, so workers do not queue on it.
-   */
+  /** Finishes a task (one statement: see TasksRepository.finish), then announces its run. */
   private async finish(task: ClaimedTask, done: Done | null, error: string | null): Promise<void> {
     const ok = done !== null;
-    const [run] = await this.ds.query<RunRow[]>(
-      `WITH done AS (
-         UPDATE extraction_tasks SET status = $2, error_message = $3, processed_at = now(), updated_at = now(),
-                warnings = coalesce($6::jsonb, '[]'::jsonb), usage = $7::jsonb
-          WHERE id = $1 AND status = 'processing'
-          RETURNING id, job_id, run_id, source_file_id),
-       result AS (
-         INSERT INTO extraction_results (job_id, run_id, task_id, source_file_id, extracted_data)
-         SELECT job_id, run_id, id, source_file_id, $4::jsonb FROM done WHERE $4::jsonb IS NOT NULL
-         RETURNING 1),
-       counted AS (
-         UPDATE job_runs r
-            SET tasks_completed = r.tasks_completed + $5::int,
-                tasks_failed = r.tasks_failed + (1 - $5::int),
-                status = CASE
-                  WHEN r.tasks_completed + r.tasks_failed + 1 < r.tasks_total THEN 'in_progress'
-                  WHEN r.tasks_failed + (1 - $5::int) = 0 THEN 'completed'
-                  WHEN r.tasks_completed + $5::int = 0 THEN 'failed'
-                  ELSE 'partially_completed' END,
-                completed_at = CASE WHEN r.tasks_completed + r.tasks_failed + 1 = r.tasks_total THEN now() END
-           FROM done WHERE r.id = done.run_id
-         RETURNING r.*)
-       SELECT * FROM counted`,
-      [
-        task.id,
-        ok ? 'completed' : 'failed',
-        error?.slice(0, 2000) ?? null,
-        ok ? JSON.stringify(done.data) : null,
-        ok ? 1 : 0,
-        ok ? JSON.stringify(done.warnings) : null,
-        done?.usage ? JSON.stringify(done.usage) : null,
-      ],
-    );
+    const run = await this.tasks.finish(task.id, {
+      status: ok ? 'completed' : 'failed',
+      error,
+      data: done?.data ?? null,
+      warnings: done?.warnings ?? null,
+      usage: done?.usage ?? null,
+    });
     if (!ok) this.logger.warn({ taskId: task.id, err: error }, 'task failed for good');
     if (run?.completed_at) await this.announce(run.id);
   }
@@ -192,12 +135,8 @@ export class TaskWorker implements OnModuleInit {
    * died between its last task and this.
    */
   async announce(runId: string): Promise<boolean> {
-    const run = await this.ds.transaction(async (m) => {
-      const [[r]] = await m.query<[RunRow[], number]>(
-        `UPDATE job_runs SET announced_at = now()
-          WHERE id = $1 AND completed_at IS NOT NULL AND announced_at IS NULL RETURNING *`,
-        [runId],
-      );
+    const run = await this.tasks.transaction(async (m) => {
+      const r = await this.tasks.markAnnounced(m, runId);
       if (!r) return null;
       await this.outbox.add(m, 'extraction.run.completed.v1', {
         runId: r.id,
