@@ -11,6 +11,7 @@ import { GmailSync } from './automations/gmail-sync';
 import { RunHooks } from './jobs/run-hooks';
 import { type ExtractionConfig, extractionSchema } from './config';
 import { migrations } from './database/migrations';
+import { ExportsRepository } from './exports/exports.repository';
 import { ExportsService } from './exports/exports.service';
 import { ExtractionController } from './extraction.controller';
 import { GoogleClient } from './google/google.client';
@@ -45,6 +46,7 @@ import { ModelEngine } from './extract/model/model-engine';
     TaskWorker,
     ExtractPool,
     ModelEngine,
+    ExportsRepository,
     ExportsService,
     AutomationsRepository,
     AutomationsService,

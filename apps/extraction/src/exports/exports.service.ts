@@ -1,15 +1,13 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Logger } from 'pino';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import {
   EXPORT_DESTS,
   EXPORT_FILE_TYPES,
   type ExportDest,
   type ExportFileType,
   type ExportView,
-  type JobFieldView,
   type RpcRequest,
 } from '@app/contracts';
 import { EventBus, Outbox, OutboxRelay, rpcError } from '@app/messaging';
@@ -22,24 +20,9 @@ import { GoogleApiError, GoogleClient } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { RunsService } from '../jobs/runs.service';
 import { BLOB_STORAGE } from '../jobs/storage-token';
-import { RESULTS_SELECT, type ResultRow, resultView } from '../jobs/views';
+import { resultView } from '../jobs/views';
+import { type ExportRow, ExportsRepository } from './exports.repository';
 import { resultTable, toCsv, toXlsx } from './export-files';
-
-interface ExportRow {
-  id: string;
-  run_id: string;
-  integration_account_id: string | null;
-  dest_type: ExportDest;
-  file_type: ExportFileType;
-  status: ExportView['status'];
-  options: { folderId?: string; to?: string };
-  storage_key: string | null;
-  file_name: string | null;
-  external_id: string | null;
-  error_message: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 export const CONTENT_TYPES: Record<ExportFileType, string> = {
   csv: 'text/csv; charset=utf-8',
@@ -70,7 +53,7 @@ function view(r: ExportRow): ExportView {
 @Injectable()
 export class ExportsService implements OnModuleInit {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly repo: ExportsRepository,
     private readonly bus: EventBus,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
@@ -118,7 +101,7 @@ export class ExportsService implements OnModuleInit {
     }
     if (r.destType === 'gmail' && !(typeof r.to === 'string' && EMAIL.test(r.to)))
       throw rpcError('validation_failed', 'to must be an email address for gmail', { field: 'to' });
-    const row = await this.ds.transaction((m) =>
+    const row = await this.repo.transaction((m) =>
       this.createIn(m, {
         runId: run.id,
         destType: r.destType,
@@ -142,41 +125,24 @@ export class ExportsService implements OnModuleInit {
       options: object;
     },
   ): Promise<ExportRow> {
-    const [row] = await m.query<ExportRow[]>(
-      `INSERT INTO job_exports (run_id, dest_type, file_type, integration_account_id, options)
-       VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *`,
-      [e.runId, e.destType, e.fileType, e.accountId, JSON.stringify(e.options)],
-    );
+    const row = await this.repo.insert(m, e);
     await this.outbox.add(m, 'extraction.export.requested.v1', { exportId: row.id });
     return row;
   }
 
   async get(owner: Owner, id: unknown) {
     assertId(id, 'export');
-    const [row] = await this.ds.query<ExportRow[]>(
-      `SELECT e.* FROM job_exports e JOIN job_runs r ON r.id = e.run_id JOIN extraction_jobs j ON j.id = r.job_id
-        WHERE e.id = $1 AND ($2::text IS NULL OR j.tenant_id = $2)`,
-      [id, owner.scope],
-    );
+    const row = await this.repo.one(id, owner.scope);
     if (!row) throw notFound('export');
     return { ...view(row), storageKey: row.storage_key, contentType: CONTENT_TYPES[row.file_type] };
   }
 
   /** Builds and delivers one export; `attempt` is the bus's count for this message. */
   async process(exportId: string, attempt = 1): Promise<void> {
-    const [row] = await this.ds.query<
-      Array<ExportRow & { job_name: string; run_number: number; fields_snapshot: JobFieldView[] }>
-    >(
-      `WITH claimed AS (
-         UPDATE job_exports SET status = 'in_progress', updated_at = now()
-          WHERE id = $1 AND status IN ('pending', 'in_progress') RETURNING *)
-       SELECT c.*, j.name AS job_name, r.run_number, r.fields_snapshot
-         FROM claimed c JOIN job_runs r ON r.id = c.run_id JOIN extraction_jobs j ON j.id = r.job_id`,
-      [exportId],
-    );
+    const row = await this.repo.claim(exportId);
     if (!row) return; // finished already
     try {
-      const results = (await this.ds.query<ResultRow[]>(RESULTS_SELECT, [row.run_id])).map((r) =>
+      const results = (await this.repo.results(row.run_id)).map((r) =>
         resultView(r, row.fields_snapshot),
       );
       const table = resultTable(row.fields_snapshot, results);
@@ -191,14 +157,8 @@ export class ExportsService implements OnModuleInit {
       const key = `exports/${row.id}.${row.file_type}`;
       await this.storage.put(key, data, CONTENT_TYPES[row.file_type]);
       const externalId = await this.deliver(row, fileName, data, row.job_name, row.run_number);
-      await this.ds.transaction(async (m) => {
-        const [[done]] = await m.query<[ExportRow[], number]>(
-          `UPDATE job_exports SET status = 'completed', storage_key = $2, file_name = $3, external_id = $4,
-                  error_message = NULL, updated_at = now()
-            WHERE id = $1 AND status = 'in_progress' RETURNING *`,
-          [row.id, key, fileName, externalId],
-        );
-        if (!done) return;
+      await this.repo.transaction(async (m) => {
+        if (!(await this.repo.completed(m, row.id, { key, fileName, externalId }))) return;
         await this.outbox.add(m, 'extraction.export.completed.v1', {
           exportId: row.id,
           runId: row.run_id,
@@ -206,10 +166,6 @@ export class ExportsService implements OnModuleInit {
           fileType: row.file_type,
           externalId,
         });
-        await m.query(
-          `UPDATE automation_runs SET status = 'completed', completed_at = now() WHERE export_id = $1 AND status = 'pending'`,
-          [row.id],
-        );
       });
       this.relay.kick();
       this.metrics.exports.inc({ dest: row.dest_type, outcome: 'completed' });
@@ -219,10 +175,7 @@ export class ExportsService implements OnModuleInit {
         !(err instanceof AccountUnusableError) &&
         !(err instanceof GoogleApiError && !err.retryable);
       if (retryable && attempt < this.config.EVENT_MAX_ATTEMPTS) {
-        await this.ds.query(
-          `UPDATE job_exports SET error_message = $2, updated_at = now() WHERE id = $1`,
-          [row.id, message.slice(0, 2000)],
-        );
+        await this.repo.noteError(row.id, message);
         throw err;
       }
       await this.fail(row, message);
@@ -230,23 +183,13 @@ export class ExportsService implements OnModuleInit {
   }
 
   private async fail(row: ExportRow, message: string): Promise<void> {
-    await this.ds.transaction(async (m) => {
-      const [[done]] = await m.query<[ExportRow[], number]>(
-        `UPDATE job_exports SET status = 'failed', error_message = $2, updated_at = now()
-          WHERE id = $1 AND status = 'in_progress' RETURNING id`,
-        [row.id, message.slice(0, 2000)],
-      );
-      if (!done) return;
+    await this.repo.transaction(async (m) => {
+      if (!(await this.repo.failed(m, row.id, message))) return;
       await this.outbox.add(m, 'extraction.export.failed.v1', {
         exportId: row.id,
         runId: row.run_id,
         error: message,
       });
-      await m.query(
-        `UPDATE automation_runs SET status = 'failed', error_message = $2, completed_at = now()
-          WHERE export_id = $1 AND status = 'pending'`,
-        [row.id, `export failed: ${message}`.slice(0, 2000)],
-      );
     });
     this.relay.kick();
     this.metrics.exports.inc({ dest: row.dest_type, outcome: 'failed' });
