@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { SERVICE_CONFIG, type ServiceDefinition } from '@app/service-kit';
 import { createStorage } from '@app/storage';
+import { AccountsRepository } from './accounts/accounts.repository';
 import { AccountsService } from './accounts/accounts.service';
 import { TokenVault } from './accounts/token-vault';
 import { AutomationWorkers } from './automations/automation-workers';
@@ -36,6 +37,7 @@ import { ModelEngine } from './extract/model/model-engine';
     ExtractionMetrics,
     GoogleClient,
     TokenVault,
+    AccountsRepository,
     AccountsService,
     JobsRepository,
     JobsService,

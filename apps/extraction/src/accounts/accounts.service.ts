@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
 import type { IntegrationAccountView, Provider } from '@app/contracts';
 import { rpcError } from '@app/messaging';
 import { LOGGER, SERVICE_CONFIG } from '@app/service-kit';
@@ -12,24 +10,7 @@ import { GoogleApiError, GoogleClient } from '../google/google.client';
 import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { signState, verifyState } from './oauth-state';
 import { TokenVault } from './token-vault';
-
-interface AccountRow {
-  id: string;
-  user_id: string;
-  tenant_id: string;
-  provider: Provider;
-  email: string | null;
-  scopes: string[];
-  access_token: Buffer | null;
-  refresh_token: Buffer | null;
-  expires_at: Date | null;
-  disconnected_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const VIEW_COLUMNS = `id, user_id, provider, email, scopes, expires_at, disconnected_at, created_at, updated_at,
-  access_token IS NOT NULL AS has_access`;
+import { type AccountRow, AccountsRepository } from './accounts.repository';
 
 function view(r: Omit<AccountRow, 'access_token' | 'refresh_token'>): IntegrationAccountView {
   return {
@@ -57,7 +38,7 @@ export class AccountsService {
   private readonly refreshing = new Map<string, Promise<string>>();
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly repo: AccountsRepository,
     private readonly google: GoogleClient,
     private readonly vault: TokenVault,
     private readonly metrics: ExtractionMetrics,
@@ -106,58 +87,36 @@ export class AccountsService {
       throw this.upstream(err, 'userinfo');
     }
     const expiresAt = new Date(Date.now() + grant.expiresIn * 1000);
-    return this.ds.transaction(async (m) => {
+    return this.repo.transaction(async (m) => {
       await ensureUser(m, owner.userId);
-      const [existing] = await m.query<Array<{ id: string }>>(
-        `SELECT id FROM integration_accounts
-          WHERE tenant_id = $1 AND provider = $2 AND lower(email) = lower($3) AND disconnected_at IS NULL
-          ORDER BY created_at LIMIT 1 FOR UPDATE`,
-        [owner.tenantId, provider, email],
-      );
-      const id = existing?.id ?? randomUUID();
+      const id =
+        (await this.repo.lockConnected(m, owner.tenantId, provider, email)) ?? randomUUID();
       const access = this.vault.seal(id, 'access', grant.accessToken);
       const refresh = grant.refreshToken
         ? this.vault.seal(id, 'refresh', grant.refreshToken)
         : null;
-      const [row] = await m.query<AccountRow[]>(
-        `INSERT INTO integration_accounts (id, user_id, provider, email, scopes, access_token, refresh_token, expires_at, tenant_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes, access_token = EXCLUDED.access_token,
-           refresh_token = coalesce(EXCLUDED.refresh_token, integration_accounts.refresh_token),
-           expires_at = EXCLUDED.expires_at, updated_at = now()
-         RETURNING ${VIEW_COLUMNS}`,
-        [
-          id,
-          owner.userId,
-          provider,
-          email,
-          grant.scopes,
-          access,
-          refresh,
-          expiresAt,
-          owner.tenantId,
-        ],
-      );
+      const row = await this.repo.upsert(m, owner, {
+        id,
+        provider,
+        email,
+        scopes: grant.scopes,
+        access,
+        refresh,
+        expiresAt,
+      });
       this.logger.info({ accountId: id, provider }, 'integration account connected');
       return view(row);
     });
   }
 
   async list(owner: Owner): Promise<IntegrationAccountView[]> {
-    const rows = await this.ds.query<AccountRow[]>(
-      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at, id`,
-      [owner.scope],
-    );
-    return rows.map(view);
+    return (await this.repo.list(owner.scope)).map(view);
   }
 
   /** The caller's connected account, or 404. */
   async owned(owner: Owner, id: unknown): Promise<IntegrationAccountView> {
     assertId(id, 'integration account');
-    const [row] = await this.ds.query<AccountRow[]>(
-      `SELECT ${VIEW_COLUMNS} FROM integration_accounts WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,
-      [id, owner.scope],
-    );
+    const row = await this.repo.one(id, owner.scope);
     if (!row) throw notFound('integration account');
     if (row.disconnected_at)
       throw rpcError('conflict', 'integration account is disconnected; connect it again', {
@@ -168,11 +127,8 @@ export class AccountsService {
 
   async disconnect(owner: Owner, id: string): Promise<IntegrationAccountView> {
     assertId(id, 'integration account');
-    return this.ds.transaction(async (m) => {
-      const [row] = await m.query<AccountRow[]>(
-        `SELECT * FROM integration_accounts WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
-        [id, owner.tenantId],
-      );
+    return this.repo.transaction(async (m) => {
+      const row = await this.repo.lock(m, id, owner.tenantId);
       if (!row) throw notFound('integration account');
       const sealed = row.refresh_token ?? row.access_token;
       if (sealed && !row.disconnected_at) {
@@ -187,16 +143,7 @@ export class AccountsService {
           );
         }
       }
-      await m.query(
-        `UPDATE automations SET is_enabled = false, updated_at = now() WHERE integration_account_id = $1`,
-        [id],
-      );
-      const [[out]] = await m.query<[AccountRow[], number]>(
-        `UPDATE integration_accounts SET access_token = NULL, refresh_token = NULL, expires_at = NULL,
-                disconnected_at = coalesce(disconnected_at, now()), watch_expires_at = NULL, updated_at = now()
-          WHERE id = $1 RETURNING ${VIEW_COLUMNS}`,
-        [id],
-      );
+      const out = await this.repo.disconnect(m, id);
       this.logger.info({ accountId: id }, 'integration account disconnected');
       return view(out);
     });
@@ -214,10 +161,7 @@ export class AccountsService {
   }
 
   async accessToken(accountId: string): Promise<string> {
-    const [row] = await this.ds.query<AccountRow[]>(
-      `SELECT id, access_token, expires_at, disconnected_at FROM integration_accounts WHERE id = $1`,
-      [accountId],
-    );
+    const row = await this.repo.token(accountId);
     if (!row || row.disconnected_at) throw new AccountUnusableError(accountId, 'disconnected');
     return this.liveToken(row) ?? this.refresh(accountId);
   }
@@ -237,11 +181,8 @@ export class AccountsService {
   }
 
   private async refreshLocked(accountId: string, stale?: string): Promise<string> {
-    return this.ds.transaction(async (m) => {
-      const [row] = await m.query<AccountRow[]>(
-        `SELECT * FROM integration_accounts WHERE id = $1 FOR UPDATE`,
-        [accountId],
-      );
+    return this.repo.transaction(async (m) => {
+      const row = await this.repo.lock(m, accountId);
       if (!row || row.disconnected_at) throw new AccountUnusableError(accountId, 'disconnected');
       const current = this.liveToken(row);
       if (current !== null && current !== stale) return current;
@@ -256,16 +197,13 @@ export class AccountsService {
           throw new AccountUnusableError(accountId, 'the provider revoked access; connect again');
         throw err;
       }
-      await m.query(
-        `UPDATE integration_accounts SET access_token = $2, expires_at = $3,
-                refresh_token = coalesce($4, refresh_token), updated_at = now() WHERE id = $1`,
-        [
-          accountId,
-          this.vault.seal(accountId, 'access', grant.accessToken),
-          new Date(Date.now() + grant.expiresIn * 1000),
-          grant.refreshToken ? this.vault.seal(accountId, 'refresh', grant.refreshToken) : null,
-        ],
-      );
+      await this.repo.storeTokens(m, accountId, {
+        access: this.vault.seal(accountId, 'access', grant.accessToken),
+        expiresAt: new Date(Date.now() + grant.expiresIn * 1000),
+        refresh: grant.refreshToken
+          ? this.vault.seal(accountId, 'refresh', grant.refreshToken)
+          : null,
+      });
       this.metrics.tokenRefreshes.inc({ outcome: 'ok' });
       this.logger.info({ accountId }, 'access token refreshed');
       return grant.accessToken;
