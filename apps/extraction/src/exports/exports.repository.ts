@@ -20,6 +20,15 @@ export interface ExportRow {
   updated_at: Date;
 }
 
+/** An export to make: of which run, to where, as what, with which account. */
+export interface NewExport {
+  runId: string;
+  destType: ExportDest;
+  fileType: ExportFileType;
+  accountId: string | null;
+  options: object;
+}
+
 /**
  * The SQL of exports: made in the caller's transaction, claimed by a conditional update,
  * finished once. An automation's firing waiting on an export finishes with it.
@@ -32,16 +41,7 @@ export class ExportsRepository {
     return this.ds.transaction(fn);
   }
 
-  async insert(
-    m: EntityManager,
-    e: {
-      runId: string;
-      destType: ExportDest;
-      fileType: ExportFileType;
-      accountId: string | null;
-      options: object;
-    },
-  ): Promise<ExportRow> {
+  async insert(m: EntityManager, e: NewExport): Promise<ExportRow> {
     const [row] = await m.query<ExportRow[]>(
       `INSERT INTO job_exports (run_id, dest_type, file_type, integration_account_id, options)
        VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *`,

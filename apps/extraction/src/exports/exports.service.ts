@@ -5,7 +5,6 @@ import type { EntityManager } from 'typeorm';
 import {
   EXPORT_DESTS,
   EXPORT_FILE_TYPES,
-  type ExportDest,
   type ExportFileType,
   type ExportView,
   type RpcRequest,
@@ -21,7 +20,7 @@ import { ExtractionMetrics } from '../jobs/extraction-metrics';
 import { RunsService } from '../jobs/runs.service';
 import { BLOB_STORAGE } from '../jobs/storage-token';
 import { resultView } from '../jobs/views';
-import { type ExportRow, ExportsRepository } from './exports.repository';
+import { type ExportRow, ExportsRepository, type NewExport } from './exports.repository';
 import { resultTable, toCsv, toXlsx } from './export-files';
 
 export const CONTENT_TYPES: Record<ExportFileType, string> = {
@@ -115,16 +114,7 @@ export class ExportsService implements OnModuleInit {
   }
 
   /** Adds an export in the caller's transaction and queues it. */
-  async createIn(
-    m: EntityManager,
-    e: {
-      runId: string;
-      destType: ExportDest;
-      fileType: ExportFileType;
-      accountId: string | null;
-      options: object;
-    },
-  ): Promise<ExportRow> {
+  async createIn(m: EntityManager, e: NewExport): Promise<ExportRow> {
     const row = await this.repo.insert(m, e);
     await this.outbox.add(m, 'extraction.export.requested.v1', { exportId: row.id });
     return row;
