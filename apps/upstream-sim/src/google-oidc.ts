@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
-import forge from 'node-forge';
+import { selfSignedCertificate } from '@app/crypto';
 
 /**
  * Google's OIDC identity tokens as Pub/Sub push sends them in `Authorization: Bearer`, and
@@ -24,7 +24,12 @@ export class GoogleOidc {
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
     this.privateKeyPem = privateKey;
-    this.certificatePem = selfSigned(privateKey, publicKey);
+    this.certificatePem = selfSignedCertificate({
+      privateKeyPem: privateKey,
+      publicKeyPem: publicKey,
+      commonName: 'securetoken.system.gserviceaccount.com',
+      days: 2,
+    }).pem;
   }
 
   /** The certificates document: this signer's one key, by its id. */
@@ -50,17 +55,4 @@ export class GoogleOidc {
       .setProtectedHeader({ alg: 'RS256', kid: this.kid, typ: 'JWT' })
       .sign(await importPKCS8(this.privateKeyPem, 'RS256'));
   }
-}
-
-function selfSigned(privateKeyPem: string, publicKeyPem: string): string {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
-  cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 2 * 24 * 3600_000);
-  const subject = [{ name: 'commonName', value: 'securetoken.system.gserviceaccount.com' }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
 }

@@ -85,8 +85,14 @@ export class GoogleState {
   drive = new Map<string, DriveFile>();
   calls = new Map<string, number>();
   pushes: Array<{ emailAddress: string; historyId: number; status: number }> = [];
-  /** Signs push identity tokens; its certificates are served at /google/oauth2/v1/certs. */
-  readonly oidc = new GoogleOidc();
+  private signer?: GoogleOidc;
+  /**
+   * Signs push identity tokens; its certificates are served at /google/oauth2/v1/certs. Made
+   * on first use: a key pair is not worth making for a simulator that never pushes.
+   */
+  get oidc(): GoogleOidc {
+    return (this.signer ??= new GoogleOidc());
+  }
 
   static defaults(): GoogleSimConfig {
     return { accessTokenTtlSeconds: 3600, tokenDelayMs: 0, faults: [], push: null };

@@ -1,2 +1,3 @@
 export * from './cipher';
 export * from './config';
+export * from './self-signed';

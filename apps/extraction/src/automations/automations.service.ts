@@ -11,6 +11,7 @@ import { rpcError } from '@app/messaging';
 import { LOGGER } from '@app/service-kit';
 import { AccountsService } from '../accounts/accounts.service';
 import { assertId, ensureUser, notFound, type Owner, ownerOf } from '../common';
+import { checkName } from '../jobs/job-input';
 import { JobsService } from '../jobs/jobs.service';
 import { automationRunView, automationView } from './automation-rows';
 import { AutomationsRepository } from './automations.repository';
@@ -32,8 +33,7 @@ export class AutomationsService {
 
   async create(r: RpcRequest<'extraction.automation.create.v1'>): Promise<AutomationView> {
     const owner = ownerOf(r?.actor);
-    if (typeof r.name !== 'string' || !r.name.trim() || r.name.length > 255)
-      throw rpcError('validation_failed', 'name must be 1 to 255 characters', { field: 'name' });
+    checkName(r.name);
     if (r.triggerType !== 'gmail_attachment')
       throw rpcError('validation_failed', 'triggerType must be gmail_attachment', {
         field: 'triggerType',
@@ -116,11 +116,7 @@ export class AutomationsService {
 
   async update(owner: Owner, id: string, patch: { isEnabled?: boolean; name?: string }) {
     assertId(id, 'automation');
-    if (
-      patch.name !== undefined &&
-      (typeof patch.name !== 'string' || !patch.name.trim() || patch.name.length > 255)
-    )
-      throw rpcError('validation_failed', 'name must be 1 to 255 characters', { field: 'name' });
+    if (patch.name !== undefined) checkName(patch.name);
     if (patch.isEnabled !== undefined && typeof patch.isEnabled !== 'boolean')
       throw rpcError('validation_failed', 'isEnabled must be true or false', {
         field: 'isEnabled',

@@ -47,7 +47,7 @@ export class GmailSync {
   async start(a: Pick<AutomationRow, 'id' | 'integration_account_id'>): Promise<void> {
     await this.accounts.withToken(a.integration_account_id, async (token) => {
       const profile = await this.google.gmailProfile(token);
-      await this.advanceCursor(a.id, profile.historyId);
+      await this.repo.advanceCursor(a.id, profile.historyId);
     });
     await this.renewWatch(a.integration_account_id);
   }
@@ -106,7 +106,7 @@ export class GmailSync {
     await this.repo.markSynced(a.id);
     if (!a.history_cursor) {
       const profile = await this.google.gmailProfile(token);
-      await this.advanceCursor(a.id, profile.historyId);
+      await this.repo.advanceCursor(a.id, profile.historyId);
       return { fired: 0, resynced: false };
     }
     let added: string[] = [];
@@ -152,7 +152,7 @@ export class GmailSync {
           candidates.push({ messageId: id, attachmentId: p.body.attachmentId, part: p });
     }
     const fired = await this.fire(token, a, candidates);
-    await this.advanceCursor(a.id, cursor);
+    await this.repo.advanceCursor(a.id, cursor);
     return { fired, resynced };
   }
 
@@ -170,11 +170,6 @@ export class GmailSync {
       page = r.nextPageToken;
     }
     return ids.slice(0, this.config.GMAIL_RESYNC_MAX_MESSAGES);
-  }
-
-  /** A cursor only moves forward, whichever of two syncs writes last. */
-  private advanceCursor(id: string, historyId: string): Promise<void> {
-    return this.repo.advanceCursor(id, historyId);
   }
 
   private async fire(token: string, a: AutomationRow, candidates: Candidate[]): Promise<number> {

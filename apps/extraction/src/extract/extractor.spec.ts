@@ -113,6 +113,31 @@ describe('field extraction', () => {
     expect(got.vat_id.value).toBe('DE123456789');
   });
 
+  it('no longer makes the mistakes the real invoices showed', () => {
+    // A label inside a longer word; a footer taken for the invoice number.
+    const footer = extractFields(
+      ['ZUGFeRD Beispiel-Rechnungen für ZUGFeRD 2.2, (c) FeRD 2022', 'Rechnungsnummer: 471102'],
+      [{ name: 'invoice_number', dataType: 'text' }],
+    );
+    expect(footer.invoice_number.value).toBe('471102');
+    // A VAT number's digits are no tax amount.
+    const vat = extractFields(
+      ['USt.-Id.-Nr.: DE123456789'],
+      [
+        { name: 'tax_amount', dataType: 'currency' },
+        { name: 'vat_id', dataType: 'text' },
+      ],
+    );
+    expect(vat.tax_amount.value).toBeNull();
+    expect(vat.vat_id.value).toBe('DE123456789');
+    // Currencies before or after, as symbol or code; never USD by default.
+    expect(PARSERS.currency('529,87 €')?.value).toEqual({ amount: 529.87, currency: 'EUR' });
+    expect(PARSERS.currency('EUR 529.87')?.value).toEqual({ amount: 529.87, currency: 'EUR' });
+    expect(PARSERS.currency('£1,234.50')?.value).toEqual({ amount: 1234.5, currency: 'GBP' });
+    expect(PARSERS.currency('₹ 12,500.00')?.value).toEqual({ amount: 12500, currency: 'INR' });
+    expect(PARSERS.currency('529.87')?.value).toEqual({ amount: 529.87, currency: null });
+  });
+
   it('checks net + tax = total, and derives the one of net and tax that is missing or implausible', () => {
     const fields = [
       { name: 'net_amount', dataType: 'currency' as const },

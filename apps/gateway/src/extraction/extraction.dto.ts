@@ -74,8 +74,7 @@ export class StartRunBody {
   @IsOptional() @IsIn(ENGINES) engine?: Engine;
 }
 
-export class CreateTemplateBody {
-  @IsString() @MinLength(1) @MaxLength(255) name!: string;
+export class FieldsBody {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
@@ -84,13 +83,8 @@ export class CreateTemplateBody {
   fields!: FieldBody[];
 }
 
-export class FieldsBody {
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
-  @ValidateNested({ each: true })
-  @Type(() => FieldBody)
-  fields!: FieldBody[];
+export class CreateTemplateBody extends FieldsBody {
+  @IsString() @MinLength(1) @MaxLength(255) name!: string;
 }
 
 export class AddFileBody {

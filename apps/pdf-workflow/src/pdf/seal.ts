@@ -4,6 +4,7 @@ import { SignPdf } from '@signpdf/signpdf';
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { selfSignedCertificate } from '@app/crypto';
 import type { PDFDocument } from 'pdf-lib';
 
 /** The platform's signing identity: a PKCS#12 file (a Secret in production) and its passphrase. */
@@ -35,7 +36,7 @@ export async function seal(doc: PDFDocument, key: SealKey, signedAt = new Date()
 /**
  * A self-signed sealing certificate for development and tests (never in production, where
  * the configuration demands a real one). The key is made by Node's crypto (fast, native);
- * node-forge writes the certificate and the PKCS#12 file.
+ * node-forge writes the PKCS#12 file.
  */
 export async function devSealKey(
   commonName = 'pdf-workflow development seal',
@@ -46,20 +47,16 @@ export async function devSealKey(
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
-  cert.serialNumber = forge.util.bytesToHex(forge.random.getBytesSync(16)).replace(/^[89a-f]/, '1');
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
-  const subject = [{ name: 'commonName', value: commonName }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, nonRepudiation: true },
-  ]);
-  const forgeKey = forge.pki.privateKeyFromPem(privateKey);
-  cert.sign(forgeKey, forge.md.sha256.create());
+  const { certificate: cert, privateKey: forgeKey } = selfSignedCertificate({
+    privateKeyPem: privateKey,
+    publicKeyPem: publicKey,
+    commonName,
+    days: 365,
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, nonRepudiation: true },
+    ],
+  });
   const asn1 = forge.pkcs12.toPkcs12Asn1(forgeKey, [cert], passphrase, { algorithm: '3des' });
   const der = forge.asn1.toDer(asn1).getBytes();
   return { p12: Buffer.from(der, 'binary'), passphrase };
